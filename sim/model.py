@@ -1,0 +1,215 @@
+"""The compiled model: what the engine runs, with every name resolved to a slot.
+
+A branch keeps all its values in one Python list ``v``: slot 0 is the time ``t``, then the
+parameters in file order, then the state variables in file order. Compiled expressions
+are plain functions of ``v``; ``reads`` tells which slots an expression depends on, so the
+engine recomputes only what a change affects. Nothing here imports simpy or pydantic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+__all__ = [
+    "CDelay",
+    "CEvent",
+    "CExpr",
+    "CFlow",
+    "COutcome",
+    "CParameter",
+    "CPeriodic",
+    "CSchedule",
+    "CStage",
+    "CState",
+    "CTrigger",
+    "Column",
+    "CompiledModel",
+    "CProcess",
+    "Effect",
+    "Value",
+]
+
+Value = float | bool
+Sampler = Callable[[np.random.Generator], Value]
+T_SLOT = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CExpr:
+    """A compiled expression: ``fn(v)`` evaluates it on a branch's values."""
+
+    fn: Callable[[list[Any]], Any]
+    source: str
+    path: str
+    reads: frozenset[int]
+    constant: Value | None = None
+
+    @property
+    def reads_t(self) -> bool:
+        """Whether the expression reads the time ``t``."""
+        return T_SLOT in self.reads
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """A compiled ``set`` block: ``fn(v)`` assigns, clamps, and returns the changed slots."""
+
+    fn: Callable[[list[Any]], list[int]]
+    targets: tuple[int, ...]
+    reads: frozenset[int]
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class CDelay:
+    """A delay or duration: a constant, an expression, or a distribution drawn each time."""
+
+    constant: float | None = None
+    expr: CExpr | None = None
+    sampler: Callable[[np.random.Generator], Value] | None = None
+    path: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CParameter:
+    """A parameter: drawn per branch from ``dist`` (``sampler``), or fixed ``value``."""
+
+    name: str
+    slot: int
+    type: Literal["number", "bool"]
+    value: Value | None
+    sampler: Sampler | None
+    dist: Any = None  # the pydantic distribution (ppf, support) for sweeps and sensitivity
+    doc: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CState:
+    """A state variable with its initial value (constant or expression) and clamps."""
+
+    name: str
+    slot: int
+    type: Literal["number", "bool"]
+    init: CExpr
+    lo: float | None
+    hi: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class CPeriodic:
+    name: str
+    index: int
+    every: float
+    first: float
+    effect: Effect
+
+
+@dataclass(frozen=True, slots=True)
+class CEvent:
+    name: str
+    index: int
+    rate: CExpr
+    effect: Effect
+    max_count: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CTrigger:
+    name: str
+    index: int
+    when: CExpr
+    delay: CDelay
+    chance: CExpr | None
+    effect: Effect
+    cancel_if_false: bool
+    repeat: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CSchedule:
+    name: str
+    index: int
+    times: tuple[float, ...]
+    effect: Effect
+
+
+@dataclass(frozen=True, slots=True)
+class CStage:
+    name: str
+    capacity: CExpr  # reads parameters only; rounded to an int >= 1 per branch
+    duration: CDelay
+    loss: CExpr | None
+
+
+@dataclass(frozen=True, slots=True)
+class CFlow:
+    name: str
+    index: int
+    rate: CExpr | None
+    every: float | None
+    gate: CExpr | None
+    max_arrivals: int | None
+    stages: tuple[CStage, ...]
+    on_complete: Effect | None
+    on_loss: Effect | None
+
+
+CProcess = CPeriodic | CEvent | CTrigger | CSchedule | CFlow
+
+FlowStat = Literal["arrived", "completed", "lost", "mean_wait", "mean_time_in_system", "max_queue"]
+
+
+@dataclass(frozen=True, slots=True)
+class COutcome:
+    """An outcome; which fields are set depends on ``kind``."""
+
+    name: str
+    kind: Literal["probability", "time_to", "value", "flow"]
+    when: CExpr | None = None
+    by: float | None = None
+    expr: CExpr | None = None
+    flow: int | None = None  # index into CompiledModel.processes
+    stage: int | None = None  # index into that flow's stages; None: the whole flow
+    stat: FlowStat | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A column of the branch table."""
+
+    name: str
+    dtype: Literal["int64", "float64", "bool"]
+    role: Literal["id", "parameter", "outcome"]
+    kind: str | None = None  # outcome kind, or "number"/"bool" for parameters
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledModel:
+    """An executable scenario: immutable, every name resolved, expressions compiled once."""
+
+    name: str
+    title: str
+    unit: str
+    horizon: float
+    resolution: float
+    start: Any  # datetime.date | None
+    slot_names: tuple[str, ...]
+    parameters: tuple[CParameter, ...]
+    state: tuple[CState, ...]
+    processes: tuple[CProcess, ...]
+    outcomes: tuple[COutcome, ...]
+    stop_when: CExpr | None
+    columns: tuple[Column, ...]
+    source_sha256: str
+    variant: str | None = None
+    overrides: tuple[tuple[str, str], ...] = ()
+    scenario: Any = field(default=None, compare=False, repr=False)  # the validated Scenario
+
+    @property
+    def n_slots(self) -> int:
+        """Length of a branch's value list ``v``."""
+        return len(self.slot_names)
