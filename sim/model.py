@@ -205,6 +205,8 @@ class CompiledModel:
     stop_when: CExpr | None
     columns: tuple[Column, ...]
     source_sha256: str
+    source: str = ""  # the scenario text, sent to workers instead of pickled engine objects
+    file: str = ""  # the file name as given by the user
     variant: str | None = None
     overrides: tuple[tuple[str, str], ...] = ()
     scenario: Any = field(default=None, compare=False, repr=False)  # the validated Scenario
