@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,7 +15,7 @@ from sim.cli._options import parse_overrides
 from sim.engine import TraceRecord, run_branch
 
 
-class TraceFormat(str, Enum):
+class TraceFormat(StrEnum):
     """Output formats of ``sim trace``."""
 
     table = "table"
