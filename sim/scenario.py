@@ -3,14 +3,19 @@
 The models check the shape of a file: fields, types, ranges and the rules that need only
 one object. Rules that cross the file (names resolve, expressions type-check, citations
 point at declared sources) live in :mod:`sim.compile`, which reports them with positions.
+:func:`scenario_from_document` turns pydantic's errors into located, readable problems.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import keyword
+import math
 import re
-from typing import Annotated, Any, Literal
+import types
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import (
     BaseModel,
@@ -20,13 +25,18 @@ from pydantic import (
     PlainValidator,
     StringConstraints,
     Tag,
+    ValidationError,
     WithJsonSchema,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 from sim.distributions import Distribution
+from sim.errors import Problem, ScenarioError
+from sim.loader import Document
 
 __all__ = [
+    "FORMAT_VERSION",
     "RESERVED_NAMES",
     "Arrivals",
     "Citation",
@@ -48,6 +58,12 @@ __all__ = [
     "TriggerProcess",
     "ValueOutcome",
     "Variant",
+    "VariantParameter",
+    "VariantState",
+    "explain_errors",
+    "json_schema",
+    "scenario_from_document",
+    "suggest",
 ]
 
 FORMAT_VERSION = 1
@@ -61,19 +77,40 @@ RESERVED_NAMES = frozenset(
 )
 
 
-def _check_identifier(name: str) -> str:
-    """Accept a name usable in expressions and as a snake_case column."""
-    if not _IDENT.match(name):
-        raise ValueError(f"name {name!r} must match [a-z_][a-z0-9_]* (snake_case)")
-    if name in RESERVED_NAMES:
-        raise ValueError(f"name {name!r} is reserved")
-    return name
+def suggest(name: str, known: Sequence[str]) -> str:
+    """Return `` (did you mean 'x'?)`` for the closest of ``known`` to ``name``, or ``''``."""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _type_name(value: Any) -> str:
+    """Name the kind of a plain-data value for messages: ``a mapping``, ``bool``, ..."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dt.date):
+        return "a date"
+    if value is None:
+        return "null"
+    return type(value).__name__
 
 
 def _identifier(value: Any) -> str:
+    """Accept a name usable in expressions and as a snake_case column."""
     if not isinstance(value, str):
-        raise ValueError(f"expected a name, got {type(value).__name__}")
-    return _check_identifier(value)
+        raise ValueError(f"expected a name, got {_type_name(value)}")
+    if not _IDENT.match(value):
+        raise ValueError(f"name {value!r} must be snake_case: [a-z_][a-z0-9_]*")
+    if value in RESERVED_NAMES:
+        raise ValueError(f"name {value!r} is reserved")
+    return value
 
 
 Name = Annotated[
@@ -82,58 +119,61 @@ Name = Annotated[
     WithJsonSchema({"type": "string", "pattern": "^[a-z_][a-z0-9_]*$"}),
 ]
 
+_EXPR_DOC = (
+    "An expression: numbers, true/false, parameter and state names, t, + - * / ** %, "
+    "comparisons, and/or/not, `x if c else y`, min max abs clip exp log sqrt floor ceil."
+)
+
+
+def _expression_text(value: Any) -> str:
+    """Accept the text of an expression."""
+    if not isinstance(value, str):
+        raise ValueError(f"expected an expression, got {_type_name(value)}")
+    if not value.strip():
+        raise ValueError("expected an expression, got an empty string")
+    return value
+
 
 def _expression(value: Any) -> str:
     """Accept an expression: a string, or a number or boolean as a constant expression."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
-        return repr(float(value))
+        return repr(_number(value))
     if isinstance(value, str):
-        if not value.strip():
-            raise ValueError("expected an expression, got an empty string")
-        return value
+        return _expression_text(value)
     raise ValueError(f"expected an expression (a string or a number), got {_type_name(value)}")
-
-
-def _type_name(value: Any) -> str:
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if value is None:
-        return "null"
-    return type(value).__name__
 
 
 Expr = Annotated[
     str,
     PlainValidator(_expression),
     WithJsonSchema(
-        {
-            "anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}],
-            "description": "An expression: numbers, true/false, parameter and state names, t, "
-            "+ - * / ** %, comparisons, and/or/not, `x if c else y`, "
-            "min max abs clip exp log sqrt floor ceil.",
-        }
+        {"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]},
     ),
 ]
+# Inside unions that route numbers elsewhere, an expression is always a string.
+ExprText = Annotated[str, PlainValidator(_expression_text), WithJsonSchema({"type": "string"})]
 
 
 def _number(value: Any) -> float:
+    """Accept a finite number (not a boolean)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"expected a number, got {_type_name(value)}")
-    number = float(value)
-    if number != number or number in (float("inf"), float("-inf")):
-        raise ValueError(f"expected a finite number, got {value}")
+        raise ValueError(f"expected a number, got {_describe(value)}")
+    try:
+        number = float(value)
+    except OverflowError:  # an integer of hundreds of digits
+        number = math.inf
+    if not math.isfinite(number):
+        raise ValueError(f"expected a finite number, got {_describe(value)}")
     return number
 
 
 Number = Annotated[float, PlainValidator(_number), WithJsonSchema({"type": "number"})]
 
 
-def _time_value(value: Any) -> float | dt.date:
-    """A time: a number in the scenario's unit, or an ISO date (needs ``time.start``)."""
+def _date(value: Any) -> dt.date:
+    """Accept a calendar date: a YAML date, or an ISO ``YYYY-MM-DD`` string (JSON)."""
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -141,6 +181,21 @@ def _time_value(value: Any) -> float | dt.date:
     if isinstance(value, str):
         try:
             return dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"expected an ISO date (YYYY-MM-DD), got {value!r}") from None
+    raise ValueError(f"expected a date (YYYY-MM-DD), got {_type_name(value)}")
+
+
+Date = Annotated[
+    dt.date, PlainValidator(_date), WithJsonSchema({"type": "string", "format": "date"})
+]
+
+
+def _time_value(value: Any) -> float | dt.date:
+    """A time: a number in the scenario's unit, or an ISO date (needs ``time.start``)."""
+    if isinstance(value, dt.date | str):
+        try:
+            return _date(value)
         except ValueError:
             raise ValueError(f"expected a number or an ISO date, got {value!r}") from None
     return _number(value)
@@ -158,14 +213,30 @@ TimeValue = Annotated[
 ]
 
 
+def _text(value: Any) -> str:
+    """Accept free text; a date written bare in YAML is kept as its ISO spelling."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if not isinstance(value, str):
+        raise ValueError(f"expected text, got {_type_name(value)}")
+    return value
+
+
+Text = Annotated[str, PlainValidator(_text), WithJsonSchema({"type": "string"})]
+
+
 def _fixed_value(value: Any) -> float | bool:
-    return value if isinstance(value, bool) else _number(value)
+    if isinstance(value, bool):
+        return value
+    if not isinstance(value, int | float):
+        raise ValueError(f"expected a number or true/false, got {_describe(value)}")
+    return _number(value)
 
 
 def _init_value(value: Any) -> float | bool | str:
     if isinstance(value, bool):
         return value
-    return _expression(value) if isinstance(value, str) else _number(value)
+    return _expression_text(value) if isinstance(value, str) else _number(value)
 
 
 FixedValue = Annotated[
@@ -186,7 +257,8 @@ SetBlock = Annotated[
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Strict: `repeat: "no"` or `max_count: true` are mistakes, not values to coerce.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class TimeSpec(_Model):
@@ -195,8 +267,8 @@ class TimeSpec(_Model):
     unit: Literal["day", "week", "month", "quarter", "year"] = Field(
         description="Unit of every time in the file; a month is 1/12 of a 365.25-day year."
     )
-    horizon: TimeValue = Field(description="End of every branch: a time, or a date.")
-    start: dt.date | None = Field(
+    horizon: TimeValue = Field(description="End of every branch: a time (> 0), or a date.")
+    start: Date | None = Field(
         default=None, description="Calendar date of t = 0; lets times be written as dates."
     )
     resolution: Number = Field(
@@ -206,8 +278,10 @@ class TimeSpec(_Model):
 
     @model_validator(mode="after")
     def _positive(self) -> TimeSpec:
+        if isinstance(self.horizon, float) and self.horizon <= 0:
+            raise ValueError(f"horizon must be > 0, got {self.horizon:g}")
         if self.resolution <= 0:
-            raise ValueError(f"resolution must be > 0, got {self.resolution}")
+            raise ValueError(f"resolution must be > 0, got {self.resolution:g}")
         return self
 
 
@@ -215,13 +289,13 @@ class Source(_Model):
     """A document the scenario's numbers cite."""
 
     id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+$")] = Field(
-        description="Short id that citations `ref`."
+        description="Short id that citations `ref`: letters, digits, `_`, `.`, `-`."
     )
     title: str = Field(description="Title of the document.")
     file: str | None = Field(default=None, description="File name of the document's text.")
     url: str | None = Field(default=None, description="Where the document was published.")
     author: str | None = Field(default=None, description="Author or outlet.")
-    date: str | None = Field(default=None, description="Publication date, as known.")
+    date: Text | None = Field(default=None, description="Publication date, as known.")
 
 
 class Citation(_Model):
@@ -232,25 +306,39 @@ class Citation(_Model):
     note: str | None = Field(default=None, description="How the number follows from the quote.")
 
 
+def _citations_tag(value: Any) -> str:
+    return "citations" if isinstance(value, list) else "citation"
+
+
+Citations = Annotated[
+    Annotated[Citation, Tag("citation")] | Annotated[list[Citation], Tag("citations")],
+    Discriminator(_citations_tag),
+]
+
+
 class Parameter(_Model):
-    """An uncertain input (one draw per branch) or a fixed number, with its provenance."""
+    """An uncertain input (one draw per branch) or a fixed value, with its provenance."""
 
     dist: Distribution | None = Field(default=None, description="Distribution of the draws.")
-    value: FixedValue | None = Field(default=None, description="A fixed value (instead of `dist`).")
-    doc: str | None = Field(default=None, description="What the parameter means.")
-    source: Citation | list[Citation] | None = Field(
-        default=None, description="Citation(s) supporting the number."
+    value: FixedValue | None = Field(
+        default=None, description="A fixed number or true/false (instead of `dist`)."
     )
+    doc: str | None = Field(default=None, description="What the parameter means.")
+    source: Citations | None = Field(default=None, description="Citation(s) supporting the number.")
     assumption: str | None = Field(
         default=None, description="One line of rationale, where no source gives the number."
     )
 
     @model_validator(mode="after")
     def _one_of_each(self) -> Parameter:
-        if (self.dist is None) == (self.value is None):
-            raise ValueError("give exactly one of `dist` and `value`")
-        if (self.source is None) == (self.assumption is None):
-            raise ValueError("give exactly one of `source` (a citation) and `assumption`")
+        if self.dist is None and self.value is None:
+            raise ValueError("needs `dist` (a distribution) or `value` (a fixed value)")
+        if self.dist is not None and self.value is not None:
+            raise ValueError("give either `dist` or `value`, not both")
+        if self.source is None and self.assumption is None:
+            raise ValueError("needs a `source` (a citation) or an `assumption` (a rationale)")
+        if self.source is not None and self.assumption is not None:
+            raise ValueError("give either `source` or `assumption`, not both")
         if isinstance(self.source, list) and not self.source:
             raise ValueError("`source` needs at least one citation")
         return self
@@ -276,7 +364,7 @@ class StateVar(_Model):
     @model_validator(mode="after")
     def _bounds(self) -> StateVar:
         if isinstance(self.init, bool) and (self.min is not None or self.max is not None):
-            raise ValueError("a boolean variable takes no min/max")
+            raise ValueError("a true/false variable takes no min/max")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min must be <= max, got min={self.min:g}, max={self.max:g}")
         return self
@@ -293,7 +381,7 @@ def _delay_tag(value: Any) -> str:
 def _non_negative(value: Any) -> float:
     number = _number(value)
     if number < 0:
-        raise ValueError(f"must be >= 0, got {value}")
+        raise ValueError(f"must be >= 0, got {number:g}")
     return number
 
 
@@ -304,7 +392,7 @@ Delay = Annotated[
         WithJsonSchema({"type": "number", "minimum": 0}),
         Tag("number"),
     ]
-    | Annotated[Expr, Tag("expression")]
+    | Annotated[ExprText, Tag("expression")]
     | Annotated[Distribution, Tag("distribution")],
     Discriminator(_delay_tag),
 ]
@@ -318,9 +406,11 @@ class _ProcessBase(_Model):
 class PeriodicProcess(_ProcessBase):
     """Applies `set` at `first`, `first + every`, ... (default `first` = `every`)."""
 
-    kind: Literal["periodic"] = Field(description="Discriminator.")
+    kind: Literal["periodic"] = Field(description="Discriminator: a periodic process.")
     every: Number = Field(description="Interval between applications (> 0).")
-    first: TimeValue | None = Field(default=None, description="Time of the first application.")
+    first: TimeValue | None = Field(
+        default=None, description="Time of the first application (default `every`)."
+    )
     set: SetBlock
 
     @model_validator(mode="after")
@@ -333,7 +423,7 @@ class PeriodicProcess(_ProcessBase):
 class EventProcess(_ProcessBase):
     """A Poisson process whose intensity `rate` follows the state exactly."""
 
-    kind: Literal["event"] = Field(description="Discriminator.")
+    kind: Literal["event"] = Field(description="Discriminator: a Poisson event process.")
     rate: Expr = Field(description="Intensity per time unit (>= 0); may read parameters, state, t.")
     set: SetBlock
     max_count: int | None = Field(default=None, ge=1, description="Stop after this many events.")
@@ -342,7 +432,7 @@ class EventProcess(_ProcessBase):
 class TriggerProcess(_ProcessBase):
     """Fires `set` after `delay` once `when` becomes true."""
 
-    kind: Literal["trigger"] = Field(description="Discriminator.")
+    kind: Literal["trigger"] = Field(description="Discriminator: a conditional trigger.")
     when: Expr = Field(description="Condition that arms the trigger when it becomes true.")
     delay: Delay = Field(
         default=0.0, description="Delay: a number, an expression or a distribution drawn then."
@@ -357,16 +447,26 @@ class TriggerProcess(_ProcessBase):
     set: SetBlock
 
 
+def _times_tag(value: Any) -> str:
+    return "times" if isinstance(value, list) else "time"
+
+
 class ScheduleProcess(_ProcessBase):
     """Applies `set` at known times (dated events)."""
 
-    kind: Literal["schedule"] = Field(description="Discriminator.")
-    at: TimeValue | list[TimeValue] = Field(description="A time or a list of times.")
+    kind: Literal["schedule"] = Field(description="Discriminator: known dated events.")
+    at: Annotated[
+        Annotated[TimeValue, Tag("time")]
+        | Annotated[list[TimeValue], Field(min_length=1), Tag("times")],
+        Discriminator(_times_tag),
+    ] = Field(description="A time or a list of times.")
     set: SetBlock
 
 
 class Arrivals(_Model):
     """How entities enter a flow: Poisson `rate` or fixed `every`."""
+
+    model_config = ConfigDict(populate_by_name=True)
 
     rate: Expr | None = Field(default=None, description="Poisson arrivals per time unit.")
     every: Number | None = Field(default=None, description="Fixed interval between arrivals.")
@@ -374,8 +474,6 @@ class Arrivals(_Model):
         default=None, alias="while", description="Condition gating arrivals."
     )
     max: int | None = Field(default=None, ge=1, description="Stop after this many arrivals.")
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     @model_validator(mode="after")
     def _one_way(self) -> Arrivals:
@@ -388,7 +486,7 @@ class Arrivals(_Model):
 
 def _capacity(value: Any) -> int | str:
     if isinstance(value, str):
-        return _expression(value)
+        return _expression_text(value)
     if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
         raise ValueError(f"expected a whole number or an expression, got {value!r}")
     if value < 1:
@@ -413,8 +511,8 @@ class Stage(_Model):
 class FlowProcess(_ProcessBase):
     """Entities arrive and pass through capacity-limited stages in order."""
 
-    kind: Literal["flow"] = Field(description="Discriminator.")
-    arrivals: Arrivals
+    kind: Literal["flow"] = Field(description="Discriminator: a flow of entities through stages.")
+    arrivals: Arrivals = Field(description="How entities arrive.")
     stages: list[Stage] = Field(min_length=1, description="The stages, in order.")
     on_complete: SetBlock | None = Field(default=None, description="Applied per completed entity.")
     on_loss: SetBlock | None = Field(default=None, description="Applied per lost entity.")
@@ -434,7 +532,7 @@ class _OutcomeBase(_Model):
 class ProbabilityOutcome(_OutcomeBase):
     """P(`when` first holds at a time <= `by`)."""
 
-    kind: Literal["probability"] = Field(description="Discriminator.")
+    kind: Literal["probability"] = Field(description="Discriminator: a probability.")
     when: Expr = Field(description="Condition.")
     by: TimeValue | None = Field(default=None, description="Deadline; default the horizon.")
 
@@ -442,21 +540,21 @@ class ProbabilityOutcome(_OutcomeBase):
 class TimeToOutcome(_OutcomeBase):
     """First time `when` holds, right-censored at the branch end."""
 
-    kind: Literal["time_to"] = Field(description="Discriminator.")
+    kind: Literal["time_to"] = Field(description="Discriminator: a time until a condition.")
     when: Expr = Field(description="Condition.")
 
 
 class ValueOutcome(_OutcomeBase):
     """An expression at the branch end."""
 
-    kind: Literal["value"] = Field(description="Discriminator.")
+    kind: Literal["value"] = Field(description="Discriminator: a value at the branch end.")
     expr: Expr = Field(description="Expression evaluated at the end of the branch.")
 
 
 class FlowOutcome(_OutcomeBase):
     """A statistic of a flow (or of one of its stages) over the branch."""
 
-    kind: Literal["flow"] = Field(description="Discriminator.")
+    kind: Literal["flow"] = Field(description="Discriminator: a statistic of a flow.")
     flow: str = Field(description="Name of a flow process.")
     stage: str | None = Field(default=None, description="Name of a stage; default the whole flow.")
     stat: Literal[
@@ -482,11 +580,22 @@ class VariantState(_Model):
     init: InitValue = Field(description="Initial value in the variant.")
 
 
+def _variant_value_tag(value: Any) -> str:
+    # "distribution", not "dist": a tag equal to a key would be taken for that key in a path.
+    return "distribution" if isinstance(value, dict) else "value"
+
+
+VariantValue = Annotated[
+    Annotated[FixedValue, Tag("value")] | Annotated[VariantParameter, Tag("distribution")],
+    Discriminator(_variant_value_tag),
+]
+
+
 class Variant(_Model):
     """Named changes to the baseline, for `sim compare` and `sim run --variant`."""
 
     description: str | None = Field(default=None, description="What the variant stands for.")
-    parameters: dict[Name, FixedValue | VariantParameter] = Field(
+    parameters: dict[Name, VariantValue] = Field(
         default_factory=dict, description="Parameter NAME: a fixed value or {dist: ...}."
     )
     state: dict[Name, VariantState] = Field(
@@ -497,19 +606,239 @@ class Variant(_Model):
 class Scenario(_Model):
     """A scenario file: one hypothesis as parameters, state, processes and outcomes."""
 
-    sim: Literal[1] = Field(description="Format version.")
+    sim: Literal[1] = Field(description="Format version: 1.")
     name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]+$")] = Field(
-        description="Slug; names the default run directory."
+        description="Slug [a-z0-9_-]+; names the default run directory."
     )
     title: str = Field(description="One-line title.")
     description: str = Field(description="The hypothesis, what is modelled, what is left out.")
-    time: TimeSpec
+    time: TimeSpec = Field(description="Unit, horizon and optional start date.")
     sources: list[Source] = Field(default_factory=list, description="Documents cited.")
     parameters: dict[Name, Parameter] = Field(
-        default_factory=dict, description="Uncertain inputs and fixed numbers."
+        default_factory=dict, description="Uncertain inputs and fixed values."
     )
     state: dict[Name, StateVar] = Field(default_factory=dict, description="Variables of a branch.")
     processes: list[Process] = Field(default_factory=list, description="What changes the state.")
     outcomes: list[Outcome] = Field(min_length=1, description="What each branch records.")
     stop_when: Expr | None = Field(default=None, description="Condition that ends a branch early.")
     variants: dict[Name, Variant] = Field(default_factory=dict, description="Named alternatives.")
+
+
+def json_schema() -> dict[str, Any]:
+    """Return the JSON Schema of scenario files (draft 2020-12), for editors and checks."""
+    schema = Scenario.model_json_schema()
+    schema.pop("$id", None)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        **schema,
+        "title": "sim scenario file",
+    }
+
+
+def scenario_from_document(doc: Document) -> Scenario:
+    """Validate a parsed file as a :class:`Scenario`; raise every problem as one error."""
+    try:
+        return Scenario.model_validate(doc.data)
+    except ValidationError as error:
+        problems: dict[Problem, None] = {}  # ordered and without repeats
+        for details in error.errors(include_url=False):
+            path, message, at_key = _explain(details, doc.data, Scenario)
+            locate = doc.key_problem if at_key else doc.problem
+            problems[locate(path, message)] = None
+        raise ScenarioError(sorted(problems, key=_position)) from None
+
+
+def explain_errors(
+    error: ValidationError, data: Any, root: Any
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """Return ``(path in data, message)`` for each error of validating ``data`` as ``root``.
+
+    ``root`` is the type that was validated (a model class or an annotation), so that
+    unknown fields get suggestions from the right model.
+    """
+    return [_explain(details, data, root)[:2] for details in error.errors(include_url=False)]
+
+
+def _position(problem: Problem) -> tuple[int, int]:
+    return problem.line, problem.col
+
+
+def _explain(
+    details: ErrorDetails, data: Any, root: Any
+) -> tuple[tuple[str | int, ...], str, bool]:
+    """Turn one pydantic error into a path in the data, a short message, and whether the
+    problem is the key (an unknown field, a bad name) rather than the value."""
+    loc = tuple(details["loc"])
+    kind = details["type"]
+    at_key = kind == "extra_forbidden" or (bool(loc) and loc[-1] == "[key]")
+    if loc and loc[-1] == "[key]":
+        loc = loc[:-1]
+    message = _message(details, loc, root)
+    if kind == "missing":
+        return _data_path(data, loc[:-1]), message, False
+    path = _data_path(data, loc)
+    if kind == "union_tag_invalid" and isinstance(_get(data, path), dict):
+        path = (*path, "kind")
+    return path, message, at_key
+
+
+def _get(data: Any, path: tuple[str | int, ...]) -> Any:
+    """The value at ``path`` in ``data`` (which :func:`_data_path` made valid)."""
+    for segment in path:
+        data = data[segment]
+    return data
+
+
+def _data_path(data: Any, loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    """Map pydantic's ``loc`` onto the data, dropping the tags of discriminated unions.
+
+    A tag is the ``kind`` of the mapping it selects (once per mapping), a string that is no
+    key of the current mapping, or any string where the data is not a mapping.
+    """
+    path: list[str | int] = []
+    node = data
+    tag_seen = False
+    for segment in loc:
+        if isinstance(segment, int):
+            path.append(segment)
+            in_list = isinstance(node, list) and 0 <= segment < len(node)
+            node, tag_seen = (node[segment] if in_list else None), False
+        elif not isinstance(node, dict):
+            continue
+        elif node.get("kind") == segment and not tag_seen:
+            tag_seen = True
+        elif segment in node:
+            path.append(segment)
+            node, tag_seen = node[segment], False
+    return tuple(path)
+
+
+_NOUNS = {
+    "float_type": "a number",
+    "int_type": "a whole number",
+    "int_from_float": "a whole number",
+    "bool_type": "true or false",
+    "string_type": "text",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+    "list_type": "a list",
+    "date_type": "a date",
+}
+_BOUNDS = {
+    "greater_than": ">",
+    "greater_than_equal": ">=",
+    "less_than": "<",
+    "less_than_equal": "<=",
+}
+
+
+def _message(details: ErrorDetails, loc: tuple[str | int, ...], root: Any) -> str:
+    """Say what is wrong in one short sentence, without pydantic's wording."""
+    kind = details["type"]
+    ctx: dict[str, Any] = dict(details.get("ctx") or {})
+    value = details["input"]
+    if kind == "extra_forbidden":
+        name = str(loc[-1])
+        return f"unknown field {name!r}{suggest(name, _fields_at(loc[:-1], root))}"
+    if kind == "missing":
+        return f"missing field {str(loc[-1])!r}"
+    if kind == "union_tag_invalid":
+        tags = str(ctx["expected_tags"]).replace("'", "")
+        return f"unknown kind {ctx['tag']!r}; expected one of: {tags}"
+    if kind == "union_tag_not_found":
+        tags = ", ".join(_tags_at(loc, root))
+        return f"missing field 'kind'; expected one of: {tags}" if tags else "missing 'kind'"
+    if kind in ("value_error", "assertion_error"):
+        return str(ctx.get("error", details["msg"]))
+    if kind in _NOUNS:
+        return f"expected {_NOUNS[kind]}, got {_describe(value)}"
+    if kind == "literal_error":
+        return f"expected {ctx['expected']}, got {value!r}"
+    if kind == "string_pattern_mismatch":
+        return f"expected text matching {ctx['pattern']}, got {value!r}"
+    if kind in _BOUNDS:
+        bound = next(iter(ctx.values()))
+        return f"must be {_BOUNDS[kind]} {bound}, got {value}"
+    if kind == "too_short":
+        return f"needs at least {ctx['min_length']} item(s), got {ctx['actual_length']}"
+    if kind == "string_too_short":
+        return "must not be empty"
+    return str(details["msg"])
+
+
+def _describe(value: Any) -> str:
+    """Describe a wrong value: its kind, and the value itself when it is a short scalar."""
+    kind = _type_name(value)
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return kind
+    shown = repr(value)
+    return f"{kind} ({shown})" if len(shown) <= 40 else kind
+
+
+def _fields_at(loc: tuple[str | int, ...], root: Any) -> tuple[str, ...]:
+    """The field names of the model at ``loc`` (for suggestions), or ``()``."""
+    model = _unwrap(_type_at(loc, root))
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return tuple(info.alias or name for name, info in model.model_fields.items())
+    return ()
+
+
+def _tags_at(loc: tuple[str | int, ...], root: Any) -> tuple[str, ...]:
+    """The tags of the discriminated union at ``loc``, or ``()``."""
+    union = _unwrap(_type_at(loc, root))
+    if get_origin(union) not in (Union, types.UnionType):
+        return ()
+    return tuple(tag for member in get_args(union) for tag in _tags(member))
+
+
+def _type_at(loc: tuple[str | int, ...], root: Any) -> Any:
+    """Follow ``loc`` through the annotations from ``root``; ``None`` if lost."""
+    annotation: Any = root
+    for segment in loc:
+        annotation = _step(annotation, segment)
+        if annotation is None:
+            return None
+    return annotation
+
+
+def _step(annotation: Any, segment: str | int) -> Any:
+    """The annotation one ``loc`` segment below ``annotation``, or ``None``."""
+    annotation = _unwrap(annotation)
+    origin = get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        members = [m for m in get_args(annotation) if m is not type(None)]
+        for member in members:
+            if segment in _tags(member):
+                return member
+        return _step(members[0], segment) if len(members) == 1 else None
+    if origin is list and isinstance(segment, int):
+        return get_args(annotation)[0]
+    if origin is dict and isinstance(segment, str):
+        return get_args(annotation)[1]
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        for name, info in annotation.model_fields.items():
+            if segment in (name, info.alias):
+                return info.annotation
+    return None
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip ``Annotated`` layers."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    return annotation
+
+
+def _tags(member: Any) -> tuple[str, ...]:
+    """The tags that select ``member`` of a discriminated union."""
+    if get_origin(member) is Annotated:
+        for item in get_args(member)[1:]:
+            if isinstance(item, Tag):
+                return (item.tag,)
+    model = _unwrap(member)
+    if isinstance(model, type) and issubclass(model, BaseModel) and "kind" in model.model_fields:
+        kind = _unwrap(model.model_fields["kind"].annotation)
+        if get_origin(kind) is Literal:
+            return tuple(str(arg) for arg in get_args(kind))
+    return ()

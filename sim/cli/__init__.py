@@ -5,6 +5,8 @@ Each command family lives in its own module and registers itself on :data:`app`.
 
 from __future__ import annotations
 
+import sim.cli.run  # registers `sim run` and `sim summary`
+import sim.cli.validate  # noqa: F401 - registers `sim validate` and `sim schema`
 from sim.cli._app import app, main
 
 __all__ = ["app", "main"]

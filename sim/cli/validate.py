@@ -1,0 +1,65 @@
+"""``sim validate`` and ``sim schema``: check scenario files, print their JSON Schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from sim.cli._app import EXIT_USAGE, app, reporting_errors
+from sim.errors import SimError
+
+if TYPE_CHECKING:
+    from sim.model import CompiledModel
+
+
+def _count(n: int, noun: str, plural: str | None = None) -> str:
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
+def summary_line(file: str, model: CompiledModel) -> str:
+    """One line saying that ``file`` is valid and what it holds."""
+    variants = len(model.scenario.variants) if model.scenario is not None else 0
+    parts = [
+        _count(len(model.parameters), "parameter"),
+        f"{len(model.state)} state",
+        _count(len(model.processes), "process", "processes"),
+        _count(len(model.outcomes), "outcome"),
+        _count(variants, "variant"),
+    ]
+    return f"{file}: ok ({model.name}: {', '.join(parts)})"
+
+
+@app.command()
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="Scenario files (YAML or JSON).")],
+) -> None:
+    """Check scenario files: a summary line per valid file, a located line per problem.
+
+    Every file is checked; the exit status is 2 if any of them has a problem.
+    """
+    # Imported here so that `sim --help` does not load scipy.
+    from sim.compile import load_model
+
+    failed = False
+    with reporting_errors():
+        for file in files:
+            try:
+                model = load_model(file)
+            except SimError as error:
+                typer.echo(str(error), err=True)
+                failed = True
+                continue
+            typer.echo(summary_line(str(file), model))
+    if failed:
+        raise typer.Exit(EXIT_USAGE)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of scenario files (for editors and outside checks)."""
+    from sim.scenario import json_schema
+
+    typer.echo(json.dumps(json_schema(), indent=2))
