@@ -1,0 +1,150 @@
+"""Rich output of the command line: summary tables and the progress bar.
+
+This is the only module that imports rich; every command that shows a table or a bar
+calls it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.measure import Measurement
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+__all__ = ["format_value", "print_summary", "print_table", "progress_bar"]
+
+# Quantile columns shown when some outcome has them, in this order.
+_QUANTILES = ("p5", "p50", "p95")
+
+
+def format_value(value: Any) -> str:
+    """Return a short display form of a summary value: 4 significant digits, ``-`` for none."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _interval(entry: Mapping[str, Any]) -> str:
+    """Return ``[low, high]`` of an outcome's interval, or ``-`` when it is undefined."""
+    low, high = entry.get("ci_low"), entry.get("ci_high")
+    if low is None and high is None:
+        return "-"
+    return f"[{format_value(low)}, {format_value(high)}]"
+
+
+def _title(summary: Mapping[str, Any]) -> str:
+    """Return the title line of a run's summary: scenario, variant, branches and seed."""
+    name = str(summary.get("scenario", "run"))
+    if summary.get("variant"):
+        name += f" ({summary['variant']})"
+    return f"{name}: {summary.get('branches')} branches, seed {summary.get('seed')}"
+
+
+def print_summary(summary: Mapping[str, Any]) -> None:
+    """Print a run's summary as a table on stdout: one row per outcome.
+
+    Columns: outcome, kind, n, estimate, the 95% interval, and p5/p50/p95 where some
+    outcome has them (value and time_to outcomes).
+    """
+    outcomes: Mapping[str, Mapping[str, Any]] = summary["outcomes"]
+    quantiles = [q for q in _QUANTILES if any(q in e for e in outcomes.values())]
+    header = ["outcome", "kind", "n", "estimate", "95% CI", *quantiles]
+    rows = [
+        [
+            name,
+            str(entry.get("kind", "")),
+            format_value(entry.get("n")),
+            format_value(entry.get("estimate")),
+            _interval(entry),
+            *(format_value(entry.get(q)) for q in quantiles),
+        ]
+        for name, entry in outcomes.items()
+    ]
+    print_table(header, rows, title=_title(summary), right={2, 3, *range(5, len(header))})
+
+
+def print_table(
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    title: str | None = None,
+    right: set[int] | None = None,
+) -> None:
+    """Print a table of already formatted cells on stdout; ``right`` aligns those columns."""
+    table = Table(title=title, title_justify="left")
+    for i, name in enumerate(header):
+        table.add_column(name, justify="right" if right and i in right else "left")
+    for row in rows:
+        table.add_row(*row)
+    console = Console()
+    if not console.is_terminal:
+        # Piped or captured output has no width to fit: print the table at its natural
+        # width rather than wrap cells at rich's fallback of 80 columns.
+        natural = Measurement.get(console, console.options.update_width(10_000), table).maximum
+        console = Console(width=max(console.width, natural))
+    console.print(table)
+
+
+class _RateColumn(ProgressColumn):
+    """The branches finished per second."""
+
+    def render(self, task: Task) -> Text:
+        """Return the current speed, once rich has measured it."""
+        speed = task.finished_speed or task.speed
+        return Text(
+            "" if speed is None else f"{speed:,.0f} branches/s", style="progress.data.speed"
+        )
+
+
+@contextmanager
+def progress_bar(
+    *, enabled: bool, description: str = "branches"
+) -> Iterator[Callable[[int, int], None] | None]:
+    """Show a progress bar on stderr while the block runs; yield its update callback.
+
+    The callback takes ``(done, total)``. When ``enabled`` is false nothing is shown and
+    ``None`` is yielded, which run functions accept as "no progress reports".
+    """
+    if not enabled:
+        yield None
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        _RateColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(description, total=None)
+        started = False
+
+        def update(done: int, total: int) -> None:
+            nonlocal started
+            if not started:
+                # The first report may already count finished work (a resumed run): start
+                # the speed estimate there rather than count it as instant progress.
+                bar.reset(task, total=total, completed=done)
+                started = True
+            else:
+                bar.update(task, total=total, completed=done)
+
+        yield update

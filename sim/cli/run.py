@@ -1,0 +1,232 @@
+"""``sim run`` and ``sim summary``: run a scenario into a run directory, and read one back."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from functools import partial
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from sim.cli._app import app, fail, reporting_errors
+from sim.cli._options import parse_overrides
+from sim.cli._output import print_summary, progress_bar
+from sim.errors import UsageError
+from sim.montecarlo import ExecutorKind, resume, run
+from sim.results import RunResult, open_run, partial_path, summary_records
+
+__all__ = ["SummaryFormat", "default_out", "run_command", "summary_command"]
+
+DEFAULT_BRANCHES = 1000
+DEFAULT_SEED = 0
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+
+class SummaryFormat(StrEnum):
+    """Output formats of ``sim summary``."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into an interrupt so that a run stops as cleanly as on Ctrl-C."""
+
+
+@contextmanager
+def _sigterm_stops_cleanly() -> Iterator[None]:
+    """While the block runs, make SIGTERM raise :class:`_Terminated` in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        raise _Terminated
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def default_out(name: str, variant: str | None) -> Path:
+    """Return the default run directory: ``results/NAME``, or ``results/NAME__VARIANT``."""
+    return Path("results") / (name if variant is None else f"{name}__{variant}")
+
+
+def _refuse_with_resume(given: dict[str, object]) -> None:
+    """Refuse options that describe a new run when ``--resume`` finishes an old one."""
+    named = [name for name, value in given.items() if value is not None]
+    if named:
+        raise UsageError(
+            f"--resume takes the scenario and its settings from the incomplete run; "
+            f"leave out {', '.join(named)}"
+        )
+
+
+@app.command("run")
+def run_command(
+    file: Annotated[
+        Path | None, typer.Argument(help="Scenario file (YAML or JSON).", show_default=False)
+    ] = None,
+    branches: Annotated[
+        int | None,
+        typer.Option("--branches", "-n", help=f"Number of branches. [default: {DEFAULT_BRANCHES}]"),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", "-s", help=f"Seed of the run (>= 0). [default: {DEFAULT_SEED}]"),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Run directory to write. [default: results/NAME, or results/NAME__VARIANT]",
+        ),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a parameter: NAME=VALUE (repeatable)."),
+    ] = None,
+    variant: Annotated[str | None, typer.Option(help="Variant of the scenario to run.")] = None,
+    executor: Annotated[
+        ExecutorKind, typer.Option(help="Where branches run: this process, local processes, dask.")
+    ] = ExecutorKind.SERIAL,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Worker processes (process, dask). [default: all available CPUs]"),
+    ] = None,
+    chunk_size: Annotated[
+        int | None,
+        typer.Option(
+            "--chunk-size", help="Branches per chunk. [default: branches/32, kept within 32..256]"
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Address of a dask scheduler. [default: a local cluster]"),
+    ] = None,
+    resume_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--resume",
+            metavar="DIR",
+            help="Finish the interrupted run into DIR (or DIR.partial): run its missing chunks.",
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Show no progress bar.")] = False,
+) -> None:
+    """Run Monte Carlo branches of a scenario and write its run directory.
+
+    The directory (branches.parquet, summary.json, manifest.json) is written as
+    DIR.partial and renamed to DIR when complete, replacing an earlier run there. Rows are
+    the same whatever the executor, workers and chunk size.
+    """
+    with reporting_errors():
+        if resume_dir is not None:
+            _refuse_with_resume(
+                {
+                    "FILE": file, "--branches": branches, "--seed": seed, "--out": out,
+                    "--set": set_, "--variant": variant, "--chunk-size": chunk_size,
+                }
+            )  # fmt: skip
+            target = resume_dir
+            start = partial(
+                resume, resume_dir, executor=executor, workers=workers, scheduler=scheduler
+            )
+        else:
+            from sim.compile import load_model
+
+            if file is None:
+                raise UsageError("missing FILE: give a scenario file, or --resume DIR")
+            model = load_model(file, variant=variant, overrides=parse_overrides(set_ or []))
+            target = out or default_out(model.name, model.variant)
+            start = partial(
+                run,
+                model,
+                branches=DEFAULT_BRANCHES if branches is None else branches,
+                seed=DEFAULT_SEED if seed is None else seed,
+                out=target,
+                executor=executor,
+                workers=workers,
+                chunk_size=chunk_size,
+                scheduler=scheduler,
+            )
+        result = _run_until_stopped(start, target, show_progress=not quiet)
+    _show_result(result)
+
+
+def _run_until_stopped(
+    start: Callable[..., RunResult], target: Path, *, show_progress: bool
+) -> RunResult:
+    """Call ``start(progress=...)`` with a progress bar; report an interrupt where it left off."""
+    try:
+        with (
+            _sigterm_stops_cleanly(),
+            progress_bar(enabled=show_progress and sys.stderr.isatty()) as progress,
+        ):
+            return start(progress=progress)
+    except KeyboardInterrupt as stop:
+        _report_interrupt(target, terminated=isinstance(stop, _Terminated))
+
+
+def _report_interrupt(target: Path, *, terminated: bool) -> NoReturn:
+    """Say where an interrupted run was left, and leave with 130 (Ctrl-C) or 143 (SIGTERM)."""
+    what = "terminated" if terminated else "interrupted"
+    code = EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+    partial_dir = partial_path(target)
+    if not partial_dir.is_dir():
+        fail(what, code)
+    fail(
+        f"{what}: the incomplete run is in {partial_dir}; "
+        f"finish it with 'sim run --resume {target}'",
+        code,
+    )
+
+
+def _show_result(result: RunResult) -> None:
+    """Print a finished run's summary table and where it was written."""
+    print_summary(result.summary)
+    typer.echo(f"results: {result.directory}")
+
+
+@app.command("summary")
+def summary_command(
+    directory: Annotated[Path, typer.Argument(help="Run directory written by sim run.")],
+    fmt: Annotated[
+        SummaryFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = SummaryFormat.table,
+) -> None:
+    """Print the summary of a run: one row per outcome, with its estimate and interval."""
+    with reporting_errors():
+        result = open_run(directory)
+    if fmt is SummaryFormat.json:
+        typer.echo(json.dumps(result.summary, indent=2))
+    elif fmt is SummaryFormat.csv:
+        typer.echo(_csv(summary_records(result.summary)), nl=False)
+    else:
+        print_summary(result.summary)
+
+
+def _csv(records: list[dict[str, Any]]) -> str:
+    """Return ``records`` as CSV, with the union of their fields as columns, in first-seen order."""
+    fields = list(dict.fromkeys(key for record in records for key in record))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(records)
+    return buffer.getvalue()

@@ -1,0 +1,281 @@
+"""Run directories: their layout, atomic writing, reading back, and resuming."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from _runs import same_rows, write_tiny
+
+import sim.montecarlo
+from sim.compile import load_model
+from sim.engine import run_branches
+from sim.errors import RunError, UsageError
+from sim.model import CompiledModel
+from sim.montecarlo import resume, run
+from sim.results import MemorySink, RunDirectory, branch_schema, open_run, summary_records
+
+SEED = 7
+N = 100
+CHUNK = 16
+FILES = {"branches.parquet", "summary.json", "manifest.json"}
+
+
+@pytest.fixture
+def scenario(tmp_path: Path) -> Path:
+    return write_tiny(tmp_path)
+
+
+@pytest.fixture
+def model(scenario: Path) -> CompiledModel:
+    return load_model(scenario)
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    return tmp_path / "results" / "tiny"
+
+
+def partial(out: Path) -> Path:
+    return out.with_name(out.name + ".partial")
+
+
+def read_json(path: Path) -> dict[str, object]:
+    data = json.loads(path.read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def stop_after(chunks: int) -> Callable[[int, int], None]:
+    """A progress callback that interrupts the run once ``chunks`` chunks are written."""
+
+    def progress(done: int, _total: int) -> None:
+        if done >= chunks * CHUNK:
+            raise KeyboardInterrupt
+
+    return progress
+
+
+def test_a_run_directory_holds_exactly_the_three_files(model: CompiledModel, out: Path) -> None:
+    run(model, branches=N, seed=SEED, out=out, chunk_size=CHUNK)
+    assert {p.name for p in out.iterdir()} == FILES
+    assert [p.name for p in out.parent.iterdir()] == ["tiny"]
+
+
+def test_branch_columns_follow_the_model_with_their_types(model: CompiledModel, out: Path) -> None:
+    run(model, branches=N, seed=SEED, out=out, chunk_size=CHUNK)
+    schema = pq.read_schema(out / "branches.parquet")
+    assert schema.names == [c.name for c in model.columns]
+    assert schema.names[:3] == ["branch", "seed", "t_end"]
+    assert [str(schema.field(n).type) for n in schema.names] == [
+        "int64", "int64", "double",  # branch, seed, t_end
+        "double", "double", "bool",  # pressure, boost, coin
+        "bool", "bool", "double", "double",  # finished, heads, time_to_finish, final_level
+    ]  # fmt: skip
+
+
+def test_branches_parquet_has_one_row_group_per_chunk(model: CompiledModel, out: Path) -> None:
+    run(model, branches=N, seed=SEED, out=out, chunk_size=CHUNK)
+    metadata = pq.ParquetFile(out / "branches.parquet").metadata
+    assert metadata.num_row_groups == math.ceil(N / CHUNK)
+
+
+def test_the_directory_holds_the_in_memory_rows_and_summary(
+    model: CompiledModel, out: Path
+) -> None:
+    written = run(model, branches=N, seed=SEED, out=out, executor="process", workers=2)
+    memory = run(model, branches=N, seed=SEED)
+    assert memory.directory is None
+    assert same_rows(pq.read_table(out / "branches.parquet"), memory.table)
+    assert read_json(out / "summary.json") == memory.summary == written.summary
+
+
+def test_the_manifest_records_the_run(scenario: Path, out: Path) -> None:
+    run(scenario, branches=N, seed=SEED, out=out, variant="calm", overrides={"pressure": "0.5"})
+    manifest = read_json(out / "manifest.json")
+    assert manifest["status"] == "complete"
+    assert manifest["scenario"] == "tiny"
+    assert manifest["file"] == str(scenario)
+    assert manifest["sha256"] == hashlib.sha256(scenario.read_bytes()).hexdigest()
+    assert (manifest["seed"], manifest["branches"]) == (SEED, N)
+    assert (manifest["variant"], manifest["overrides"]) == ("calm", {"pressure": "0.5"})
+    assert (manifest["executor"], manifest["workers"], manifest["chunk_size"]) == ("serial", 1, 32)
+    assert manifest["started_at"] <= manifest["finished_at"]  # type: ignore[operator]
+    assert isinstance(manifest["wall_seconds"], float)
+    for key in ("sim_version", "python", "numpy", "simpy", "pyarrow"):
+        assert isinstance(manifest[key], str)
+
+
+def test_the_summary_names_the_run_and_every_outcome(model: CompiledModel, out: Path) -> None:
+    run(model, branches=N, seed=SEED, out=out)
+    summary = read_json(out / "summary.json")
+    assert list(summary) == ["scenario", "variant", "seed", "branches", "outcomes"]
+    assert (summary["scenario"], summary["variant"], summary["seed"]) == ("tiny", None, SEED)
+    outcomes = summary["outcomes"]
+    assert isinstance(outcomes, dict)
+    assert list(outcomes) == ["finished", "heads", "time_to_finish", "final_level"]
+    for entry in outcomes.values():
+        assert {"kind", "n", "estimate", "ci_low", "ci_high"} <= set(entry)
+
+
+def test_open_run_reads_a_run_back(model: CompiledModel, out: Path) -> None:
+    written = run(model, branches=N, seed=SEED, out=out)
+    opened = open_run(out)
+    assert opened.directory == out
+    assert opened.manifest == written.manifest
+    assert opened.summary == written.summary
+    assert same_rows(opened.table, run(model, branches=N, seed=SEED).table)
+
+
+def test_to_pandas_gives_one_row_per_branch(model: CompiledModel) -> None:
+    frame = run(model, branches=10, seed=SEED).to_pandas()
+    assert list(frame.columns) == [c.name for c in model.columns]
+    assert len(frame) == 10
+
+
+def test_a_run_without_out_writes_nothing(
+    model: CompiledModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    run(model, branches=10)
+    assert list(work.iterdir()) == []
+
+
+def test_an_interrupted_run_leaves_only_an_incomplete_partial(
+    model: CompiledModel, out: Path
+) -> None:
+    with pytest.raises(KeyboardInterrupt):
+        run(model, branches=N, out=out, chunk_size=CHUNK, progress=stop_after(2))
+    assert not out.exists()
+    assert read_json(partial(out) / "manifest.json")["status"] == "incomplete"
+    assert not (partial(out) / "summary.json").exists()
+
+
+def test_an_interrupted_process_run_leaves_an_incomplete_partial(
+    model: CompiledModel, out: Path
+) -> None:
+    with pytest.raises(KeyboardInterrupt):
+        run(
+            model, branches=N, out=out, chunk_size=CHUNK, executor="process", workers=2,
+            progress=stop_after(1),
+        )  # fmt: skip
+    assert not out.exists()
+    assert read_json(partial(out) / "manifest.json")["status"] == "incomplete"
+
+
+def test_a_failing_branch_leaves_an_incomplete_partial(
+    model: CompiledModel, out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+
+    def failing(m: CompiledModel, seed: int, start: int, stop: int) -> dict[str, np.ndarray]:
+        if start >= 3 * CHUNK:
+            raise RunError(f"branch {start}: log of a negative number")
+        return run_branches(m, seed, start, stop)
+
+    monkeypatch.setattr(sim.montecarlo, "run_branches", failing)
+    with pytest.raises(RunError, match="log of a negative number"):
+        run(model, branches=N, out=out, chunk_size=CHUNK)
+    assert not out.exists()
+    assert read_json(partial(out) / "manifest.json")["status"] == "incomplete"
+
+
+def test_an_earlier_run_is_replaced_only_on_success(model: CompiledModel, out: Path) -> None:
+    run(model, branches=N, seed=1, out=out)
+    with pytest.raises(KeyboardInterrupt):
+        run(model, branches=N, seed=2, out=out, chunk_size=CHUNK, progress=stop_after(1))
+    assert read_json(out / "manifest.json")["seed"] == 1
+    run(model, branches=N, seed=3, out=out)
+    assert read_json(out / "manifest.json")["seed"] == 3
+    assert sorted(p.name for p in out.parent.iterdir()) == ["tiny"]
+
+
+def test_a_directory_that_is_not_a_run_is_never_replaced(model: CompiledModel, out: Path) -> None:
+    out.mkdir(parents=True)
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(UsageError, match="exists and is not a run directory"):
+        run(model, branches=10, out=out)
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_resume_runs_the_missing_chunks_into_identical_files(
+    model: CompiledModel, tmp_path: Path, out: Path
+) -> None:
+    whole = tmp_path / "whole"
+    run(model, branches=N, seed=SEED, out=whole, chunk_size=CHUNK)
+    with pytest.raises(KeyboardInterrupt):
+        run(model, branches=N, seed=SEED, out=out, chunk_size=CHUNK, progress=stop_after(3))
+    reports: list[int] = []
+    resume(out, executor="process", workers=2, progress=lambda done, _: reports.append(done))
+    assert reports[0] == 3 * CHUNK
+    for name in ("branches.parquet", "summary.json"):
+        assert (out / name).read_bytes() == (whole / name).read_bytes()
+    assert not partial(out).exists()
+
+
+def test_resume_accepts_the_partial_directory(model: CompiledModel, out: Path) -> None:
+    with pytest.raises(KeyboardInterrupt):
+        run(model, branches=N, out=out, chunk_size=CHUNK, progress=stop_after(1))
+    assert resume(partial(out)).directory == out
+
+
+def test_resume_refuses_a_complete_run(model: CompiledModel, out: Path) -> None:
+    run(model, branches=10, out=out)
+    with pytest.raises(UsageError, match="already complete; nothing to resume"):
+        resume(out)
+
+
+def test_open_run_refuses_an_incomplete_run(model: CompiledModel, out: Path) -> None:
+    with pytest.raises(KeyboardInterrupt):
+        run(model, branches=N, out=out, chunk_size=CHUNK, progress=stop_after(1))
+    with pytest.raises(UsageError, match=r"an incomplete run is in .*tiny\.partial"):
+        open_run(out)
+    with pytest.raises(UsageError, match=r"the run is incomplete \(manifest status 'incomplete'\)"):
+        open_run(partial(out))
+
+
+def test_open_run_refuses_a_directory_that_is_not_a_run(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="not a run directory"):
+        open_run(tmp_path)
+
+
+def test_open_run_refuses_a_missing_directory(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="no such run directory"):
+        open_run(tmp_path / "nothing")
+
+
+def test_chunks_arriving_out_of_order_are_written_in_branch_order(
+    model: CompiledModel, out: Path
+) -> None:
+    whole = run(model, branches=N, seed=SEED)
+    table = whole.table.combine_chunks()
+    directory = RunDirectory.create(out, whole.manifest | {"status": "incomplete"}, model.source)
+    memory = MemorySink(branch_schema(model))
+    for a, b in [(80, 100), (0, 40), (40, 80)]:
+        batch = table.slice(a, b - a).to_batches()[0]
+        directory.add(a, b, batch)
+        memory.add(a, b, batch)
+    directory.finish(model, 0.0, executor="serial", workers=1)
+    assert pq.read_table(out / "branches.parquet").column("branch").to_pylist() == list(range(N))
+    assert memory.table().column("branch").to_pylist() == list(range(N))
+
+
+def test_summary_records_flatten_nested_fields() -> None:
+    summary = {"outcomes": {"x": {"kind": "time_to", "estimate": 2.0, "at": {"low": 1.0}}}}
+    assert summary_records(summary) == [
+        {"outcome": "x", "kind": "time_to", "estimate": 2.0, "at_low": 1.0}
+    ]
+
+
+def test_an_in_memory_result_needs_no_directory(model: CompiledModel) -> None:
+    result = run(model, branches=3)
+    assert isinstance(result.table, pa.Table)
+    assert result.manifest["status"] == "complete"
