@@ -217,7 +217,6 @@ class _Spec:
 
     dist: Any
     value: Value | None
-    path: NodePath
 
 
 class _Compiler:
@@ -298,8 +297,11 @@ class _Compiler:
     def time(
         self, value: float | dt.date, path: NodePath, what: str, *, in_range: bool = True
     ) -> float | None:
-        """Convert a time or date to the scenario's unit; with ``in_range``, check it lies in
-        ``[0, horizon]``."""
+        """Convert a time or a date to the scenario's unit, checking its range.
+
+        With ``in_range`` the time must lie in ``[0, horizon]``; else (the horizon itself)
+        it must be after the start.
+        """
         if isinstance(value, dt.date):
             if self.start is None:
                 self.report(path, f"the date {value} needs time.start (the date of t = 0)")
@@ -354,15 +356,12 @@ class _Compiler:
         self, variant: Variant | None, overrides: Mapping[str, Any]
     ) -> dict[str, _Spec]:
         """What each parameter draws from: the file, then the variant, then ``--set``."""
-        specs = {
-            name: _Spec(p.dist, p.value, ("parameters", name))
-            for name, p in self.s.parameters.items()
-        }
+        specs = {name: _Spec(p.dist, p.value) for name, p in self.s.parameters.items()}
         for name, change in (variant.parameters if variant else {}).items():
-            if name in specs:
-                specs[name] = _replacement(change, specs[name].path)
+            if name in specs:  # else check_variant reports it
+                specs[name] = _replacement(change)
         for name, change in overrides.items():
-            specs[name] = _replacement(change, specs[name].path)
+            specs[name] = _replacement(change)
         return specs
 
     def parameter(self, name: str, spec: _Spec) -> CParameter:
@@ -417,9 +416,9 @@ class _Compiler:
         value, path = init
         kind: Literal["number", "bool"] = "bool" if self.types[name] is Type.BOOL else "number"
         parameters = {n: self.types[n] for n in self.s.parameters}
-        expr = self.expr(
-            _as_source(value), path, self.types[name], only=parameters, what="an initial value"
-        )
+        # No expected type: the baseline's init defines it, and check_variant compares a
+        # variant's init with it (expecting it here too would report a mismatch twice).
+        expr = self.expr(_as_source(value), path, None, only=parameters, what="an initial value")
         return CState(name, self.slots[name], kind, expr, var.min, var.max)
 
     # variants
@@ -479,15 +478,13 @@ class _Compiler:
         except ExprError as error:
             self.report(path, error.message, error.offset)
             return None
-        if only is not None:
-            for name in sorted(checked.names - set(only)):
-                thing = "the time" if name == "t" else "state"
-                self.report(
-                    path,
-                    f"{what} may read parameters only, not {thing} {name!r}",
-                    _offset_of(source, name),
-                )
-                return None
+        refused = sorted(checked.names - set(only)) if only is not None else []
+        if refused:
+            name = refused[0]
+            thing = "the time" if name == "t" else "state"
+            message = f"{what} may read parameters only, not {thing} {name!r}"
+            self.report(path, message, _offset_of(source, name))
+            return None
         return checked
 
     def expr(
@@ -522,7 +519,7 @@ class _Compiler:
             self.report(path, f"{what} must be {wanted}, got {c:g}")
         return expr
 
-    def delay(self, value: float | str | Any, path: NodePath, what: str) -> CDelay:
+    def delay(self, value: float | str | Distribution, path: NodePath, what: str) -> CDelay:
         """Compile a delay or duration: a constant, an expression, or a distribution."""
         where = format_path(path)
         if isinstance(value, float):
@@ -712,13 +709,13 @@ class _Compiler:
         return flow.index, names.index(o.stage)
 
 
-def _replacement(change: Any, path: NodePath) -> _Spec:
+def _replacement(change: Any) -> _Spec:
     """A parameter's new source: a fixed value, ``{dist: ...}``, or a distribution."""
     if isinstance(change, VariantParameter):
-        return _Spec(change.dist, None, path)
+        return _Spec(change.dist, None)
     if _is_fixed(change):
-        return _Spec(None, change, path)
-    return _Spec(change, None, path)
+        return _Spec(None, change)
+    return _Spec(change, None)
 
 
 def _as_source(value: Value | str | int) -> str:

@@ -22,13 +22,13 @@ __all__ = [
     "COutcome",
     "CParameter",
     "CPeriodic",
+    "CProcess",
     "CSchedule",
     "CStage",
     "CState",
     "CTrigger",
     "Column",
     "CompiledModel",
-    "CProcess",
     "Effect",
     "Value",
 ]
@@ -101,6 +101,8 @@ class CState:
 
 @dataclass(frozen=True, slots=True)
 class CPeriodic:
+    """Applies ``effect`` at ``first``, ``first + every``, ... up to the horizon."""
+
     name: str
     index: int
     every: float
@@ -110,6 +112,8 @@ class CPeriodic:
 
 @dataclass(frozen=True, slots=True)
 class CEvent:
+    """A Poisson process of intensity ``rate`` (read from the state) applying ``effect``."""
+
     name: str
     index: int
     rate: CExpr
@@ -119,6 +123,8 @@ class CEvent:
 
 @dataclass(frozen=True, slots=True)
 class CTrigger:
+    """Applies ``effect`` ``delay`` after ``when`` becomes true (with probability ``chance``)."""
+
     name: str
     index: int
     when: CExpr
@@ -131,6 +137,8 @@ class CTrigger:
 
 @dataclass(frozen=True, slots=True)
 class CSchedule:
+    """Applies ``effect`` at each of ``times`` (sorted, in the scenario's unit)."""
+
     name: str
     index: int
     times: tuple[float, ...]
@@ -139,6 +147,8 @@ class CSchedule:
 
 @dataclass(frozen=True, slots=True)
 class CStage:
+    """A stage of a flow: a resource of ``capacity`` with a ``duration`` and a ``loss``."""
+
     name: str
     capacity: CExpr  # reads parameters only; rounded to an int >= 1 per branch
     duration: CDelay
@@ -147,6 +157,8 @@ class CStage:
 
 @dataclass(frozen=True, slots=True)
 class CFlow:
+    """Entities arriving (Poisson ``rate`` or fixed ``every``) and passing the ``stages``."""
+
     name: str
     index: int
     rate: CExpr | None

@@ -666,8 +666,10 @@ def _position(problem: Problem) -> tuple[int, int]:
 def _explain(
     details: ErrorDetails, data: Any, root: Any
 ) -> tuple[tuple[str | int, ...], str, bool]:
-    """Turn one pydantic error into a path in the data, a short message, and whether the
-    problem is the key (an unknown field, a bad name) rather than the value."""
+    """Turn one pydantic error into ``(path in data, short message, at_key)``.
+
+    ``at_key`` says that the problem is the key (an unknown field, a bad name), not its value.
+    """
     loc = tuple(details["loc"])
     kind = details["type"]
     at_key = kind == "extra_forbidden" or (bool(loc) and loc[-1] == "[key]")
