@@ -5,7 +5,9 @@ Each command family lives in its own module and registers itself on :data:`app`.
 
 from __future__ import annotations
 
+import sim.cli.report  # registers `sim report`
 import sim.cli.run  # registers `sim run` and `sim summary`
+import sim.cli.trace  # registers `sim trace`
 import sim.cli.validate  # noqa: F401 - registers `sim validate` and `sim schema`
 from sim.cli._app import app, main
 
