@@ -25,8 +25,9 @@ import signal
 import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import closing
 from dataclasses import dataclass
 from enum import StrEnum
 from itertools import islice
@@ -51,6 +52,7 @@ from sim.results import (
     make_manifest,
     make_summary,
     now_iso,
+    sim_version,
 )
 
 __all__ = [
@@ -106,6 +108,9 @@ class Job:
         """Return the job that runs branches ``start..stop-1`` of ``model``."""
         return cls(model.source, model.file, model.variant, model.overrides, seed, start, stop)
 
+
+_Results = Generator[tuple[Job, Any], None, None]
+"""What executors yield: each job with its ``pyarrow.RecordBatch``, in the order they finish."""
 
 # --- the worker side ---------------------------------------------------------------------------
 
@@ -187,7 +192,7 @@ class Executor(ABC):
         """Release the workers; the executor cannot be used afterwards."""
 
     @abstractmethod
-    def results(self, jobs: Iterable[Job]) -> Iterator[tuple[Job, Any]]:
+    def results(self, jobs: Iterable[Job]) -> _Results:
         """Yield ``(job, record_batch)`` for every job, in the order they finish."""
 
 
@@ -204,15 +209,13 @@ class SerialExecutor(Executor):
     def close(self) -> None:
         """Nothing to release: the chunks ran in this process."""
 
-    def results(self, jobs: Iterable[Job]) -> Iterator[tuple[Job, Any]]:
+    def results(self, jobs: Iterable[Job]) -> _Results:
         """Yield each job's batch in turn."""
         for job in jobs:
             yield job, _chunk(self.model, self._schema, job.seed, job.start, job.stop)
 
 
-def _windowed(
-    submit: Callable[[Job], Future[Any]], jobs: Iterable[Job], window: int
-) -> Iterator[tuple[Job, Any]]:
+def _windowed(submit: Callable[[Job], Future[Any]], jobs: Iterable[Job], window: int) -> _Results:
     """Keep at most ``window`` jobs submitted; yield results as futures complete."""
     todo = iter(jobs)
     pending = {submit(job): job for job in islice(todo, window)}
@@ -257,7 +260,7 @@ class ProcessExecutor(Executor):
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
-    def results(self, jobs: Iterable[Job]) -> Iterator[tuple[Job, Any]]:
+    def results(self, jobs: Iterable[Job]) -> _Results:
         """Yield batches as the workers finish them."""
         if self._pool is None:
             raise RuntimeError("start the process executor with 'with' before using it")
@@ -309,7 +312,7 @@ class DaskExecutor(Executor):
             self._cluster.close()
             self._cluster = None
 
-    def results(self, jobs: Iterable[Job]) -> Iterator[tuple[Job, Any]]:
+    def results(self, jobs: Iterable[Job]) -> _Results:
         """Yield batches as the cluster finishes them."""
         client = self._client
         if client is None:
@@ -363,6 +366,8 @@ def make_executor(
     if scheduler is not None and chosen is not ExecutorKind.DASK:
         raise UsageError(f"a scheduler address needs the dask executor, got {chosen.value!r}")
     if chosen is ExecutorKind.SERIAL:
+        if workers is not None:
+            raise UsageError(f"workers={workers} needs the process or dask executor, not serial")
         return SerialExecutor(model)
     if not model.source:
         raise UsageError(
@@ -445,11 +450,13 @@ def _drive(
     """Send ``jobs`` to ``executor`` and hand each batch to ``sink`` as it arrives."""
     if progress is not None:
         progress(done, total)
-    for job, batch in executor.results(jobs):
-        sink.add(job.start, job.stop, batch)
-        done += job.stop - job.start
-        if progress is not None:
-            progress(done, total)
+    # Closing the results at once on an error cancels the chunks not yet started.
+    with closing(executor.results(jobs)) as results:
+        for job, batch in results:
+            sink.add(job.start, job.stop, batch)
+            done += job.stop - job.start
+            if progress is not None:
+                progress(done, total)
 
 
 def run(
@@ -518,12 +525,19 @@ def resume(
     if writer.complete:
         return writer.publish()
     plan = writer.manifest
+    if plan["sim_version"] != sim_version():
+        raise UsageError(
+            f"{directory}: the run was started with sim {plan['sim_version']}, this is sim "
+            f"{sim_version()}; its rows could differ, so run it again instead"
+        )
     model = build_model(
         writer.source(),
         str(plan["file"]),
         variant=plan["variant"],
         overrides=tuple((str(k), str(v)) for k, v in plan["overrides"].items()),
     )
+    if model.source_sha256 != plan["sha256"]:
+        raise UsageError(f"{writer.partial}: the kept scenario text does not match its sha256")
     seed, branches, size = int(plan["seed"]), int(plan["branches"]), int(plan["chunk_size"])
     finished = writer.finished_ranges()
     missing = [r for r in chunk_ranges(branches, size) if r not in finished]

@@ -45,6 +45,7 @@ __all__ = [
     "now_iso",
     "open_run",
     "partial_path",
+    "sim_version",
     "summary_records",
 ]
 
@@ -129,7 +130,7 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def _sim_version() -> str:
+def sim_version() -> str:
     """Return the version of sim (read late: sim/__init__ may import this module)."""
     import sim
 
@@ -152,7 +153,7 @@ def make_manifest(
         "scenario": model.name,
         "file": model.file,
         "sha256": model.source_sha256,
-        "sim_version": _sim_version(),
+        "sim_version": sim_version(),
         "seed": seed,
         "branches": branches,
         "variant": model.variant,

@@ -17,6 +17,7 @@ from typer.testing import CliRunner, Result
 
 import sim.montecarlo
 from sim.cli import app
+from sim.cli._output import progress_bar
 from sim.engine import run_branches
 from sim.model import CompiledModel
 
@@ -184,6 +185,18 @@ def test_resume_finishes_an_interrupted_run(
     result = invoke("run", "--resume", out)
     assert result.exit_code == 0, result.output
     assert (out / "branches.parquet").read_bytes() == (whole / "branches.parquet").read_bytes()
+
+
+def test_the_progress_bar_takes_reports_of_done_and_total() -> None:
+    with progress_bar(enabled=True) as update:
+        assert update is not None
+        update(10, 40)
+        update(40, 40)
+
+
+def test_a_disabled_progress_bar_yields_no_callback() -> None:
+    with progress_bar(enabled=False) as update:
+        assert update is None
 
 
 def test_run_help_lists_the_options() -> None:

@@ -78,6 +78,18 @@ def test_dask_local_cluster_gives_the_serial_rows(model: CompiledModel, serial: 
     assert same_rows(result.table, serial)
 
 
+@pytest.mark.dask
+def test_dask_executor_runs_on_a_given_scheduler(model: CompiledModel, serial: pa.Table) -> None:
+    distributed = pytest.importorskip("dask.distributed")
+    # Threads in this process: the quickest cluster that still has its own scheduler.
+    with distributed.LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
+        result = run(
+            model, branches=N, seed=SEED, executor="dask", scheduler=cluster.scheduler_address
+        )
+    assert same_rows(result.table, serial)
+    assert result.manifest["workers"] == 1
+
+
 def test_different_seeds_give_different_rows(model: CompiledModel, serial: pa.Table) -> None:
     other = run(model, branches=N, seed=SEED + 1).table
     assert not np.array_equal(other.column("pressure"), serial.column("pressure"))
@@ -137,6 +149,7 @@ def test_chunk_ranges_cover_every_branch_once() -> None:
         ({"seed": -1}, "seed must be a non-negative integer, got -1"),
         ({"chunk_size": 0}, "chunk size must be at least 1, got 0"),
         ({"executor": "process", "workers": 0}, "workers must be at least 1, got 0"),
+        ({"workers": 2}, "workers=2 needs the process or dask executor, not serial"),
         ({"executor": "threads"}, "unknown executor 'threads', expected one of serial, process"),
         ({"scheduler": "tcp://127.0.0.1:8786"}, "a scheduler address needs the dask executor"),
         ({"variant": "calm"}, "variant and overrides apply when compiling a scenario file"),

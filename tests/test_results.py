@@ -233,6 +233,17 @@ def test_resume_refuses_a_complete_run(model: CompiledModel, out: Path) -> None:
         resume(out)
 
 
+def test_resume_refuses_a_run_started_by_another_sim_version(
+    model: CompiledModel, out: Path
+) -> None:
+    with pytest.raises(KeyboardInterrupt):
+        run(model, branches=N, out=out, chunk_size=CHUNK, progress=stop_after(1))
+    path = partial(out) / "manifest.json"
+    path.write_text(json.dumps(read_json(path) | {"sim_version": "0.0.1"}))
+    with pytest.raises(UsageError, match=r"started with sim 0\.0\.1"):
+        resume(out)
+
+
 def test_open_run_refuses_an_incomplete_run(model: CompiledModel, out: Path) -> None:
     with pytest.raises(KeyboardInterrupt):
         run(model, branches=N, out=out, chunk_size=CHUNK, progress=stop_after(1))

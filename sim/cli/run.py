@@ -80,27 +80,28 @@ def _refuse_with_resume(given: dict[str, object]) -> None:
 @app.command("run")
 def run_command(
     file: Annotated[
-        Path | None, typer.Argument(help="Scenario file (YAML or JSON).", show_default=False)
+        Path | None,
+        typer.Argument(metavar="FILE", help="Scenario file (YAML or JSON).", show_default=False),
     ] = None,
     branches: Annotated[
         int | None,
-        typer.Option("--branches", "-n", help=f"Number of branches. [default: {DEFAULT_BRANCHES}]"),
+        typer.Option("--branches", "-n", help=f"Number of branches (default {DEFAULT_BRANCHES})."),
     ] = None,
     seed: Annotated[
         int | None,
-        typer.Option("--seed", "-s", help=f"Seed of the run (>= 0). [default: {DEFAULT_SEED}]"),
+        typer.Option("--seed", "-s", help=f"Seed of the run, >= 0 (default {DEFAULT_SEED})."),
     ] = None,
     out: Annotated[
         Path | None,
         typer.Option(
             "--out",
             "-o",
-            help="Run directory to write. [default: results/NAME, or results/NAME__VARIANT]",
+            help="Run directory to write (default results/NAME, or results/NAME__VARIANT).",
         ),
     ] = None,
     set_: Annotated[
         list[str] | None,
-        typer.Option("--set", help="Override a parameter: NAME=VALUE (repeatable)."),
+        typer.Option("--set", metavar="NAME=VALUE", help="Override a parameter (repeatable)."),
     ] = None,
     variant: Annotated[str | None, typer.Option(help="Variant of the scenario to run.")] = None,
     executor: Annotated[
@@ -108,17 +109,19 @@ def run_command(
     ] = ExecutorKind.SERIAL,
     workers: Annotated[
         int | None,
-        typer.Option(help="Worker processes (process, dask). [default: all available CPUs]"),
+        typer.Option(
+            help="Worker processes of the process and dask executors (default: every CPU)."
+        ),
     ] = None,
     chunk_size: Annotated[
         int | None,
         typer.Option(
-            "--chunk-size", help="Branches per chunk. [default: branches/32, kept within 32..256]"
+            "--chunk-size", help="Branches per chunk (default branches/32, kept within 32..256)."
         ),
     ] = None,
     scheduler: Annotated[
         str | None,
-        typer.Option(help="Address of a dask scheduler. [default: a local cluster]"),
+        typer.Option(help="Address of a dask scheduler (default: start a local cluster)."),
     ] = None,
     resume_dir: Annotated[
         Path | None,
