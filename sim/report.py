@@ -90,7 +90,9 @@ def replace_section(text: str, section: str) -> str:
         _, tail = rest.split(END, 1)
     except ValueError:
         raise SimError(f"the markers {BEGIN!r} and {END!r} are not in the file") from None
-    return f"{head}{BEGIN}\n{section.rstrip()}\n{END}{tail}"
+    body = section.strip("\n")
+    middle = f"\n{body}\n" if body else "\n"
+    return f"{head}{BEGIN}{middle}{END}{tail}"
 
 
 def _scenario_section(baseline: Run, variants: Sequence[Run], base: Path) -> str:
