@@ -215,3 +215,28 @@ def test_the_json_schema_is_self_describing() -> None:
     assert schema["title"] == "sim scenario file"
     assert schema["additionalProperties"] is False
     assert schema["properties"]["time"]["description"]
+
+
+def test_a_field_named_like_its_kind_is_located() -> None:
+    # The tag 'flow' of a flow outcome and its field 'flow' appear both in pydantic's loc.
+    body = "outcomes:\n  - {kind: flow, name: o, flow: 3, stat: bad}\n"
+    assert [(p.path, p.message) for p in problems(body)] == [
+        ("outcomes[0].flow", "expected text, got a number (3)"),
+        (
+            "outcomes[0].stat",
+            "expected 'arrived', 'completed', 'lost', 'mean_wait', "
+            "'mean_time_in_system' or 'max_queue', got 'bad'",
+        ),
+    ]
+
+
+def test_every_property_of_the_schema_is_described() -> None:
+    schema = json_schema()
+    models = [schema, *schema["$defs"].values()]
+    undescribed = [
+        (model.get("title"), name)
+        for model in models
+        for name, prop in model.get("properties", {}).items()
+        if not prop.get("description")
+    ]
+    assert undescribed == []
