@@ -1,10 +1,19 @@
-"""Scenario modelling: Monte Carlo branches of uncertain scenario files on a SimPy engine."""
+"""Scenario modelling: Monte Carlo branches of uncertain scenario files on a SimPy engine.
+
+The public API is what this module exports: :func:`load` a scenario file into a compiled
+model, :func:`run` its branches (in memory or into a run directory), :func:`open_run` a
+finished run, and the errors every user-caused problem raises.
+"""
 
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from sim.compile import load
 from sim.errors import ExprError, Problem, RunError, ScenarioError, SimError, UsageError
+from sim.model import CompiledModel
+from sim.montecarlo import resume, run
+from sim.results import RunResult, open_run
 
 try:
     __version__ = version("sim")
@@ -12,11 +21,17 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 __all__ = [
+    "CompiledModel",
     "ExprError",
     "Problem",
     "RunError",
+    "RunResult",
     "ScenarioError",
     "SimError",
     "UsageError",
     "__version__",
+    "load",
+    "open_run",
+    "resume",
+    "run",
 ]

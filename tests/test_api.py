@@ -1,0 +1,40 @@
+"""The public API and the README's examples."""
+
+import re
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+import sim
+from sim.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_all_is_sorted_and_exported() -> None:
+    assert sim.__all__ == sorted(sim.__all__)
+    assert all(hasattr(sim, name) for name in sim.__all__)
+
+
+def test_every_public_function_appears_in_the_readme() -> None:
+    functions = [n for n in sim.__all__ if n[0].islower() and not n.startswith("_")]
+    assert all(f"sim.{name}(" in README for name in functions), functions
+
+
+def test_the_readme_example_validates_runs_and_reports_a_typo(tmp_path: Path) -> None:
+    block = re.search(r"```yaml\n(# coin.yaml\n.*?)```", README, re.S)
+    assert block is not None
+    good = tmp_path / "coin.yaml"
+    good.write_text(block.group(1))
+    runner = CliRunner()
+    assert runner.invoke(app, ["validate", str(good)]).exit_code == 0
+    result = sim.run(sim.load(good), branches=200, seed=7)
+    assert set(result.summary["outcomes"]) == {"crisis_by_2027", "time_to_crisis"}
+    bad = tmp_path / "coin_bad.yaml"
+    bad.write_text(block.group(1).replace("(1 + 4 * tension)", "(1 + 4 * tensoin)"))
+    shown = re.search(r"coin\.yaml(:\d+:\d+: .*)", README)
+    assert shown is not None
+    out = runner.invoke(app, ["validate", str(bad)])
+    assert out.exit_code == 2
+    assert out.output.strip() == f"{bad}{shown.group(1)}"
