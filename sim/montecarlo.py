@@ -197,7 +197,11 @@ class Executor(ABC):
 
 
 class SerialExecutor(Executor):
-    """Runs every chunk in this process, one after the other, on an already compiled model."""
+    """Runs every chunk in this process, one after the other.
+
+    Jobs of ``model`` run on it as it is (it may lack its source text); jobs of other
+    settings (variants, overrides) are compiled once each, as a worker would.
+    """
 
     kind = ExecutorKind.SERIAL
 
@@ -212,7 +216,17 @@ class SerialExecutor(Executor):
     def results(self, jobs: Iterable[Job]) -> _Results:
         """Yield each job's batch in turn."""
         for job in jobs:
-            yield job, _chunk(self.model, self._schema, job.seed, job.start, job.stop)
+            if self._is_own(job):
+                yield job, _chunk(self.model, self._schema, job.seed, job.start, job.stop)
+            else:
+                yield job, run_job(job)
+
+    def _is_own(self, job: Job) -> bool:
+        """Whether ``job`` runs this executor's model (same text, variant and overrides)."""
+        model = self.model
+        return (job.source, job.variant, job.overrides) == (
+            model.source, model.variant, model.overrides
+        )  # fmt: skip
 
 
 def _windowed(submit: Callable[[Job], Future[Any]], jobs: Iterable[Job], window: int) -> _Results:

@@ -18,6 +18,7 @@ from sim.model import CompiledModel
 from sim.montecarlo import (
     ExecutorKind,
     Job,
+    SerialExecutor,
     chunk_ranges,
     default_chunk_size,
     run,
@@ -114,6 +115,15 @@ def test_a_worker_compiles_a_scenario_once(
     for start in (0, 10, 20):
         run_job(Job.for_model(model, SEED, start, start + 10))
     assert len(calls) == 1
+
+
+def test_the_serial_executor_runs_jobs_of_other_settings(model: CompiledModel) -> None:
+    other = Job(model.source, model.file, "calm", (("pressure", "0.5"),), SEED, 0, 4)
+    with SerialExecutor(model) as executor:
+        [(job, batch)] = list(executor.results([other]))
+    assert job is other
+    assert batch.column("boost").to_pylist() == [0.1] * 4
+    assert batch.column("pressure").to_pylist() == [0.5] * 4
 
 
 def test_variant_and_overrides_reach_the_rows(scenario: Path) -> None:
