@@ -239,7 +239,7 @@ def _windowed(submit: Callable[[Job], Future[Any]], jobs: Iterable[Job], window:
             for future in done:
                 job = pending.pop(future)
                 batch = future.result()
-                pending.update((submit(job), job) for job in islice(todo, 1))
+                pending.update((submit(following), following) for following in islice(todo, 1))
                 yield job, batch
     finally:
         for future in pending:

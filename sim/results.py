@@ -420,6 +420,8 @@ class RunDirectory:
 def open_run(directory: str | Path) -> RunResult:
     """Return the run written in ``directory``; refuse anything but a complete run."""
     path = Path(directory)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{path}: not a run directory (it is a file)")
     if not path.is_dir():
         partial = partial_path(path)
         if partial.is_dir():

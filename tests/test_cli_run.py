@@ -128,7 +128,8 @@ def test_summary_prints_one_tidy_csv_row_per_outcome(scenario: Path, out: Path) 
         (["run", "{scenario}", "--resume", "{out}"], "leave out FILE"),
         (["run", "--resume", "{out}"], "no incomplete run to resume"),
         (["summary", "{out}"], "no such run directory"),
-        (["summary", "{scenario_dir}"], "not a run directory"),
+        (["summary", "{scenario_dir}"], "not a run directory (it has no manifest.json)"),
+        (["summary", "{scenario}"], "not a run directory (it is a file)"),
     ],
 )
 def test_errors_are_one_line_with_exit_status_2(
