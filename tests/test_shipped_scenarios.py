@@ -196,3 +196,14 @@ def test_backtest_drill_probability_matches_its_closed_form() -> None:
     model = load(SCENARIOS / "belarus_between_moscow_and_beijing.yaml", overrides=quiet)
     hits = run_branches(model, 3, 0, n)["drill_near_poland_by_mid_2024"]
     assert abs(hits.mean() - exact) < 4 * math.sqrt(exact * (1 - exact) / n)
+
+
+def test_a_parameter_shared_by_several_files_has_one_definition() -> None:
+    """The combined file repeats the single-hypothesis parameters; they must not drift apart."""
+    definitions: dict[str, set[str]] = {}
+    for path in SCENARIO_FILES:
+        for name, parameter in _load(path).get("parameters", {}).items():
+            drawn = parameter.get("dist", parameter.get("value"))
+            kind = "source" if "source" in parameter else "assumption"
+            definitions.setdefault(name, set()).add(repr((drawn, kind)))
+    assert {n: d for n, d in definitions.items() if len(d) > 1} == {}
