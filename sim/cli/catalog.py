@@ -1,0 +1,53 @@
+"""``sim list``: the shipped scenarios with their titles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sim.cli._app import app, fail
+from sim.errors import SimError
+
+_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def shipped_scenarios_dir() -> Path:
+    """``./scenarios`` when it exists, else the folder shipped beside the package."""
+    here = Path("scenarios")
+    if here.is_dir():
+        return here
+    return Path(__file__).resolve().parents[2] / "scenarios"
+
+
+@app.command("list")
+def list_scenarios(
+    folder: Annotated[
+        Path | None,
+        typer.Argument(help="Folder of scenario files (default: the shipped scenarios/)."),
+    ] = None,
+) -> None:
+    """List the scenarios in a folder (by default the shipped ones) with their titles.
+
+    One line per file: its path, the scenario's name, its variants, and its title. A
+    file that does not validate is listed with its first problem.
+    """
+    from sim.compile import load
+
+    root = folder if folder is not None else shipped_scenarios_dir()
+    if not root.is_dir():
+        fail(f"{root}: no such folder")
+    files = sorted(p for p in root.iterdir() if p.suffix in _SUFFIXES and p.is_file())
+    if not files:
+        fail(f"{root}: no scenario files (*.yaml, *.yml, *.json)")
+    width = max(len(str(p)) for p in files)
+    for path in files:
+        try:
+            model = load(path)
+        except SimError as error:
+            typer.echo(f"{path!s:<{width}}  INVALID  {str(error).splitlines()[0]}")
+            continue
+        variants = model.scenario.variants if model.scenario is not None else {}
+        extra = f"  [{len(variants)} variants: {', '.join(variants)}]" if variants else ""
+        typer.echo(f"{path!s:<{width}}  {model.title}{extra}")
