@@ -1,0 +1,371 @@
+"""Comparisons of runs: each outcome's estimate in every run and its difference to a baseline.
+
+The runs are either run directories (the first is the baseline) or a scenario's baseline and
+variants, run here with the same seed and branch numbers. Each outcome is compared in its
+measure: the proportion for ``probability``, the mean for ``value`` and ``flow``, the
+restricted mean time to the event up to the horizon (RMST) for ``time_to``. The difference
+(other minus baseline) has a 95% interval, *paired* where branch ``i`` of both runs shares its
+random numbers (same scenario file, seed and branch count: common random numbers make the
+interval much narrower), else for independent samples (Newcombe, Welch, Greenwood). A
+comparison is *significant* where the interval excludes zero.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sim.errors import UsageError
+from sim.model import CompiledModel
+from sim.montecarlo import ExecutorKind, Progress, _compiled
+from sim.points import Setting, run_settings
+from sim.results import BRANCHES, open_run
+from sim.scenario import suggest
+from sim.stats import (
+    MEASURES,
+    Interval,
+    compare_outcome,
+    kaplan_meier,
+    mean_interval,
+    proportion,
+    rmst,
+)
+
+__all__ = [
+    "COLUMNS",
+    "Arm",
+    "Comparison",
+    "arm_from_table",
+    "compare_arms",
+    "compare_runs",
+    "compare_variants",
+]
+
+BASELINE = "baseline"
+
+COLUMNS = (
+    "outcome",
+    "kind",
+    "measure",
+    "baseline",
+    "run",
+    "baseline_estimate",
+    "baseline_ci_low",
+    "baseline_ci_high",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "ci_method",
+    "difference",
+    "difference_ci_low",
+    "difference_ci_high",
+    "difference_method",
+    "paired",
+    "significant",
+)
+"""The columns of a comparison table: one row per outcome and compared run."""
+
+_TYPES = {
+    "paired": pa.bool_(),
+    "significant": pa.bool_(),
+    **{c: pa.string() for c in ("outcome", "kind", "measure", "baseline", "run", "ci_method")},
+    "difference_method": pa.string(),
+}
+
+
+@dataclass(frozen=True, eq=False)
+class Arm:
+    """One run in a comparison: its outcome columns and what says how its branches were drawn.
+
+    ``columns`` holds ``branch``, ``t_end`` and one array per outcome; ``outcomes`` lists
+    ``(name, kind)`` in order. Two arms share random numbers when their ``sha256``, ``seed``
+    and branch numbers agree.
+    """
+
+    label: str
+    columns: Mapping[str, np.ndarray]
+    outcomes: tuple[tuple[str, str], ...]
+    seed: int
+    sha256: str
+    horizon: float
+
+    @property
+    def branches(self) -> int:
+        """The number of branches."""
+        return int(self.columns["branch"].size)
+
+    def shares_random_numbers(self, other: Arm) -> bool:
+        """Whether branch ``i`` of both arms drew from the same random streams."""
+        return (
+            self.sha256 == other.sha256
+            and self.seed == other.seed
+            and np.array_equal(self.columns["branch"], other.columns["branch"])
+        )
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The comparison of runs with a baseline: one row per outcome and compared run."""
+
+    baseline: str
+    runs: tuple[str, ...]
+    paired: Mapping[str, bool]
+    rows: tuple[Mapping[str, Any], ...]
+
+    def table(self) -> pa.Table:
+        """Return the rows as an Arrow table with the columns of :data:`COLUMNS`."""
+        return pa.table(
+            {c: pa.array([r[c] for r in self.rows], type=_TYPES.get(c, pa.float64()))
+             for c in COLUMNS}
+        )  # fmt: skip
+
+    def to_pandas(self) -> Any:
+        """Return the rows as a ``pandas.DataFrame`` (needs pandas)."""
+        return self.table().to_pandas()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the comparison as JSON-ready data (undefined numbers are ``None``)."""
+        return {
+            "baseline": self.baseline,
+            "runs": list(self.runs),
+            "paired": dict(self.paired),
+            "comparisons": [dict(r) for r in self.rows],
+        }
+
+
+# --- arms --------------------------------------------------------------------------------------
+
+
+def arm_from_table(
+    label: str,
+    table: pa.Table,
+    outcomes: Sequence[tuple[str, str]],
+    *,
+    seed: int,
+    sha256: str,
+    horizon: float,
+) -> Arm:
+    """Return the arm of a branch table (it needs ``branch``, ``t_end`` and the outcomes)."""
+    names = ["branch", "t_end", *(name for name, _ in outcomes)]
+    columns = {name: table.column(name).to_numpy() for name in names}
+    return Arm(label, columns, tuple(outcomes), seed, sha256, horizon)
+
+
+def _run_arm(directory: str | Path, label: str) -> Arm:
+    """Read the arm of a run directory: only the columns a comparison needs."""
+    result = open_run(directory)
+    outcomes = tuple((str(n), str(e["kind"])) for n, e in result.summary["outcomes"].items())
+    names = ["branch", "t_end", *(n for n, _ in outcomes)]
+    assert result.directory is not None  # open_run reads a directory
+    table = pq.read_table(result.directory / BRANCHES, columns=names)
+    # The horizon is not in the manifest of older runs; a branch that ran to the end has
+    # t_end at the horizon, which is the best bound the table itself gives.
+    horizon = result.manifest.get("horizon")
+    if horizon is None:
+        horizon = float(np.max(table.column("t_end").to_numpy())) if table.num_rows else 0.0
+    return arm_from_table(
+        label,
+        table,
+        outcomes,
+        seed=int(result.manifest["seed"]),
+        sha256=str(result.manifest["sha256"]),
+        horizon=float(horizon),
+    )
+
+
+# --- comparing ---------------------------------------------------------------------------------
+
+
+def _check_outcomes(base: Arm, other: Arm) -> None:
+    """Refuse runs whose outcomes (names and kinds) differ from the baseline's."""
+    if base.outcomes == other.outcomes:
+        return
+    mine, theirs = dict(base.outcomes), dict(other.outcomes)
+    problems = [f"lacks {n!r}" for n in mine if n not in theirs]
+    problems += [f"has {n!r}, which the baseline lacks" for n in theirs if n not in mine]
+    problems += [
+        f"has {n!r} as {theirs[n]}, the baseline as {k}"
+        for n, k in mine.items()
+        if n in theirs and theirs[n] != k
+    ]
+    if not problems:
+        problems = ["lists them in another order"]
+    raise UsageError(
+        f"{other.label}: its outcomes do not match those of the baseline {base.label}: "
+        + "; ".join(problems)
+    )
+
+
+def _estimate(arm: Arm, name: str, kind: str, horizon: float, confidence: float) -> Interval:
+    """Return one run's estimate of an outcome in the measure comparisons use."""
+    values = arm.columns[name]
+    if kind == "probability":
+        v = np.asarray(values, dtype=bool)
+        return proportion(int(v.sum()), v.size, confidence)
+    if kind == "time_to":
+        times = np.asarray(values, dtype=float)
+        observed = ~np.isnan(times)
+        durations = np.where(observed, times, np.asarray(arm.columns["t_end"], dtype=float))
+        return rmst(kaplan_meier(durations, observed, confidence), horizon, confidence)
+    v = np.asarray(values, dtype=float)
+    return mean_interval(v[~np.isnan(v)], confidence)
+
+
+def _number(x: float | None) -> float | None:
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+def _row(
+    base: Arm, other: Arm, name: str, kind: str, paired: bool, confidence: float
+) -> dict[str, Any]:
+    """Return the comparison of one outcome between the baseline and another run."""
+    horizon = min(base.horizon, other.horizon)
+    a = _estimate(base, name, kind, horizon, confidence)
+    b = _estimate(other, name, kind, horizon, confidence)
+    diff = compare_outcome(
+        kind,
+        base.columns[name],
+        other.columns[name],
+        paired=paired,
+        base_t_end=base.columns["t_end"],
+        other_t_end=other.columns["t_end"],
+        horizon=horizon,
+        confidence=confidence,
+    )
+    return {
+        "outcome": name,
+        "kind": kind,
+        "measure": MEASURES[kind],
+        "baseline": base.label,
+        "run": other.label,
+        "baseline_estimate": _number(a.estimate),
+        "baseline_ci_low": _number(a.low),
+        "baseline_ci_high": _number(a.high),
+        "estimate": _number(b.estimate),
+        "ci_low": _number(b.low),
+        "ci_high": _number(b.high),
+        "ci_method": b.method,
+        "difference": diff["difference"],
+        "difference_ci_low": diff["ci_low"],
+        "difference_ci_high": diff["ci_high"],
+        "difference_method": diff["ci_method"],
+        "paired": paired,
+        "significant": diff["significant"],
+    }
+
+
+def compare_arms(
+    arms: Sequence[Arm], *, paired: bool | None = None, confidence: float = 0.95
+) -> Comparison:
+    """Compare every arm after the first with the first, outcome by outcome.
+
+    ``paired=None`` pairs an arm with the baseline exactly when they share random numbers
+    (:meth:`Arm.shares_random_numbers`); ``True`` or ``False`` forces one kind of interval
+    (pairing needs equal branch numbers).
+    """
+    if len(arms) < 2:
+        raise UsageError(f"a comparison needs a baseline and at least one run, got {len(arms)}")
+    labels = [arm.label for arm in arms]
+    repeated = [x for i, x in enumerate(labels) if x in labels[:i]]
+    if repeated:
+        raise UsageError(f"{repeated[0]}: given twice; each run is compared once")
+    base, others = arms[0], arms[1:]
+    pairing: dict[str, bool] = {}
+    for other in others:
+        _check_outcomes(base, other)
+        shared = base.shares_random_numbers(other)
+        if paired and not np.array_equal(base.columns["branch"], other.columns["branch"]):
+            raise UsageError(
+                f"{other.label}: cannot pair its branches with those of {base.label}: "
+                f"the branch numbers differ ({other.branches} against {base.branches} branches)"
+            )
+        pairing[other.label] = shared if paired is None else paired
+    rows = [
+        _row(base, other, name, kind, pairing[other.label], confidence)
+        for name, kind in base.outcomes
+        for other in others
+    ]
+    return Comparison(base.label, tuple(labels[1:]), pairing, tuple(rows))
+
+
+def compare_runs(
+    directories: Sequence[str | Path], *, paired: bool | None = None, confidence: float = 0.95
+) -> Comparison:
+    """Compare run directories; the first is the baseline.
+
+    Runs are labelled by their directory's name (its path where two names clash).
+    """
+    if len(directories) < 2:
+        raise UsageError(f"a comparison needs at least two run directories, got {len(directories)}")
+    names = [Path(d).name or str(d) for d in directories]
+    labels = names if len(set(names)) == len(names) else [str(d) for d in directories]
+    arms = [_run_arm(d, label) for d, label in zip(directories, labels, strict=True)]
+    return compare_arms(arms, paired=paired, confidence=confidence)
+
+
+def _variant_names(model: CompiledModel, variants: str | Sequence[str]) -> list[str]:
+    """Return the variants to compare: ``"all"`` the declared ones, else the names given."""
+    declared = list(model.scenario.variants) if model.scenario is not None else []
+    where = model.file or model.name
+    if variants == "all":
+        if not declared:
+            raise UsageError(f"{where} declares no variants; there is nothing to compare")
+        return declared
+    names = (
+        [v.strip() for v in variants.split(",")] if isinstance(variants, str) else list(variants)
+    )
+    if not names or not all(names):
+        raise UsageError(f"--variants {variants!r}: expected all, or V1,V2,...")
+    for name in names:
+        if name not in declared:
+            raise UsageError(
+                f"--variants {name}: unknown variant {name!r}{suggest(name, declared)}; "
+                f"{where} declares: {', '.join(declared) or 'none'}"
+            )
+    return names
+
+
+def compare_variants(
+    scenario: str | Path | CompiledModel,
+    variants: str | Sequence[str] = "all",
+    *,
+    branches: int = 1000,
+    seed: int = 0,
+    overrides: Sequence[tuple[str, str]] | Mapping[str, str] = (),
+    executor: ExecutorKind | str = ExecutorKind.SERIAL,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+    confidence: float = 0.95,
+) -> Comparison:
+    """Run a scenario's baseline and ``variants`` with common random numbers and compare them.
+
+    ``variants`` is ``"all"`` (every declared variant), ``"V1,V2"`` or a list of names.
+    Every run has the same seed and branch numbers, so the differences are paired.
+    ``overrides`` (``--set`` pairs) apply to every run. ``progress`` gets ``(done, total)``
+    counted in branches over all runs.
+    """
+    model = _compiled(scenario, None, overrides)
+    names = _variant_names(model, variants)
+    settings = [Setting(model.variant, model.overrides)]
+    settings += [Setting(name, model.overrides) for name in names]
+    ran = run_settings(
+        model, settings, branches=branches, seed=seed, executor=executor, workers=workers,
+        scheduler=scheduler, progress=progress,
+    )  # fmt: skip
+    outcomes = tuple((o.name, o.kind) for o in model.outcomes)
+    labels = [model.variant or BASELINE, *names]
+    arms = [
+        arm_from_table(
+            label, table, outcomes, seed=seed, sha256=model.source_sha256, horizon=model.horizon
+        )
+        for label, table in zip(labels, ran.tables, strict=True)
+    ]
+    return compare_arms(arms, confidence=confidence)

@@ -1,0 +1,327 @@
+"""Many settings of one scenario, run together: sweep points, variants, sensitivity samples.
+
+A *setting* is a variant and a set of ``--set`` overrides. Every setting runs the same branch
+numbers with the same seed, so the settings share random numbers wherever their structure
+agrees (common random numbers): differences between them are not drowned in noise. All the
+settings' chunks go to one executor as plain :class:`~sim.montecarlo.Job` values, so one
+progress report covers them all and the tables are the same whatever the executor.
+
+This module also writes the directories of sweeps and sensitivity analyses, atomically as a
+run directory is written: under ``<out>.partial`` first, renamed when complete.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Generator, Iterable, Mapping, Sequence
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sim.compile import compile_scenario
+from sim.engine import run_branches
+from sim.errors import UsageError
+from sim.loader import Document, parse_document
+from sim.model import CompiledModel, Value
+from sim.montecarlo import (
+    ExecutorKind,
+    Job,
+    Progress,
+    chunk_ranges,
+    default_chunk_size,
+    make_executor,
+)
+from sim.results import (
+    MANIFEST,
+    _is_run_like,
+    _publish,
+    _read_json,
+    _write_json,
+    branch_schema,
+    complete_manifest,
+    make_manifest,
+    partial_path,
+)
+from sim.scenario import Scenario, scenario_from_document
+from sim.stats import summarize
+
+__all__ = [
+    "Setting",
+    "SettingsRun",
+    "analysis_manifest",
+    "default_out",
+    "open_directory",
+    "outcome_means",
+    "override_text",
+    "point_summary",
+    "run_settings",
+    "write_directory",
+]
+
+Overrides = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One setting of a scenario: a variant (or the baseline) and ``--set`` overrides."""
+
+    variant: str | None = None
+    overrides: Overrides = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsRun:
+    """The branch tables of every setting, in the order given, and where they ran."""
+
+    tables: tuple[pa.Table, ...]
+    executor: str
+    workers: int
+
+
+def override_text(value: Value) -> str:
+    """Return a parameter value as ``--set`` reads it: ``true``/``false`` or a number."""
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    return repr(float(value))
+
+
+# --- the serial executor of many settings ------------------------------------------------------
+
+
+class _SerialSettings:
+    """Runs jobs of any setting in this process, compiling each setting once.
+
+    The file is parsed and validated once; only the cheap compilation is repeated per
+    setting. Jobs arrive grouped by setting, so only the latest model is kept.
+    """
+
+    def __init__(self, model: CompiledModel) -> None:
+        self._base = model
+        self._parsed: tuple[Document, Scenario] | None = None
+        self._last: tuple[Setting, CompiledModel] | None = None
+
+    def model(self, setting: Setting) -> CompiledModel:
+        """Return the compiled model of ``setting``."""
+        if setting == Setting(self._base.variant, self._base.overrides):
+            return self._base
+        if self._last is not None and self._last[0] == setting:
+            return self._last[1]
+        if self._parsed is None:
+            if not self._base.source:
+                raise UsageError(
+                    "running settings of a scenario needs its text; "
+                    "build the model with sim.compile.build_model or load_model"
+                )
+            doc = parse_document(self._base.source, self._base.file)
+            self._parsed = doc, scenario_from_document(doc)
+        doc, scenario = self._parsed
+        model = compile_scenario(
+            scenario, doc, variant=setting.variant, overrides=setting.overrides
+        )
+        self._last = setting, model
+        return model
+
+    def results(self, jobs: Iterable[Job]) -> Generator[tuple[Job, Any], None, None]:
+        """Yield each job's batch in turn."""
+        for job in jobs:
+            model = self.model(Setting(job.variant, job.overrides))
+            yield job, _batch(model, job)
+
+
+def _batch(model: CompiledModel, job: Job) -> pa.RecordBatch:
+    """Run the branches of ``job`` on ``model`` and return them as a record batch."""
+    schema = branch_schema(model)
+    columns = run_branches(model, job.seed, job.start, job.stop)
+    arrays = [pa.array(np.asarray(columns[f.name]), type=f.type) for f in schema]
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def run_settings(
+    model: CompiledModel,
+    settings: Sequence[Setting],
+    *,
+    branches: int,
+    seed: int,
+    executor: ExecutorKind | str = ExecutorKind.SERIAL,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+) -> SettingsRun:
+    """Run branches ``0..branches-1`` of every setting with ``seed``; one table per setting.
+
+    ``model`` is the scenario compiled as it is (its variant and overrides do not carry
+    over: each setting states its own). ``progress`` gets ``(done, total)`` counted in
+    branches over all settings. Identical settings run once.
+    """
+    if branches < 1:
+        raise UsageError(f"branches must be at least 1, got {branches}")
+    if seed < 0:
+        raise UsageError(f"seed must be a non-negative integer, got {seed}")
+    _check_first_of_each_variant(model, settings)
+    ranges = chunk_ranges(branches, default_chunk_size(branches))
+    unique = list(dict.fromkeys(settings))
+    jobs = [
+        Job(model.source, model.file, s.variant, s.overrides, seed, a, b)
+        for s in unique
+        for a, b in ranges
+    ]
+    batches: dict[Job, pa.RecordBatch] = {}
+    total, done = len(unique) * branches, 0
+    pool = make_executor(executor, model, workers=workers, scheduler=scheduler)
+    with pool:
+        # Serially, settings compile from the file parsed once: parsing costs ten times
+        # what compiling does, and a sensitivity analysis has thousands of settings.
+        serial = pool.kind is ExecutorKind.SERIAL
+        finished = _SerialSettings(model).results(jobs) if serial else pool.results(jobs)
+        if progress is not None:
+            progress(done, total)
+        with closing(finished):
+            for job, batch in finished:
+                batches[job] = batch
+                done += job.stop - job.start
+                if progress is not None:
+                    progress(done, total)
+    tables = {
+        s: pa.Table.from_batches(
+            [batches[Job(model.source, model.file, s.variant, s.overrides, seed, a, b)]
+             for a, b in ranges]
+        )
+        for s in unique
+    }  # fmt: skip
+    return SettingsRun(tuple(tables[s] for s in settings), pool.kind.value, pool.workers)
+
+
+def _check_first_of_each_variant(model: CompiledModel, settings: Sequence[Setting]) -> None:
+    """Compile the first setting of each variant here, so that a bad one fails cleanly.
+
+    Settings of one variant differ only in the values of overrides, which the callers check
+    against each parameter's type and support; one compilation finds any other problem
+    before workers see it.
+    """
+    checker = _SerialSettings(model)
+    seen: set[str | None] = set()
+    for setting in settings:
+        if setting.variant not in seen:
+            seen.add(setting.variant)
+            checker.model(setting)
+
+
+# --- summaries of a setting --------------------------------------------------------------------
+
+
+def point_summary(model: CompiledModel, table: pa.Table) -> dict[str, float]:
+    """Return each outcome's estimate and 95% interval: ``NAME``, ``NAME_ci_low``, ``..._high``.
+
+    The estimates are those of ``summary.json``; an undefined one (a median never reached)
+    is NaN.
+    """
+    columns = {name: table.column(name).to_numpy() for name in ["t_end", *_names(model)]}
+    summary: Mapping[str, Any] = summarize(
+        columns, [(o.name, o.kind) for o in model.outcomes], horizon=model.horizon
+    )["outcomes"]  # type: ignore[assignment]
+    row: dict[str, float] = {}
+    for name in _names(model):
+        entry = summary[name]
+        row[name] = _float(entry["estimate"])
+        row[f"{name}_ci_low"] = _float(entry["ci_low"])
+        row[f"{name}_ci_high"] = _float(entry["ci_high"])
+    return row
+
+
+def outcome_means(model: CompiledModel, table: pa.Table) -> dict[str, float]:
+    """Return the mean of each numeric outcome over a setting's branches.
+
+    A probability outcome gives the share of branches where it holds; a time_to outcome the
+    mean time to the event with branches where it did not happen counted at their end
+    (``t_end``), the restricted mean of a single branch; NaN values are left out.
+    """
+    t_end = table.column("t_end").to_numpy()
+    means: dict[str, float] = {}
+    for outcome in model.outcomes:
+        values = np.asarray(table.column(outcome.name).to_numpy(), dtype=float)
+        if outcome.kind == "time_to":
+            values = np.where(np.isnan(values), t_end, values)
+        known = values[~np.isnan(values)]
+        means[outcome.name] = float(np.mean(known)) if known.size else float("nan")
+    return means
+
+
+def _names(model: CompiledModel) -> list[str]:
+    return [o.name for o in model.outcomes]
+
+
+def _float(value: Any) -> float:
+    return float("nan") if value is None else float(value)
+
+
+# --- directories -------------------------------------------------------------------------------
+
+
+def default_out(model: CompiledModel, kind: str) -> Path:
+    """Return the default directory of an analysis: ``results/NAME__KIND``.
+
+    A variant adds itself: ``results/NAME__VARIANT__KIND``.
+    """
+    variant = f"__{model.variant}" if model.variant else ""
+    return Path("results") / f"{model.name}{variant}__{kind}"
+
+
+def analysis_manifest(
+    model: CompiledModel,
+    ran: SettingsRun,
+    *,
+    kind: str,
+    seed: int,
+    branches: int,
+    started_at: str,
+    wall_seconds: float,
+) -> dict[str, Any]:
+    """Return the manifest of a finished analysis: a run's manifest, with its ``kind``.
+
+    ``branches`` is the branch count of each setting.
+    """
+    manifest = make_manifest(
+        model, seed=seed, branches=branches, executor=ran.executor, workers=ran.workers,
+        chunk_size=default_chunk_size(branches), started_at=started_at,
+    )  # fmt: skip
+    done = complete_manifest(manifest, wall_seconds, executor=ran.executor, workers=ran.workers)
+    return {"kind": kind, **done}
+
+
+def open_directory(directory: str | Path, kind: str) -> dict[str, Any]:
+    """Return the manifest of the complete ``kind`` directory in ``directory``, or refuse it."""
+    path = Path(directory)
+    if not (path / MANIFEST).is_file():
+        raise UsageError(f"{path}: not a {kind} directory (it has no {MANIFEST})")
+    manifest = _read_json(path / MANIFEST)
+    if manifest.get("kind") != kind or manifest.get("status") != "complete":
+        raise UsageError(f"{path}: not a complete {kind} directory")
+    return manifest
+
+
+def write_directory(out: Path, manifest: Mapping[str, Any], tables: Mapping[str, pa.Table]) -> Path:
+    """Write ``tables`` (file name -> table) and ``manifest.json`` into ``out``, atomically.
+
+    Everything is written under ``<out>.partial`` with the manifest saying ``"incomplete"``
+    first and ``"complete"`` last, then renamed to ``out``, replacing an earlier directory
+    that sim wrote there.
+    """
+    if out.exists() and not _is_run_like(out):
+        raise UsageError(f"{out}: exists and is not a sim results directory; choose another")
+    partial = partial_path(out)
+    if partial.exists():
+        if not _is_run_like(partial):
+            raise UsageError(f"{partial}: exists and is not an incomplete sim directory")
+        shutil.rmtree(partial)
+    partial.mkdir(parents=True)
+    _write_json(partial / MANIFEST, {**manifest, "status": "incomplete"})
+    for name, table in tables.items():
+        pq.write_table(table, partial / name)
+    _write_json(partial / MANIFEST, {**manifest, "status": "complete"})
+    _publish(partial, out)
+    return out

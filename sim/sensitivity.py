@@ -1,0 +1,328 @@
+"""Global sensitivity analysis: which uncertain parameter matters most for each outcome.
+
+The uncertain parameters (those drawn from a distribution) span a unit cube of
+probabilities; SALib samples it (Saltelli's scheme of a Sobol sequence, or Morris
+trajectories) and each sample row is mapped through every parameter's inverse CDF, so any
+distribution works. Each row is then a point: its parameters are fixed (as ``--set`` would)
+and it runs ``branches`` branches whose mean outcome is the model output (the share of
+branches for a probability; for a ``time_to`` outcome the mean time with branches where the
+event did not happen counted at their end). All rows run branches ``0..B-1`` with one seed,
+so the randomness that remains is common to every row. SALib then gives, for each numeric
+outcome and parameter, the first-order and total Sobol indices with their bootstrap
+intervals, or Morris's mu* (with its interval), mu and sigma.
+
+The index table follows the shape of SALib's ``to_df()`` with ``outcome`` and ``parameter``
+columns in front: ``S1, S1_conf, ST, ST_conf`` for Sobol, ``mu, mu_star, sigma,
+mu_star_conf`` for Morris.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sim.errors import UsageError
+from sim.model import CompiledModel, CParameter
+from sim.montecarlo import ExecutorKind, Progress, _compiled
+from sim.points import (
+    Setting,
+    analysis_manifest,
+    open_directory,
+    outcome_means,
+    override_text,
+    run_settings,
+    write_directory,
+)
+from sim.points import default_out as _default_out
+from sim.results import now_iso
+from sim.scenario import suggest
+
+__all__ = [
+    "INDICES",
+    "METHODS",
+    "SAMPLES",
+    "SensitivityResult",
+    "default_out",
+    "open_sensitivity",
+    "sensitivity",
+    "uncertain_parameters",
+]
+
+INDICES = "indices.parquet"
+SAMPLES = "samples.parquet"
+METHODS = ("sobol", "morris")
+COLUMNS = {
+    "sobol": ("S1", "S1_conf", "ST", "ST_conf"),
+    "morris": ("mu", "mu_star", "sigma", "mu_star_conf"),
+}
+DEFAULT_N = {"sobol": 256, "morris": 20}
+MORRIS_LEVELS = 4
+CONFIDENCE = 0.95
+RESAMPLES = 100
+# The seeds of SALib's sampler and bootstrap: spawn keys of length 2, which no branch stream
+# uses, and distinct from the sweep's design key (1 << 32, 0).
+_SAMPLE_KEY = (1 << 32, 1)
+_ANALYSE_KEY = (1 << 32, 2)
+# Probabilities kept off 0 and 1, where the inverse CDF of an unbounded distribution is
+# infinite; a scrambled Sobol sequence almost never lands there, but it may.
+_EPS = 1e-12
+
+
+def uncertain_parameters(
+    model: CompiledModel, names: Sequence[str] | None = None
+) -> list[CParameter]:
+    """Return the parameters drawn from a distribution, or those of ``names`` (checked)."""
+    uncertain = [p for p in model.parameters if p.sampler is not None and p.dist is not None]
+    if names is None:
+        if not uncertain:
+            raise UsageError(
+                f"{model.file or model.name}: no uncertain parameters; nothing to analyse"
+            )
+        return uncertain
+    by_name = {p.name: p for p in uncertain}
+    chosen = []
+    for name in names:
+        if name not in by_name:
+            known = [p.name for p in model.parameters]
+            what = "a fixed parameter" if name in known else "no parameter"
+            raise UsageError(
+                f"--parameter {name}: {what}{suggest(name, list(by_name))}; "
+                f"the uncertain parameters are: {', '.join(by_name) or 'none'}"
+            )
+        chosen.append(by_name[name])
+    if len(set(names)) != len(names):
+        raise UsageError(f"--parameter: a parameter is named twice in {', '.join(names)}")
+    return chosen
+
+
+def _generator(seed: int, key: tuple[int, int]) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+
+
+def _problem(parameters: Sequence[CParameter]) -> dict[str, Any]:
+    """Return SALib's problem: one input per parameter, its probability level in [0, 1]."""
+    return {
+        "num_vars": len(parameters),
+        "names": [p.name for p in parameters],
+        "bounds": [[0.0, 1.0]] * len(parameters),
+    }
+
+
+def _sample(method: str, problem: dict[str, Any], n: int, seed: int) -> np.ndarray:
+    """Return SALib's sample of probability levels, one row per model evaluation."""
+    rng = _generator(seed, _SAMPLE_KEY)
+    if method == "sobol":
+        from SALib.sample import sobol
+
+        m = n.bit_length() - 1
+        if n < 2 or n != 1 << m:
+            raise UsageError(
+                f"--n {n}: Sobol indices need a power of two base samples (at least 2), "
+                f"such as {max(2, 1 << m)} or {1 << (m + 1)}"
+            )
+        return np.asarray(sobol.sample(problem, n, calc_second_order=False, seed=rng))
+    from SALib.sample import morris
+
+    if n < 2:
+        raise UsageError(f"--n {n}: Morris screening needs at least 2 trajectories")
+    return np.asarray(morris.sample(problem, n, num_levels=MORRIS_LEVELS, seed=rng))
+
+
+def _levels(method: str, unit: np.ndarray) -> np.ndarray:
+    """Return the probability levels at which each parameter's inverse CDF is read.
+
+    Morris's grid includes 0 and 1; its levels are moved to the centres of ``L`` equal
+    bins of probability (1/8, 3/8, 5/8, 7/8 for four levels), so each stays finite.
+    """
+    if method == "morris":
+        return (unit * (MORRIS_LEVELS - 1) + 0.5) / MORRIS_LEVELS
+    return np.asarray(np.clip(unit, _EPS, 1.0 - _EPS), dtype=float)
+
+
+def _values(parameters: Sequence[CParameter], levels: np.ndarray) -> list[list[float | bool]]:
+    """Return each row's parameter values: the inverse CDF at its levels."""
+    columns = []
+    for k, p in enumerate(parameters):
+        x = np.asarray(p.dist.ppf(levels[:, k]), dtype=float)
+        columns.append([bool(v > 0.5) for v in x] if p.type == "bool" else [float(v) for v in x])
+    return [list(row) for row in zip(*columns, strict=True)]
+
+
+def _analyse(
+    method: str, problem: dict[str, Any], unit: np.ndarray, y: np.ndarray, seed: int
+) -> dict[str, np.ndarray]:
+    """Return SALib's indices of one output, NaN where they are undefined.
+
+    A constant output has no variance to apportion: its Sobol indices are undefined and its
+    elementary effects are all 0.
+    """
+    d = problem["num_vars"]
+    if not np.all(np.isfinite(y)):
+        return {c: np.full(d, np.nan) for c in COLUMNS[method]}
+    if np.ptp(y) == 0:
+        fill = 0.0 if method == "morris" else np.nan
+        return {c: np.full(d, fill) for c in COLUMNS[method]}
+    rng = _generator(seed, _ANALYSE_KEY)
+    if method == "sobol":
+        from SALib.analyze import sobol
+
+        si = sobol.analyze(
+            problem, y, calc_second_order=False, num_resamples=RESAMPLES,
+            conf_level=CONFIDENCE, seed=rng,
+        )  # fmt: skip
+    else:
+        from SALib.analyze import morris
+
+        si = morris.analyze(
+            problem, unit, y, num_resamples=RESAMPLES, conf_level=CONFIDENCE,
+            num_levels=MORRIS_LEVELS, seed=rng,
+        )  # fmt: skip
+    return {c: np.asarray(si[c], dtype=float) for c in COLUMNS[method]}
+
+
+class SensitivityResult:
+    """The indices of a sensitivity analysis, its sample with the outputs, and its manifest."""
+
+    __slots__ = ("directory", "indices", "manifest", "samples")
+
+    def __init__(
+        self,
+        indices: pa.Table,
+        samples: pa.Table,
+        manifest: dict[str, Any],
+        directory: Path | None,
+    ) -> None:
+        self.indices = indices
+        self.samples = samples
+        self.manifest = manifest
+        self.directory = directory
+
+    def to_pandas(self) -> Any:
+        """Return the index table as a ``pandas.DataFrame`` (needs pandas)."""
+        return self.indices.to_pandas()
+
+    def __repr__(self) -> str:
+        where = f"directory={str(self.directory)!r}" if self.directory else "in memory"
+        return (
+            f"SensitivityResult(scenario={self.manifest.get('scenario')!r}, "
+            f"method={self.manifest.get('method')!r}, samples={self.samples.num_rows}, {where})"
+        )
+
+
+def default_out(model: CompiledModel) -> Path:
+    """Return the default directory: ``results/NAME__sensitivity`` (``NAME__VARIANT__...``)."""
+    return _default_out(model, "sensitivity")
+
+
+def sensitivity(
+    scenario: str | Path | CompiledModel,
+    *,
+    method: str = "sobol",
+    n: int | None = None,
+    branches: int = 1,
+    seed: int = 0,
+    parameters: Sequence[str] | None = None,
+    out: str | Path | None = None,
+    executor: ExecutorKind | str = ExecutorKind.SERIAL,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    variant: str | None = None,
+    overrides: Sequence[tuple[str, str]] | Mapping[str, str] = (),
+    progress: Progress | None = None,
+) -> SensitivityResult:
+    """Return the Sobol or Morris indices of every outcome over the uncertain parameters.
+
+    ``n`` is the number of base samples for Sobol (a power of two; ``n * (D + 2)`` rows for
+    D parameters, default 256) or of trajectories for Morris (``n * (D + 1)`` rows, default
+    20). Each row runs ``branches`` branches with ``seed``. ``parameters`` limits the
+    analysis to some uncertain parameters; the others keep their distributions. With
+    ``out`` the directory (``indices.parquet``, ``samples.parquet``, ``manifest.json``) is
+    written there atomically.
+    """
+    if method not in METHODS:
+        raise UsageError(f"--method {method}: unknown method, expected one of {', '.join(METHODS)}")
+    model = _compiled(scenario, variant, overrides)
+    chosen = uncertain_parameters(model, parameters)
+    taken = [p.name for p in chosen if p.name in dict(model.overrides)]
+    if taken:
+        raise UsageError(f"--set {taken[0]}: a parameter given by --set is not uncertain")
+    size = DEFAULT_N[method] if n is None else n
+    problem = _problem(chosen)
+    unit = _sample(method, problem, size, seed)
+    rows = _values(chosen, _levels(method, unit))
+    names = [p.name for p in chosen]
+    settings = [
+        Setting(
+            model.variant, (*model.overrides, *zip(names, map(override_text, row), strict=True))
+        )
+        for row in rows
+    ]
+    started, clock = now_iso(), time.perf_counter()
+    ran = run_settings(
+        model, settings, branches=branches, seed=seed, executor=executor, workers=workers,
+        scheduler=scheduler, progress=progress,
+    )  # fmt: skip
+    outputs = [outcome_means(model, table) for table in ran.tables]
+    indices = _index_table(model, method, problem, unit, outputs, seed)
+    samples = _sample_table(chosen, rows, outputs)
+    manifest = analysis_manifest(
+        model, ran, kind="sensitivity", seed=seed, branches=branches, started_at=started,
+        wall_seconds=time.perf_counter() - clock,
+    )  # fmt: skip
+    manifest.update(method=method, n=size, samples=len(rows), parameters=names)
+    if out is None:
+        return SensitivityResult(indices, samples, manifest, None)
+    directory = write_directory(Path(out), manifest, {INDICES: indices, SAMPLES: samples})
+    return SensitivityResult(indices, samples, manifest, directory)
+
+
+def _index_table(
+    model: CompiledModel,
+    method: str,
+    problem: dict[str, Any],
+    unit: np.ndarray,
+    outputs: Sequence[Mapping[str, float]],
+    seed: int,
+) -> pa.Table:
+    """Return one row per outcome and parameter with SALib's indices."""
+    records: dict[str, list[Any]] = {"outcome": [], "parameter": []}
+    records.update({c: [] for c in COLUMNS[method]})
+    for outcome in model.outcomes:
+        y = np.array([row[outcome.name] for row in outputs], dtype=float)
+        found = _analyse(method, problem, unit, y, seed)
+        for k, name in enumerate(problem["names"]):
+            records["outcome"].append(outcome.name)
+            records["parameter"].append(name)
+            for c in COLUMNS[method]:
+                records[c].append(float(found[c][k]))
+    types = {"outcome": pa.string(), "parameter": pa.string()}
+    return pa.table({c: pa.array(v, type=types.get(c, pa.float64())) for c, v in records.items()})
+
+
+def _sample_table(
+    parameters: Sequence[CParameter],
+    rows: Sequence[Sequence[float | bool]],
+    outputs: Sequence[Mapping[str, float]],
+) -> pa.Table:
+    """Return one row per sample: ``sample``, the parameter values, then each output."""
+    columns: dict[str, Any] = {"sample": pa.array(range(len(rows)), type=pa.int64())}
+    for k, p in enumerate(parameters):
+        kind = pa.bool_() if p.type == "bool" else pa.float64()
+        columns[p.name] = pa.array([row[k] for row in rows], type=kind)
+    for name in outputs[0] if outputs else ():
+        columns[name] = pa.array([o[name] for o in outputs], type=pa.float64())
+    return pa.table(columns)
+
+
+def open_sensitivity(directory: str | Path) -> SensitivityResult:
+    """Return the sensitivity analysis written in ``directory``."""
+    path = Path(directory)
+    manifest = open_directory(path, "sensitivity")
+    indices, samples = pq.read_table(path / INDICES), pq.read_table(path / SAMPLES)
+    return SensitivityResult(indices, samples, manifest, path)
