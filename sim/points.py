@@ -162,7 +162,8 @@ def run_settings(
         raise UsageError(f"branches must be at least 1, got {branches}")
     if seed < 0:
         raise UsageError(f"seed must be a non-negative integer, got {seed}")
-    _check_first_of_each_variant(model, settings)
+    compiler = _SerialSettings(model)
+    _check_first_of_each_variant(compiler, settings)
     ranges = chunk_ranges(branches, default_chunk_size(branches))
     unique = list(dict.fromkeys(settings))
     jobs = [
@@ -177,7 +178,7 @@ def run_settings(
         # Serially, settings compile from the file parsed once: parsing costs ten times
         # what compiling does, and a sensitivity analysis has thousands of settings.
         serial = pool.kind is ExecutorKind.SERIAL
-        finished = _SerialSettings(model).results(jobs) if serial else pool.results(jobs)
+        finished = compiler.results(jobs) if serial else pool.results(jobs)
         if progress is not None:
             progress(done, total)
         with closing(finished):
@@ -196,19 +197,18 @@ def run_settings(
     return SettingsRun(tuple(tables[s] for s in settings), pool.kind.value, pool.workers)
 
 
-def _check_first_of_each_variant(model: CompiledModel, settings: Sequence[Setting]) -> None:
+def _check_first_of_each_variant(compiler: _SerialSettings, settings: Sequence[Setting]) -> None:
     """Compile the first setting of each variant here, so that a bad one fails cleanly.
 
     Settings of one variant differ only in the values of overrides, which the callers check
     against each parameter's type and support; one compilation finds any other problem
     before workers see it.
     """
-    checker = _SerialSettings(model)
     seen: set[str | None] = set()
     for setting in settings:
         if setting.variant not in seen:
             seen.add(setting.variant)
-            checker.model(setting)
+            compiler.model(setting)
 
 
 # --- summaries of a setting --------------------------------------------------------------------
