@@ -2,18 +2,22 @@
 
 The public API is what this module exports: :func:`load` a scenario file into a compiled
 model, :func:`run` its branches (in memory or into a run directory), :func:`open_run` a
-finished run, and the errors every user-caused problem raises.
+finished run, :func:`sweep` parameters, :func:`compare_variants` or :func:`compare_runs`,
+compute :func:`sensitivity` indices, and the errors every user-caused problem raises.
 """
 
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from sim.compare import Comparison, compare_runs, compare_variants
 from sim.compile import load
 from sim.errors import ExprError, Problem, RunError, ScenarioError, SimError, UsageError
 from sim.model import CompiledModel
 from sim.montecarlo import resume, run
 from sim.results import RunResult, open_run
+from sim.sensitivity import SensitivityResult, sensitivity
+from sim.sweep import Grid, Points, Sample, SweepResult, open_sweep, sweep
 
 try:
     __version__ = version("sim")
@@ -21,17 +25,28 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 __all__ = [
+    "Comparison",
     "CompiledModel",
     "ExprError",
+    "Grid",
+    "Points",
     "Problem",
     "RunError",
     "RunResult",
+    "Sample",
     "ScenarioError",
+    "SensitivityResult",
     "SimError",
+    "SweepResult",
     "UsageError",
     "__version__",
+    "compare_runs",
+    "compare_variants",
     "load",
     "open_run",
+    "open_sweep",
     "resume",
     "run",
+    "sensitivity",
+    "sweep",
 ]
