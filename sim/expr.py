@@ -46,7 +46,7 @@ __all__ = [
 
 MAX_LENGTH = 1000
 MAX_NODES = 300
-MAX_DEPTH = 40
+MAX_DEPTH = 100
 
 
 class Type(Enum):
