@@ -116,6 +116,12 @@ def _scenario_section(baseline: Run, variants: Sequence[Run], base: Path) -> str
             f"| `{name}` | {docs.get(name, '')} | {_estimate(entry, model)} | "
             f"{_interval(entry, model)} | {_spread(entry, model)} |"
         )
+    lines += [
+        "",
+        "Probabilities are Wilson intervals; times to an event are Kaplan–Meier medians "
+        "(`-` where fewer than half of the branches see the event by the horizon); values "
+        "are means.",
+    ]
     if variants:
         lines += ["", _variants_table(baseline, variants, model)]
     lines.append("")
@@ -128,7 +134,7 @@ def _variants_table(baseline: Run, variants: Sequence[Run], model: CompiledModel
     rule = "|---" * (len(names) + 2) + "|"
     rows = [
         "Each variant's estimate (difference to the baseline with its paired interval: "
-        f"`sim compare {model.file or 'FILE'} --variants all`):",
+        f"`sim compare {baseline.manifest['file']} --variants all`):",
         "",
         head,
         rule,
@@ -143,10 +149,24 @@ def _variants_table(baseline: Run, variants: Sequence[Run], model: CompiledModel
 
 
 def _outcome_docs(model: CompiledModel) -> dict[str, str]:
+    """The question each outcome answers: its ``doc``, else what it measures."""
     scenario = model.scenario
     if scenario is None:
         return {}
-    return {o.name: " ".join((o.doc or "").split()) for o in scenario.outcomes}
+    return {o.name: " ".join((o.doc or _measures(o)).split()) for o in scenario.outcomes}
+
+
+def _measures(outcome: Any) -> str:
+    kind = outcome.kind
+    if kind == "probability":
+        deadline = "the horizon" if outcome.by is None else f"{outcome.by}"
+        return f"P(`{outcome.when}` holds by {deadline})"
+    if kind == "time_to":
+        return f"time until `{outcome.when}` first holds"
+    if kind == "value":
+        return f"`{outcome.expr}` at the end of the branch"
+    where = f" at stage `{outcome.stage}`" if outcome.stage else ""
+    return f"`{outcome.stat}` of flow `{outcome.flow}`{where}"
 
 
 def _relative(path: Path, base: Path) -> str:
@@ -181,6 +201,8 @@ def _estimate(entry: Mapping[str, Any], model: CompiledModel) -> str:
 
 def _interval(entry: Mapping[str, Any], model: CompiledModel) -> str:
     kind = str(entry["kind"])
+    if entry.get("ci_low") is None and entry.get("ci_high") is None:
+        return "-"
     low = _number(entry.get("ci_low"), kind, model, is_time=False)
     high = _number(entry.get("ci_high"), kind, model, is_time=False)
     return f"{low} – {high}"
