@@ -11,7 +11,11 @@ the same whatever the executor, the number of workers and the chunk size.
 Executors share one small interface (:class:`Executor`): a context manager whose
 :meth:`~Executor.results` takes jobs and yields ``(job, batch)`` pairs as chunks finish.
 ``serial`` runs in this process, ``process`` in a pool of local processes, ``dask`` on a
-``dask.distributed`` cluster.
+``dask.distributed`` cluster. Only a few chunks per worker are in flight at a time, so the
+parent's memory does not grow with the number of branches.
+
+A run is one round of chunks, or, with a target precision (:mod:`sim.precision`), as many
+rounds as it takes; a round is decided only once every branch before it is in.
 """
 
 from __future__ import annotations
@@ -24,9 +28,10 @@ import os
 import signal
 import time
 from abc import ABC, abstractmethod
-from collections import OrderedDict
-from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
+from collections import OrderedDict, deque
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing
 from dataclasses import dataclass
 from enum import StrEnum
@@ -40,8 +45,9 @@ import pyarrow as pa
 
 from sim.compile import build_model, load_model
 from sim.engine import run_branches
-from sim.errors import UsageError
+from sim.errors import RunError, UsageError
 from sim.model import CompiledModel
+from sim.precision import Decision, TargetCI, target_ci_rule
 from sim.results import (
     MemorySink,
     RunDirectory,
@@ -67,6 +73,7 @@ __all__ = [
     "chunk_ranges",
     "default_chunk_size",
     "make_executor",
+    "missing_ranges",
     "resume",
     "run",
     "run_job",
@@ -75,7 +82,7 @@ __all__ = [
 Progress = Callable[[int, int], None]
 """A progress callback: ``progress(branches_done, branches_total)``."""
 
-MAX_CHUNK = 256
+MAX_CHUNK = 1024
 MIN_CHUNK = 32
 TARGET_CHUNKS = 32
 # Chunks in flight per worker: enough to keep every worker busy, few enough that an
@@ -229,27 +236,15 @@ class SerialExecutor(Executor):
         )  # fmt: skip
 
 
-def _windowed(submit: Callable[[Job], Future[Any]], jobs: Iterable[Job], window: int) -> _Results:
-    """Keep at most ``window`` jobs submitted; yield results as futures complete."""
-    todo = iter(jobs)
-    pending = {submit(job): job for job in islice(todo, window)}
-    try:
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                job = pending.pop(future)
-                batch = future.result()
-                pending.update((submit(following), following) for following in islice(todo, 1))
-                yield job, batch
-    finally:
-        for future in pending:
-            future.cancel()
-
-
 class ProcessExecutor(Executor):
-    """Runs chunks in a pool of local worker processes, started fresh (forkserver or spawn)."""
+    """Runs chunks in a pool of local worker processes, started fresh (forkserver or spawn).
+
+    A worker that dies (killed, out of memory) breaks the pool; the pool is then started
+    again and the chunks that were in flight run again, up to :attr:`MAX_RESTARTS` times.
+    """
 
     kind = ExecutorKind.PROCESS
+    MAX_RESTARTS: ClassVar[int] = 3
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = _check_workers(workers)
@@ -257,16 +252,18 @@ class ProcessExecutor(Executor):
 
     def __enter__(self) -> Self:
         """Start the pool."""
+        self._pool = self._new_pool()
+        return self
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        """Return a new pool of ``workers`` processes that leave Ctrl-C to the parent."""
         # Forking a parent with threads (rich's progress bar, dask) is unsafe; a forkserver
         # preloaded with sim starts workers quickly and cleanly.
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
         if "forkserver" in methods:
             multiprocessing.set_forkserver_preload(["sim.montecarlo"])
-        self._pool = ProcessPoolExecutor(
-            self.workers, mp_context=context, initializer=_ignore_interrupts
-        )
-        return self
+        return ProcessPoolExecutor(self.workers, mp_context=context, initializer=_ignore_interrupts)
 
     def close(self) -> None:
         """Shut the pool down, cancelling chunks not yet started."""
@@ -275,13 +272,74 @@ class ProcessExecutor(Executor):
             self._pool = None
 
     def results(self, jobs: Iterable[Job]) -> _Results:
-        """Yield batches as the workers finish them."""
+        """Yield batches as the workers finish them, keeping a few chunks per worker in flight."""
         if self._pool is None:
             raise RuntimeError("start the process executor with 'with' before using it")
-        pool = self._pool
-        return _windowed(
-            lambda job: pool.submit(run_job, job), jobs, IN_FLIGHT_PER_WORKER * self.workers
-        )
+        todo = iter(jobs)
+        window = IN_FLIGHT_PER_WORKER * self.workers
+        pending: dict[Future[Any], Job] = {}
+        retry: deque[Job] = deque()  # chunks lost with a dead worker, to run first
+        restarts = 0
+        try:
+            while True:
+                broken = not self._fill(pending, retry, todo, window)
+                if not pending and not broken:
+                    return
+                if not broken:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        error = future.exception()
+                        if isinstance(error, BrokenProcessPool):
+                            broken = True
+                            continue
+                        job = pending.pop(future)
+                        if error is not None:
+                            raise error
+                        yield job, future.result()
+                if broken:
+                    self._restart(pending, retry, restarts)
+                    restarts += 1
+        finally:
+            for future in pending:
+                future.cancel()
+
+    def _fill(
+        self, pending: dict[Future[Any], Job], retry: deque[Job], todo: Iterator[Job], window: int
+    ) -> bool:
+        """Submit jobs, lost ones first, until ``window`` are pending; false if the pool broke."""
+        assert self._pool is not None
+        while len(pending) < window:
+            job = retry.popleft() if retry else next(todo, None)
+            if job is None:
+                return True
+            try:
+                pending[self._pool.submit(run_job, job)] = job
+            except BrokenProcessPool:
+                retry.appendleft(job)
+                return False
+        return True
+
+    def _restart(self, pending: dict[Future[Any], Job], retry: deque[Job], restarts: int) -> None:
+        """Replace a pool broken by a dead worker; its unfinished jobs go to ``retry``.
+
+        Jobs that finished before the pool broke keep their results and stay pending.
+        """
+        assert self._pool is not None
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        lost = [future for future in pending if _unfinished(future)]
+        if restarts >= self.MAX_RESTARTS:
+            first = min([*(pending[f] for f in lost), *retry], key=lambda job: job.start)
+            raise RunError(
+                f"a worker process died {restarts + 1} times (killed, or out of memory?); "
+                f"the last time, branches {first.start}..{first.stop - 1} were among those running"
+            )
+        retry.extendleft(reversed([pending.pop(future) for future in lost]))
+        self._pool = self._new_pool()
+
+
+def _unfinished(future: Future[Any]) -> bool:
+    """Whether ``future`` has no result: not done, cancelled, or failed."""
+    return not future.done() or future.cancelled() or future.exception() is not None
 
 
 class DaskExecutor(Executor):
@@ -327,7 +385,11 @@ class DaskExecutor(Executor):
             self._cluster = None
 
     def results(self, jobs: Iterable[Job]) -> _Results:
-        """Yield batches as the cluster finishes them."""
+        """Yield batches as the cluster finishes them, a few chunks per worker in flight.
+
+        Results are fetched in the background as tasks finish. A worker that dies loses only
+        the chunks it held: the scheduler runs them again elsewhere.
+        """
         client = self._client
         if client is None:
             raise RuntimeError("start the dask executor with 'with' before using it")
@@ -336,11 +398,10 @@ class DaskExecutor(Executor):
             client.submit(run_job, job, pure=False): job
             for job in islice(todo, IN_FLIGHT_PER_WORKER * self.workers)
         }
-        finished = _distributed().as_completed(list(pending))
+        finished = _distributed().as_completed(list(pending), with_results=True)
         try:
-            for future in finished:
+            for future, batch in finished:
                 job = pending.pop(future)
-                batch = future.result()
                 for following in islice(todo, 1):
                     submitted = client.submit(run_job, following, pure=False)
                     pending[submitted] = following
@@ -406,11 +467,11 @@ def _executor_kind(kind: ExecutorKind | str) -> ExecutorKind:
 
 
 def default_chunk_size(branches: int) -> int:
-    """Return the default chunk size: ``branches / 32`` rounded up, kept within 32..256.
+    """Return the default chunk size: ``branches / 32`` rounded up, kept within 32..1024.
 
-    It depends on the branch count alone, so that a run's files are the same whatever the
-    executor; 32 chunks or more give the progress bar and the pool some granularity, and at
-    most 256 branches per chunk keep each batch small.
+    It depends on the branch count alone. 32 chunks or more give the progress bar and the
+    workers some granularity; up to 1024 branches per chunk keep the cost of each chunk
+    (a task, a message, a file) small beside its work, and each batch still small.
     """
     return min(MAX_CHUNK, max(MIN_CHUNK, math.ceil(branches / TARGET_CHUNKS)))
 
@@ -418,6 +479,24 @@ def default_chunk_size(branches: int) -> int:
 def chunk_ranges(branches: int, chunk_size: int) -> list[tuple[int, int]]:
     """Return the ``(start, stop)`` ranges that cut ``range(branches)`` into chunks."""
     return [(start, min(start + chunk_size, branches)) for start in range(0, branches, chunk_size)]
+
+
+def missing_ranges(
+    finished: Iterable[tuple[int, int]], total: int, chunk_size: int | None
+) -> list[tuple[int, int]]:
+    """Return chunks that cover the branches ``0..total-1`` not in the ``finished`` ranges.
+
+    Each gap is cut into chunks of ``chunk_size`` from its start, or of the default size
+    for the gap's length.
+    """
+    chunks: list[tuple[int, int]] = []
+    at = 0
+    for start, stop in [*sorted(finished), (total, total)]:
+        if start > at:
+            size = chunk_size or default_chunk_size(start - at)
+            chunks.extend((a, min(a + size, start)) for a in range(at, start, size))
+        at = max(at, stop)
+    return chunks
 
 
 # --- runs --------------------------------------------------------------------------------------
@@ -440,17 +519,14 @@ def _compiled(
     return load_model(scenario, variant=variant, overrides=pairs)
 
 
-def _check_plan(branches: int, seed: int, chunk_size: int | None) -> int:
-    """Check the run's numbers and return the chunk size to use."""
+def _check_plan(branches: int, seed: int, chunk_size: int | None) -> None:
+    """Check the run's numbers."""
     if branches < 1:
         raise UsageError(f"branches must be at least 1, got {branches}")
     if seed < 0:
         raise UsageError(f"seed must be a non-negative integer, got {seed}")
-    if chunk_size is None:
-        return default_chunk_size(branches)
-    if chunk_size < 1:
+    if chunk_size is not None and chunk_size < 1:
         raise UsageError(f"chunk size must be at least 1, got {chunk_size}")
-    return chunk_size
 
 
 def _drive(
@@ -473,6 +549,61 @@ def _drive(
                 progress(done, total)
 
 
+@dataclass
+class _Rounds:
+    """A run in progress: its model, stopping rule, sink, and manifest (saved as it changes).
+
+    ``manifest["branches"]`` is the end of the current round; a run without a rule has one.
+    """
+
+    model: CompiledModel
+    seed: int
+    rule: TargetCI | None
+    sink: Sink
+    manifest: dict[str, Any]
+    directory: RunDirectory | None
+
+    def save(self, changes: Mapping[str, Any]) -> None:
+        """Record ``changes`` in the manifest, on disk too when the run is written."""
+        self.manifest = {**self.manifest, **changes}
+        if self.directory is not None:
+            self.directory.save_manifest(changes)
+
+    def go(self, executor: Executor, progress: Progress | None) -> str | None:
+        """Run rounds until the rule says stop; return why it stopped (``None``: no rule).
+
+        Each round runs the branches missing before its end, so a resumed run picks up
+        where it left off. The rule decides only on a complete round: branches ``0..n-1``.
+        """
+        chunk_size = self.manifest["chunk_size"]
+        while True:
+            total = int(self.manifest["branches"])
+            ranges = missing_ranges(self.sink.finished_ranges(), total, chunk_size)
+            jobs = [Job.for_model(self.model, self.seed, a, b) for a, b in ranges]
+            _drive(
+                executor, jobs, self.sink, total - sum(b - a for a, b in ranges), total, progress
+            )
+            if self.rule is None:
+                return None
+            decision = self.rule.decide(self.sink.count(self.rule.outcomes), total)
+            self._record(decision, total)
+            if decision.stop:
+                return decision.reason
+
+    def _record(self, decision: Decision, total: int) -> None:
+        """Add the round that ended at ``total`` to the manifest, and plan the next one.
+
+        A resumed run may decide again on a round already recorded; it is listed once.
+        """
+        rounds = list(self.manifest["rounds"])
+        if not rounds or rounds[-1]["branches"] != total:
+            rounds.append(
+                {"branches": total, "outcome": decision.outcome,
+                 "max_half_width": decision.half_width}
+            )  # fmt: skip
+        self.save({"branches": decision.total, "rounds": rounds})
+
+
 def run(
     scenario: str | Path | CompiledModel,
     *,
@@ -486,6 +617,8 @@ def run(
     overrides: Sequence[tuple[str, str]] | Mapping[str, str] = (),
     scheduler: str | None = None,
     progress: Progress | None = None,
+    target_ci: float | None = None,
+    max_branches: int | None = None,
 ) -> RunResult:
     """Run ``branches`` branches of a scenario and return the results.
 
@@ -493,31 +626,51 @@ def run(
     written there atomically (replacing an earlier run directory only once this run is
     complete); without it nothing is written and the table stays in memory. ``progress`` is
     called with ``(branches_done, branches_total)`` at the start and after every chunk.
+
+    With ``target_ci`` the run goes on in rounds until the 95% interval of every probability
+    outcome has a half-width of at most ``target_ci``, or it has ``max_branches`` branches
+    (default 1,000,000); ``branches`` is the first round, and the manifest's
+    ``stop_reason`` says why it stopped (see :mod:`sim.precision`).
     """
     model = _compiled(scenario, variant, overrides)
-    size = _check_plan(branches, seed, chunk_size)
+    _check_plan(branches, seed, chunk_size)
+    rule = target_ci_rule(model, target_ci, max_branches, branches)
     started, clock = now_iso(), time.perf_counter()
-    jobs = [Job.for_model(model, seed, a, b) for a, b in chunk_ranges(branches, size)]
     pool = make_executor(executor, model, workers=workers, scheduler=scheduler)
+    # A run with rounds cuts each round by its own default size, unless told a size.
+    size = chunk_size if rule is not None or chunk_size else default_chunk_size(branches)
     manifest = make_manifest(
-        model, seed=seed, branches=branches, executor=pool.kind.value,
-        workers=pool.workers, chunk_size=size, started_at=started,
+        model, seed=seed, branches=branches, executor=pool.kind.value, workers=pool.workers,
+        chunk_size=size, started_at=started, target_ci=target_ci,
+        max_branches=None if rule is None else rule.max_branches,
     )  # fmt: skip
     if out is None:
         memory = MemorySink(branch_schema(model))
+        rounds = _Rounds(model, seed, rule, memory, manifest, None)
         with pool:
-            _drive(pool, jobs, memory, 0, branches, progress)
+            reason = rounds.go(pool, progress)
         table = memory.table()
-        summary = make_summary(model, table, seed=seed, branches=branches)
-        wall = time.perf_counter() - clock
-        done = complete_manifest(manifest, wall, executor=pool.kind.value, workers=pool.workers)
+        summary = make_summary(model, table, seed=seed, branches=table.num_rows)
+        done = complete_manifest(
+            rounds.manifest, time.perf_counter() - clock, executor=pool.kind.value,
+            workers=pool.workers, stop_reason=reason,
+        )  # fmt: skip
         return RunResult(summary, done, None, table)
     directory = RunDirectory.create(Path(out), manifest, model.source)
-    with pool:
-        _drive(pool, jobs, directory, 0, branches, progress)
-    return directory.finish(
-        model, time.perf_counter() - clock, executor=pool.kind.value, workers=pool.workers
+    return _finish(
+        _Rounds(model, seed, rule, directory, manifest, directory), pool, progress, clock
     )
+
+
+def _finish(rounds: _Rounds, pool: Executor, progress: Progress | None, clock: float) -> RunResult:
+    """Run the rounds of a run written to disk, then gather, summarise and publish it."""
+    assert rounds.directory is not None
+    with pool:
+        reason = rounds.go(pool, progress)
+    return rounds.directory.finish(
+        rounds.model, time.perf_counter() - clock, executor=pool.kind.value,
+        workers=pool.workers, stop_reason=reason,
+    )  # fmt: skip
 
 
 def resume(
@@ -531,9 +684,9 @@ def resume(
     """Finish an interrupted run: run only its missing chunks, then write it as ``run`` would.
 
     ``directory`` is the run's output directory or its ``.partial`` sibling. The scenario,
-    seed, branch count, chunk size, variant and overrides come from the incomplete run, so
-    the finished ``branches.parquet`` and ``summary.json`` are the same as those of an
-    uninterrupted run.
+    seed, branch count, chunk size, variant, overrides and target come from the incomplete
+    run, so the finished ``branches.parquet`` and ``summary.json`` are the same as those of
+    an uninterrupted run.
     """
     writer = RunDirectory.reopen(Path(directory))
     if writer.complete:
@@ -552,14 +705,10 @@ def resume(
     )
     if model.source_sha256 != plan["sha256"]:
         raise UsageError(f"{writer.partial}: the kept scenario text does not match its sha256")
-    seed, branches, size = int(plan["seed"]), int(plan["branches"]), int(plan["chunk_size"])
-    finished = writer.finished_ranges()
-    missing = [r for r in chunk_ranges(branches, size) if r not in finished]
-    jobs = [Job.for_model(model, seed, a, b) for a, b in missing]
+    rounds = plan.get("rounds") or []
+    first = int(rounds[0]["branches"] if rounds else plan["branches"])
+    rule = target_ci_rule(model, plan.get("target_ci"), plan.get("max_branches"), first)
     clock = time.perf_counter()
     pool = make_executor(executor, model, workers=workers, scheduler=scheduler)
-    with pool:
-        _drive(pool, jobs, writer, sum(b - a for a, b in finished), branches, progress)
-    return writer.finish(
-        model, time.perf_counter() - clock, executor=pool.kind.value, workers=pool.workers
-    )
+    state = _Rounds(model, int(plan["seed"]), rule, writer, plan, writer)
+    return _finish(state, pool, progress, clock)

@@ -4,9 +4,13 @@ A run directory holds ``branches.parquet`` (one row per branch, columns in the o
 ``CompiledModel.columns``), ``summary.json`` and ``manifest.json``. It is written under the
 sibling name ``<out>.partial/``: the manifest says ``"incomplete"`` from the first moment,
 each chunk of branches lands there as its own Parquet file as soon as it arrives, and only a
-complete run is gathered into ``branches.parquet`` (one row group per chunk, in branch
-order), summarised, marked ``"complete"`` and renamed to ``<out>``. An interrupted run thus
-leaves only ``<out>.partial/``, which :func:`sim.montecarlo.resume` can finish.
+complete run is gathered into ``branches.parquet`` (in branch order, in row groups of
+:data:`ROW_GROUP` rows whatever the chunk size), summarised, marked ``"complete"`` and
+renamed to ``<out>``. An interrupted run thus leaves only ``<out>.partial/``, which
+:func:`sim.montecarlo.resume` can finish.
+
+The parent process never holds the branch table whole: chunks go to disk as they arrive,
+the gathering streams them, and the summary reads one outcome column at a time.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import os
 import platform
 import re
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -24,15 +28,17 @@ from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sim.errors import UsageError
 from sim.model import CompiledModel
-from sim.stats import summarize
+from sim.stats import summarize_outcome
 
 __all__ = [
     "BRANCHES",
     "MANIFEST",
+    "ROW_GROUP",
     "SUMMARY",
     "MemorySink",
     "RunDirectory",
@@ -55,6 +61,9 @@ MANIFEST = "manifest.json"
 PARTIAL = ".partial"
 _CHUNKS = "chunks"
 _SOURCE = "scenario.txt"  # the scenario text, kept in <out>.partial/ so a resume needs nothing else
+# Rows per row group of branches.parquet: large enough that the file's metadata stays small
+# at millions of branches, small enough that a reader can take the table a piece at a time.
+ROW_GROUP = 65_536
 _CHUNK_NAME = re.compile(r"(\d+)-(\d+)\.parquet")
 _ARROW_TYPES = {"int64": pa.int64(), "float64": pa.float64(), "bool": pa.bool_()}
 
@@ -115,14 +124,31 @@ def make_summary(
 ) -> dict[str, Any]:
     """Return the ``summary.json`` object of a run from its branch table.
 
-    Only ``t_end`` and the outcome columns are read, so a table read lazily from Parquet
-    loads no parameter columns.
+    Only ``t_end`` and the outcome columns are read.
     """
-    wanted = ["t_end", *(o.name for o in model.outcomes)]
-    columns = {name: table.column(name).to_numpy() for name in wanted}
-    stats = summarize(columns, [(o.name, o.kind) for o in model.outcomes], horizon=model.horizon)
+    return _summary(model, lambda name: table.column(name).to_numpy(), seed, branches)
+
+
+def _summary(
+    model: CompiledModel, column: Callable[[str], np.ndarray], seed: int, branches: int
+) -> dict[str, Any]:
+    """Return the ``summary.json`` object, reading each column when it is needed.
+
+    ``column(name)`` returns a whole column as a numpy array. Outcomes are summarised one
+    at a time, so that at most ``t_end`` and one outcome column are in memory at once.
+    """
+    t_end = column("t_end") if any(o.kind == "time_to" for o in model.outcomes) else None
+    outcomes = {
+        o.name: summarize_outcome(
+            o.kind,
+            column(o.name),
+            t_end=t_end if o.kind == "time_to" else None,
+            horizon=model.horizon,
+        )
+        for o in model.outcomes
+    }
     head = {"scenario": model.name, "variant": model.variant, "seed": seed, "branches": branches}
-    return {**head, **stats}
+    return {**head, "outcomes": outcomes}
 
 
 def now_iso() -> str:
@@ -144,10 +170,18 @@ def make_manifest(
     branches: int,
     executor: str,
     workers: int,
-    chunk_size: int,
+    chunk_size: int | None,
     started_at: str,
+    target_ci: float | None = None,
+    max_branches: int | None = None,
 ) -> dict[str, Any]:
-    """Return the manifest of a run that is starting (status ``"incomplete"``)."""
+    """Return the manifest of a run that is starting (status ``"incomplete"``).
+
+    ``branches`` is the number planned so far. A run with a ``target_ci`` adds rounds,
+    listed in ``rounds`` as each ends, and ``chunk_size`` is then ``None`` when each round
+    takes its own default.
+    """
+    rounds: dict[str, Any] = {} if target_ci is None else {"rounds": []}
     return {
         "status": "incomplete",
         "scenario": model.name,
@@ -161,6 +195,10 @@ def make_manifest(
         "executor": executor,
         "workers": workers,
         "chunk_size": chunk_size,
+        "target_ci": target_ci,
+        "max_branches": max_branches,
+        "stop_reason": None,
+        **rounds,
         "started_at": started_at,
         "finished_at": None,
         "wall_seconds": None,
@@ -172,14 +210,24 @@ def make_manifest(
 
 
 def complete_manifest(
-    manifest: Mapping[str, Any], wall_seconds: float, *, executor: str, workers: int
+    manifest: Mapping[str, Any],
+    wall_seconds: float,
+    *,
+    executor: str,
+    workers: int,
+    stop_reason: str | None = None,
 ) -> dict[str, Any]:
-    """Return ``manifest`` marked complete, with its end time and wall-clock seconds."""
+    """Return ``manifest`` marked complete, with its end time and wall-clock seconds.
+
+    ``stop_reason`` says why the run stopped; by default, that it ran the branches asked for.
+    """
+    reason = stop_reason or f"branches: ran the {manifest['branches']} branches asked for"
     return {
         **manifest,
         "status": "complete",
         "executor": executor,
         "workers": workers,
+        "stop_reason": reason,
         "finished_at": now_iso(),
         "wall_seconds": round(wall_seconds, 3),
     }
@@ -219,6 +267,23 @@ class Sink(Protocol):
     def add(self, start: int, stop: int, batch: pa.RecordBatch) -> None:
         """Take the batch of branches ``start..stop-1``."""
 
+    def finished_ranges(self) -> set[tuple[int, int]]:
+        """Return the ``(start, stop)`` ranges of the chunks received so far."""
+
+    def count(self, names: Sequence[str]) -> dict[str, int]:
+        """Return, for each bool column in ``names``, the received branches where it holds."""
+
+
+def _count_true(
+    tables: Iterable[pa.Table | pa.RecordBatch], names: Sequence[str]
+) -> dict[str, int]:
+    """Return how many values of each bool column ``names`` are true over ``tables``."""
+    counts = dict.fromkeys(names, 0)
+    for table in tables:
+        for name in names:
+            counts[name] += int(pc.sum(table.column(name)).as_py() or 0)
+    return counts
+
 
 class MemorySink:
     """Keeps the chunks of a run in memory, for runs that write nothing."""
@@ -231,6 +296,14 @@ class MemorySink:
         """Keep the batch of branches ``start..stop-1``."""
         _check_rows(start, stop, batch)
         self._batches[start] = batch
+
+    def finished_ranges(self) -> set[tuple[int, int]]:
+        """Return the ``(start, stop)`` ranges of the batches received so far."""
+        return {(start, start + batch.num_rows) for start, batch in self._batches.items()}
+
+    def count(self, names: Sequence[str]) -> dict[str, int]:
+        """Return, for each bool column in ``names``, the received branches where it holds."""
+        return _count_true(self._batches.values(), names)
 
     def table(self) -> pa.Table:
         """Return the table of every batch received, in branch order."""
@@ -370,6 +443,16 @@ class RunDirectory:
         """Return the ``(start, stop)`` ranges of the chunks already written."""
         return set(self._chunk_files())
 
+    def count(self, names: Sequence[str]) -> dict[str, int]:
+        """Return, for each bool column in ``names``, the written branches where it holds."""
+        files = self._chunk_files().values()
+        return _count_true((pq.read_table(path, columns=list(names)) for path in files), names)
+
+    def save_manifest(self, changes: Mapping[str, Any]) -> None:
+        """Update the incomplete run's manifest with ``changes``, on disk at once."""
+        self.manifest = {**self.manifest, **changes}
+        _write_json(self.partial / MANIFEST, self.manifest)
+
     def add(self, start: int, stop: int, batch: pa.RecordBatch) -> None:
         """Write the batch of branches ``start..stop-1`` to its own file, atomically."""
         _check_rows(start, stop, batch)
@@ -380,31 +463,35 @@ class RunDirectory:
         os.replace(temporary, path)
 
     def _gather(self, schema: pa.Schema) -> None:
-        """Write ``branches.parquet`` from the chunk files, one row group per chunk."""
+        """Write ``branches.parquet`` from the chunk files, in branch order, streaming."""
         files = self._chunk_files()
         ordered = sorted(files)
         expected = self.manifest["branches"]
         stops = [0] + [stop for _, stop in ordered]
         if [start for start, _ in ordered] != stops[:-1] or stops[-1] != expected:
             raise RuntimeError(f"{self.partial}: chunks {ordered} do not cover {expected} branches")
+        chunks = (pq.read_table(files[key], schema=schema) for key in ordered)
         with pq.ParquetWriter(self.partial / BRANCHES, schema) as writer:
-            for key in ordered:
-                chunk = pq.read_table(files[key], schema=schema)
-                writer.write_table(chunk, row_group_size=max(1, chunk.num_rows))
+            for group in _regroup(chunks, ROW_GROUP):
+                writer.write_table(group, row_group_size=ROW_GROUP)
 
     def finish(
-        self, model: CompiledModel, wall_seconds: float, *, executor: str, workers: int
+        self,
+        model: CompiledModel,
+        wall_seconds: float,
+        *,
+        executor: str,
+        workers: int,
+        stop_reason: str | None = None,
     ) -> RunResult:
         """Gather, summarise and mark the run complete, then rename it to ``out``."""
         self._gather(branch_schema(model))
-        columns = pq.read_table(
-            self.partial / BRANCHES, columns=["t_end", *(o.name for o in model.outcomes)]
-        )
         seed, branches = int(self.manifest["seed"]), int(self.manifest["branches"])
-        summary = make_summary(model, columns, seed=seed, branches=branches)
+        with pq.ParquetFile(self.partial / BRANCHES) as branches_file:
+            summary = _summary(model, _column_reader(branches_file), seed, branches)
         _write_json(self.partial / SUMMARY, summary)
         self.manifest = complete_manifest(
-            self.manifest, wall_seconds, executor=executor, workers=workers
+            self.manifest, wall_seconds, executor=executor, workers=workers, stop_reason=stop_reason
         )
         _write_json(self.partial / MANIFEST, self.manifest)
         return self.publish()
@@ -415,6 +502,34 @@ class RunDirectory:
         (self.partial / _SOURCE).unlink(missing_ok=True)
         _publish(self.partial, self.out)
         return RunResult(_read_json(self.out / SUMMARY), self.manifest, self.out)
+
+
+def _column_reader(parquet: pq.ParquetFile) -> Callable[[str], np.ndarray]:
+    """Return a function that reads one whole column of ``parquet`` as a numpy array."""
+
+    def column(name: str) -> np.ndarray:
+        return np.asarray(parquet.read(columns=[name]).column(0).to_numpy())
+
+    return column
+
+
+def _regroup(tables: Iterable[pa.Table], rows: int) -> Iterator[pa.Table]:
+    """Yield the rows of ``tables``, in order, as tables of exactly ``rows`` rows (the last fewer).
+
+    Only one group's worth of rows is held at a time.
+    """
+    held: list[pa.Table] = []
+    count = 0
+    for table in tables:
+        held.append(table)
+        count += table.num_rows
+        while count >= rows:
+            joined = pa.concat_tables(held)
+            yield joined.slice(0, rows)
+            rest = joined.slice(rows)
+            held, count = [rest], rest.num_rows
+    if count:
+        yield pa.concat_tables(held)
 
 
 def open_run(directory: str | Path) -> RunResult:

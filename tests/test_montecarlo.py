@@ -144,8 +144,8 @@ def test_progress_is_reported_at_the_start_and_after_every_chunk(model: Compiled
     assert reports == [(0, 25), (10, 25), (20, 25), (25, 25)]
 
 
-def test_default_chunk_size_stays_between_32_and_256() -> None:
-    assert [default_chunk_size(n) for n in (1, 1000, 5000, 10**6)] == [32, 32, 157, 256]
+def test_default_chunk_size_stays_between_32_and_1024() -> None:
+    assert [default_chunk_size(n) for n in (1, 1000, 5000, 10**6)] == [32, 32, 157, 1024]
 
 
 def test_chunk_ranges_cover_every_branch_once() -> None:

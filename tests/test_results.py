@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 from _runs import same_rows, write_tiny
 
 import sim.montecarlo
+import sim.results
 from sim.compile import load_model
 from sim.engine import run_branches
 from sim.errors import RunError, UsageError
@@ -81,10 +81,25 @@ def test_branch_columns_follow_the_model_with_their_types(model: CompiledModel, 
     ]  # fmt: skip
 
 
-def test_branches_parquet_has_one_row_group_per_chunk(model: CompiledModel, out: Path) -> None:
+def test_branches_parquet_has_row_groups_of_a_fixed_size(
+    model: CompiledModel, out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sim.results, "ROW_GROUP", 30)
     run(model, branches=N, seed=SEED, out=out, chunk_size=CHUNK)
     metadata = pq.ParquetFile(out / "branches.parquet").metadata
-    assert metadata.num_row_groups == math.ceil(N / CHUNK)
+    sizes = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+    assert sizes == [30, 30, 30, 10]
+
+
+@pytest.mark.parametrize("chunk_size", [1, 7, 33])
+def test_branches_parquet_is_the_same_file_whatever_the_chunk_size(
+    model: CompiledModel, tmp_path: Path, out: Path, chunk_size: int
+) -> None:
+    run(model, branches=N, seed=SEED, out=out, chunk_size=CHUNK)
+    other = tmp_path / "other"
+    run(model, branches=N, seed=SEED, out=other, chunk_size=chunk_size)
+    for name in ("branches.parquet", "summary.json"):
+        assert (other / name).read_bytes() == (out / name).read_bytes()
 
 
 def test_the_directory_holds_the_in_memory_rows_and_summary(

@@ -85,7 +85,12 @@ def run_command(
     ] = None,
     branches: Annotated[
         int | None,
-        typer.Option("--branches", "-n", help=f"Number of branches (default {DEFAULT_BRANCHES})."),
+        typer.Option(
+            "--branches",
+            "-n",
+            help=f"Number of branches (default {DEFAULT_BRANCHES}); with --target-ci, the first "
+            "round.",
+        ),
     ] = None,
     seed: Annotated[
         int | None,
@@ -131,13 +136,31 @@ def run_command(
             help="Finish the interrupted run into DIR (or DIR.partial): run its missing chunks.",
         ),
     ] = None,
+    target_ci: Annotated[
+        float | None,
+        typer.Option(
+            "--target-ci",
+            metavar="W",
+            help="Add rounds of branches until every probability outcome's 95%% interval has "
+            "a half-width of at most W (e.g. 0.01).",
+        ),
+    ] = None,
+    max_branches: Annotated[
+        int | None,
+        typer.Option(
+            "--max-branches",
+            metavar="M",
+            help="With --target-ci: stop at M branches even if W is not reached (default 1000000).",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Show no progress bar.")] = False,
 ) -> None:
     """Run Monte Carlo branches of a scenario and write its run directory.
 
     The directory (branches.parquet, summary.json, manifest.json) is written as
     DIR.partial and renamed to DIR when complete, replacing an earlier run there. Rows are
-    the same whatever the executor, workers and chunk size.
+    the same whatever the executor, workers and chunk size. Ctrl-C or SIGTERM leaves
+    DIR.partial, which --resume DIR finishes.
     """
     with reporting_errors():
         if resume_dir is not None:
@@ -145,6 +168,7 @@ def run_command(
                 {
                     "FILE": file, "--branches": branches, "--seed": seed, "--out": out,
                     "--set": set_, "--variant": variant, "--chunk-size": chunk_size,
+                    "--target-ci": target_ci, "--max-branches": max_branches,
                 }
             )  # fmt: skip
             target = resume_dir
@@ -168,6 +192,8 @@ def run_command(
                 workers=workers,
                 chunk_size=chunk_size,
                 scheduler=scheduler,
+                target_ci=target_ci,
+                max_branches=max_branches,
             )
         result = _run_until_stopped(start, target, show_progress=not quiet)
     _show_result(result)
@@ -202,8 +228,10 @@ def _report_interrupt(target: Path, *, terminated: bool) -> NoReturn:
 
 
 def _show_result(result: RunResult) -> None:
-    """Print a finished run's summary table and where it was written."""
+    """Print a finished run's summary table, why a run to a target stopped, and where it is."""
     print_summary(result.summary)
+    if result.manifest.get("target_ci") is not None:
+        typer.echo(f"stopped: {result.manifest['stop_reason']}")
     typer.echo(f"results: {result.directory}")
 
 
