@@ -59,6 +59,7 @@ __all__ = [
     "outcome_means",
     "override_text",
     "point_summary",
+    "power_of_two_exponent",
     "run_settings",
     "write_directory",
 ]
@@ -81,6 +82,14 @@ class SettingsRun:
     tables: tuple[pa.Table, ...]
     executor: str
     workers: int
+
+
+def power_of_two_exponent(n: int, what: str) -> int:
+    """Return ``m`` with ``n == 2**m`` (``n >= 2``), or refuse ``n`` naming the two nearest."""
+    if n >= 2 and n & (n - 1) == 0:
+        return n.bit_length() - 1
+    low = 1 << max(1, n.bit_length() - 1)
+    raise UsageError(f"{what} needs a power of two (at least 2), got {n}; use {low} or {2 * low}")
 
 
 def override_text(value: Value) -> str:

@@ -36,6 +36,7 @@ from sim.points import (
     open_directory,
     outcome_means,
     override_text,
+    power_of_two_exponent,
     run_settings,
     write_directory,
 )
@@ -105,6 +106,14 @@ def _generator(seed: int, key: tuple[int, int]) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
 
 
+def _require_salib() -> None:
+    """Refuse politely where the optional SALib is not installed."""
+    try:
+        import SALib  # noqa: F401
+    except ImportError:
+        raise UsageError("sim sensitivity needs SALib: pip install 'sim[sensitivity]'") from None
+
+
 def _problem(parameters: Sequence[CParameter]) -> dict[str, Any]:
     """Return SALib's problem: one input per parameter, its probability level in [0, 1]."""
     return {
@@ -117,15 +126,11 @@ def _problem(parameters: Sequence[CParameter]) -> dict[str, Any]:
 def _sample(method: str, problem: dict[str, Any], n: int, seed: int) -> np.ndarray:
     """Return SALib's sample of probability levels, one row per model evaluation."""
     rng = _generator(seed, _SAMPLE_KEY)
+    _require_salib()
     if method == "sobol":
         from SALib.sample import sobol
 
-        m = n.bit_length() - 1
-        if n < 2 or n != 1 << m:
-            raise UsageError(
-                f"--n {n}: Sobol indices need a power of two base samples (at least 2), "
-                f"such as {max(2, 1 << m)} or {1 << (m + 1)}"
-            )
+        power_of_two_exponent(n, f"--n {n}: the Sobol base sample size")
         return np.asarray(sobol.sample(problem, n, calc_second_order=False, seed=rng))
     from SALib.sample import morris
 

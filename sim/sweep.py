@@ -39,6 +39,7 @@ from sim.points import (
     open_directory,
     override_text,
     point_summary,
+    power_of_two_exponent,
     run_settings,
     write_directory,
 )
@@ -256,12 +257,7 @@ def _unit_design(method: str, n: int, d: int, seed: int, label: str) -> np.ndarr
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=_DESIGN_KEY))
     if method == "lhs":
         return np.asarray(qmc.LatinHypercube(d, rng=rng).random(n))
-    m = n.bit_length() - 1
-    if n != 1 << m:
-        raise UsageError(
-            f"{label}: a Sobol design needs a power of two points, got {n}; "
-            f"use {1 << m} or {1 << (m + 1)}"
-        )
+    m = power_of_two_exponent(n, f"{label}: a Sobol design")
     return np.asarray(qmc.Sobol(d, scramble=True, rng=rng).random_base2(m))
 
 

@@ -19,6 +19,7 @@ from sim.cli import app
 from sim.compile import build_model
 from sim.errors import UsageError
 from sim.model import CompiledModel
+from sim.points import power_of_two_exponent
 from sim.sensitivity import open_sensitivity, sensitivity
 
 SEED = 20240503
@@ -165,7 +166,7 @@ def test_the_directory_holds_indices_samples_and_manifest(
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"method": "sobol", "n": 12}, r"--n 12: Sobol indices need a power of two"),
+        ({"method": "sobol", "n": 12}, r"--n 12: the Sobol base sample size needs a power of two"),
         ({"method": "fast"}, r"--method fast: unknown method, expected one of sobol, morris"),
         ({"parameters": ["offset"]}, r"--parameter offset: a fixed parameter"),
         ({"parameters": ["x4"]}, r"--parameter x4: no parameter"),
@@ -203,4 +204,10 @@ def test_sim_sensitivity_errors_are_one_line(tmp_path: Path) -> None:
     result = invoke("sensitivity", path, "--n", "10", "-o", tmp_path / "out")
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1
-    assert "--n 10: Sobol indices need a power of two" in result.stderr
+    assert "--n 10: the Sobol base sample size needs a power of two" in result.stderr
+
+
+@pytest.mark.parametrize(("n", "hint"), [(0, "use 2 or 4"), (1, "use 2 or 4"), (5, "use 4 or 8")])
+def test_sobol_sizes_that_are_not_powers_of_two_name_the_nearest(n: int, hint: str) -> None:
+    with pytest.raises(UsageError, match=hint):
+        power_of_two_exponent(n, f"--n {n}: the Sobol base sample size")
