@@ -293,3 +293,12 @@ def test_sim_compare_refuses_run_options_with_directories(scenario: Path, tmp_pa
     result = invoke("compare", tmp_path / "a", tmp_path / "b", "--seed", "3")
     assert result.exit_code == 2
     assert "--seed: only with a scenario FILE and --variants" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["cmp.txt", "missing/x.csv", "adir.csv"])
+def test_a_bad_out_file_is_refused_before_any_branch_runs(tmp_path: Path, name: str) -> None:
+    (tmp_path / "adir.csv").mkdir()
+    scenario = tmp_path / "never_read.yaml"  # refused before the scenario is even read
+    result = invoke("compare", scenario, "-o", tmp_path / name)
+    assert result.exit_code == 2
+    assert "--out" in result.stderr

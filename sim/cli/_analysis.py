@@ -78,14 +78,20 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join([line(header), line(["---"] * len(header)), *(line(r) for r in rows)])
 
 
+def check_table_path(path: Path, option: str = "--out") -> None:
+    """Refuse, before any work, a table file that :func:`write_table` could not write."""
+    if path.suffix.lower() not in (".csv", ".parquet"):
+        raise UsageError(f"{option} {path}: expected a .csv or .parquet file name")
+    if not path.parent.is_dir():
+        raise UsageError(f"{option} {path}: no such directory {path.parent}")
+    if path.is_dir():
+        raise UsageError(f"{option} {path}: is a directory")
+
+
 def write_table(table: pa.Table, path: Path, option: str = "--out") -> None:
     """Write ``table`` as CSV or Parquet, chosen by the file's suffix."""
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".parquet"):
-        raise UsageError(f"{option} {path}: expected a .csv or .parquet file name")
-    if path.parent and not path.parent.exists():
-        raise UsageError(f"{option} {path}: no such directory {path.parent}")
-    if suffix == ".csv":
+    check_table_path(path, option)
+    if path.suffix.lower() == ".csv":
         pacsv.write_csv(table, path)
     else:
         pq.write_table(table, path)

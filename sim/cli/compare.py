@@ -15,6 +15,7 @@ from sim.cli._analysis import (
     SchedulerOption,
     SetOption,
     WorkersOption,
+    check_table_path,
     csv_text,
     estimate_cell,
     markdown_table,
@@ -109,6 +110,8 @@ def compare_command(
     from sim.compare import compare_runs, compare_variants
 
     with reporting_errors():
+        if out is not None:
+            check_table_path(out)
         if len(paths) == 1 and paths[0].is_file():
             with progress_bar(enabled=not quiet and sys.stderr.isatty()) as progress:
                 comparison = compare_variants(
