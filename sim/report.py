@@ -83,13 +83,13 @@ def render(runs: Sequence[Run], base: Path) -> str:
     return "\n".join(parts)
 
 
-def replace_section(text: str, section: str) -> str:
+def replace_section(text: str, section: str, name: str = "the file") -> str:
     """``text`` with what stands between the BEGIN and END markers replaced by ``section``."""
     try:
         head, rest = text.split(BEGIN, 1)
         _, tail = rest.split(END, 1)
     except ValueError:
-        raise SimError(f"the markers {BEGIN!r} and {END!r} are not in the file") from None
+        raise SimError(f"{name}: the markers {BEGIN!r} and {END!r} are not in it") from None
     body = section.strip("\n")
     middle = f"\n{body}\n" if body else "\n"
     return f"{head}{BEGIN}{middle}{END}{tail}"

@@ -47,8 +47,14 @@ def test_report_renders_questions_estimates_and_variants(tmp_path: Path) -> None
 def test_replace_section_keeps_the_text_around_the_markers() -> None:
     text = f"head\n{BEGIN}\nold\n{END}\ntail\n"
     assert replace_section(text, "new") == f"head\n{BEGIN}\nnew\n{END}\ntail\n"
-    with pytest.raises(SimError, match="markers"):
-        replace_section("no markers", "new")
+    with pytest.raises(SimError, match=r"^NOTES\.md: the markers"):
+        replace_section("no markers", "new", "NOTES.md")
+
+
+def test_check_without_a_readme_is_a_usage_error() -> None:
+    result = CliRunner().invoke(app, ["report", str(ROOT / "results"), "--check"])
+    assert result.exit_code == 2
+    assert "--check needs --readme" in result.output
 
 
 def test_readme_section_matches_the_committed_reference_runs() -> None:

@@ -31,6 +31,8 @@ def report(
     estimates, then every variant's estimates. With --readme, the text between the report
     markers of that file is replaced (or, with --check, compared).
     """
+    if check and readme is None:
+        fail("--check needs --readme FILE: the file whose section to compare")
     with reporting_errors():
         base = Path.cwd()
         section = render(find_runs(results), base)
@@ -38,7 +40,7 @@ def report(
             typer.echo(section)
             return
         old = readme.read_text(encoding="utf-8")
-        new = replace_section(old, section)
+        new = replace_section(old, section, str(readme))
     if check:
         if new != old:
             fail(f"{readme}: the generated section is stale; run `sim report --readme {readme}`", 1)
