@@ -57,6 +57,7 @@ __all__ = [
     "Triangular",
     "Uniform",
     "draw_many",
+    "outside_support",
 ]
 
 Number = Annotated[float, Strict(), AllowInfNan(False)]
@@ -1032,6 +1033,19 @@ DISTRIBUTION_KINDS: tuple[str, ...] = (
     "bernoulli",
     "choice",
 )
+
+
+def outside_support(dist: Any, x: float) -> str | None:
+    """Say why ``x`` cannot be a value of ``dist`` (outside its support), or return None.
+
+    A ``fixed`` distribution stands for a fixed value, which any number may replace.
+    """
+    if dist.kind == "fixed":
+        return None
+    low, high = dist.support()
+    if low <= x <= high:
+        return None
+    return f"outside the support [{low:g}, {high:g}] of {dist.describe()}"
 
 
 def draw_many(dist: Distribution, rng: np.random.Generator, n: int) -> FloatArray:

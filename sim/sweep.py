@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Strict, ValidationError, model_validator
 from scipy.stats import qmc
 
+from sim.distributions import outside_support
 from sim.errors import ScenarioError, UsageError
 from sim.loader import load_document
 from sim.model import CompiledModel, CParameter, Value
@@ -155,14 +156,9 @@ def _check_in_support(parameter: CParameter, x: float, where: str) -> None:
 
     A parameter with a fixed value has no distribution, so any number may replace it.
     """
-    dist = parameter.dist
-    if dist is None or dist.kind == "fixed":
-        return
-    low, high = dist.support()
-    if not low <= x <= high:
-        raise UsageError(
-            f"{where}: outside the support [{_fmt(low)}, {_fmt(high)}] of {dist.describe()}"
-        )
+    why = None if parameter.dist is None else outside_support(parameter.dist, x)
+    if why is not None:
+        raise UsageError(f"{where}: {why}")
 
 
 def _parse(raw: Raw, where: str) -> Value:

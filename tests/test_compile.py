@@ -317,3 +317,14 @@ def test_assigning_the_wrong_type_names_the_state() -> None:
     text = SWAP.replace('c: "c + a"', 'c: "a > b"')
     with pytest.raises(ScenarioError, match="state 'c' is a number, got true/false"):
         build_model(text, "swap.yaml")
+
+
+def test_a_set_value_outside_the_distribution_support_is_refused() -> None:
+    text = (DATA / "every_kind.yaml").read_text()
+    name = next(
+        n
+        for n, p in build_model(text, "every_kind.yaml").scenario.parameters.items()
+        if p.dist is not None and p.dist.kind == "beta"
+    )
+    with pytest.raises(UsageError, match=rf"--set {name}=1\.5: outside the support \[0, 1\]"):
+        build_model(text, "every_kind.yaml", overrides=((name, "1.5"),))
