@@ -544,7 +544,7 @@ class _Compiler:
 
     def effect(self, block: Mapping[str, str], path: NodePath) -> Effect:
         """Compile a ``set`` block into one function (see :func:`_effect_function`)."""
-        assignments: list[tuple[int, str, float | None, float | None]] = []
+        assignments: list[_Assignment] = []
         reads: set[int] = set()
         for name, source in block.items():
             target: NodePath = (*path, name)
@@ -563,10 +563,15 @@ class _Compiler:
                 self.report(target, f"state {name!r} is {wanted}, got {got}", 0)
                 continue
             var = self.s.state[name]
-            assignments.append((self.slots[name], to_python(checked, self.ref), var.min, var.max))
+            assignments.append(
+                _Assignment(
+                    self.slots[name], name, to_python(checked, self.ref), var.min, var.max,
+                    number=checked.type is Type.NUMBER,
+                )
+            )  # fmt: skip
             reads.update(self.slots[n] for n in checked.names)
         fn = _effect_function(assignments, format_path(path))
-        targets = tuple(slot for slot, *_ in assignments)
+        targets = tuple(a.slot for a in assignments)
         return Effect(fn, targets, frozenset(reads), format_path(path))
 
     # processes
@@ -747,31 +752,52 @@ def _position(problem: Problem) -> tuple[int, int]:
     return problem.line, problem.col
 
 
+@dataclass(frozen=True, slots=True)
+class _Assignment:
+    """One line of a ``set`` block: the target's slot and name, the Python source, clamps."""
+
+    slot: int
+    name: str
+    code: str
+    lo: float | None
+    hi: float | None
+    number: bool
+
+
+def _not_finite(name: str, value: float) -> None:
+    raise ValueError(f"state {name!r} would become {value}, not a finite number")
+
+
 def _effect_function(
-    assignments: Sequence[tuple[int, str, float | None, float | None]], where: str
+    assignments: Sequence[_Assignment], where: str
 ) -> Callable[[list[Any]], list[int]]:
     """Generate, compile and return the function of one ``set`` block.
 
-    ``assignments`` are ``(slot, python_source, min, max)``; the sources come from
-    :func:`sim.expr.to_python`, never from the user's text. The function evaluates every
-    right-hand side on the old values first (simultaneous assignment), clamps numbers,
-    writes only the values that differ and returns the slots it changed.
+    The sources come from :func:`sim.expr.to_python`, never from the user's text. The
+    function evaluates every right-hand side on the old values first (simultaneous
+    assignment), refuses a number that is not finite (an overflow or NaN would otherwise
+    spread silently through the branch), clamps numbers, writes only the values that
+    differ and returns the slots it changed.
     """
     lines = ["def _effect(v):"]
-    for k, (_, code, _lo, _hi) in enumerate(assignments):
-        lines.append(f"    _a{k} = {code}")
-    for k, (_, _code, lo, hi) in enumerate(assignments):
-        if lo is not None:
-            lines.append(f"    if _a{k} < {lo!r}: _a{k} = {lo!r}")
-        if hi is not None:
-            lines.append(f"    if _a{k} > {hi!r}: _a{k} = {hi!r}")
+    for k, a in enumerate(assignments):
+        lines.append(f"    _a{k} = {a.code}")
+    for k, a in enumerate(assignments):
+        if a.number:
+            lines.append(f"    if not -1.7976931348623157e308 <= _a{k} <= 1.7976931348623157e308:")
+            lines.append(f"        _not_finite({a.name!r}, _a{k})")
+        if a.lo is not None:
+            lines.append(f"    if _a{k} < {a.lo!r}: _a{k} = {a.lo!r}")
+        if a.hi is not None:
+            lines.append(f"    if _a{k} > {a.hi!r}: _a{k} = {a.hi!r}")
     lines.append("    _changed = []")
-    for k, (slot, *_rest) in enumerate(assignments):
-        lines.append(f"    if v[{slot}] != _a{k}:")
-        lines.append(f"        v[{slot}] = _a{k}")
-        lines.append(f"        _changed.append({slot})")
+    for k, a in enumerate(assignments):
+        lines.append(f"    if v[{a.slot}] != _a{k}:")
+        lines.append(f"        v[{a.slot}] = _a{k}")
+        lines.append(f"        _changed.append({a.slot})")
     lines.append("    return _changed")
     namespace = dict(RUNTIME)
+    namespace["_not_finite"] = _not_finite
     exec(compile("\n".join(lines), f"<set {where}>", "exec"), namespace)
     function: Callable[[list[Any]], list[int]] = namespace["_effect"]  # type: ignore[assignment]
     return function

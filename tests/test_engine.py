@@ -343,3 +343,15 @@ def test_an_arithmetic_error_names_the_branch_and_the_expression() -> None:
         RunError, match=r"branch 0 .*t=1\.5: processes\[1\]\.set: math domain error"
     ):
         run_branches(m, SEED, 0, 1)
+
+
+def test_an_overflow_in_an_assignment_is_an_error_not_a_silent_infinity() -> None:
+    m = model("""\
+        state: {x: {init: 1}}
+        processes:
+          - {kind: periodic, name: grow, every: 1, set: {x: x * 1e200}}
+        outcomes:
+          - {kind: value, name: x, expr: x}
+        """)
+    with pytest.raises(RunError, match=r"t=2: processes\[0\]\.set: state 'x' would become inf"):
+        run_branches(m, SEED, 0, 1)
