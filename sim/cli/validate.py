@@ -35,6 +35,14 @@ def summary_line(file: str, model: CompiledModel) -> str:
 @app.command()
 def validate(
     files: Annotated[list[Path], typer.Argument(help="Scenario files (YAML or JSON).")],
+    sources: Annotated[
+        bool,
+        typer.Option(
+            "--sources",
+            help="Also check that every cited source file exists (beside the scenario or in "
+            "its sources/ folder) and contains every quote verbatim, white space aside.",
+        ),
+    ] = False,
 ) -> None:
     """Check scenario files: a summary line per valid file, a located line per problem.
 
@@ -48,13 +56,28 @@ def validate(
         for file in files:
             try:
                 model = load_model(file)
+                if sources:
+                    _check_citations(file, model)
             except SimError as error:
                 typer.echo(str(error), err=True)
                 failed = True
                 continue
-            typer.echo(summary_line(str(file), model))
+            typer.echo(summary_line(str(file), model) + (", quotes found" if sources else ""))
     if failed:
         raise typer.Exit(EXIT_USAGE)
+
+
+def _check_citations(file: Path, model: CompiledModel) -> None:
+    """Raise the located problems of the file's citations, if any."""
+    from sim.errors import ScenarioError
+    from sim.loader import load_document
+    from sim.provenance import citation_problems
+
+    if model.scenario is None:
+        return
+    problems = citation_problems(load_document(file), model.scenario, file.parent)
+    if problems:
+        raise ScenarioError(problems)
 
 
 @app.command()

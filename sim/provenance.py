@@ -1,0 +1,64 @@
+"""Provenance checks: cited source files exist and every quote occurs in them verbatim.
+
+A scenario's numbers cite a declared source with a verbatim quote (or are marked as
+assumptions). The format checks that citations name declared sources; this module goes
+further, when asked (``sim validate --sources``): it finds each source's ``file`` next to
+the scenario or in its ``sources/`` folder and looks for every quote in it, comparing
+with runs of white space folded to one space.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from sim.errors import Problem
+from sim.loader import Document
+from sim.scenario import Scenario
+
+__all__ = ["citation_problems", "normalise"]
+
+_SPACE = re.compile(r"\s+")
+
+
+def normalise(text: str) -> str:
+    """``text`` with every run of white space folded to one space, trimmed."""
+    return _SPACE.sub(" ", text).strip()
+
+
+def _find(folder: Path, name: str) -> Path | None:
+    for candidate in (folder / name, folder / "sources" / name):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def citation_problems(doc: Document, scenario: Scenario, folder: Path) -> list[Problem]:
+    """Every missing source file and every quote not found in its source, located."""
+    problems: list[Problem] = []
+    texts: dict[str, str] = {}
+    for i, source in enumerate(scenario.sources):
+        if source.file is None:
+            continue
+        path = _find(folder, source.file)
+        if path is None:
+            problems.append(
+                doc.problem(
+                    ("sources", i, "file"),
+                    f"no file {source.file!r} beside the scenario or in its sources/ folder",
+                )
+            )
+            continue
+        texts[source.id] = normalise(path.read_text(encoding="utf-8", errors="replace"))
+    files = {s.id: s.file for s in scenario.sources}
+    for name, parameter in scenario.parameters.items():
+        listed = isinstance(parameter.source, list)
+        for j, citation in enumerate(parameter.citations):
+            text = texts.get(citation.ref)
+            if text is None or normalise(citation.quote) in text:
+                continue
+            where = ("parameters", name, "source", *((j,) if listed else ()), "quote")
+            problems.append(
+                doc.problem(where, f"the quote is not in {files[citation.ref]} (white space aside)")
+            )
+    return problems
