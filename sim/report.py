@@ -133,8 +133,8 @@ def _variants_table(baseline: Run, variants: Sequence[Run], model: CompiledModel
     head = "| outcome | baseline | " + " | ".join(f"`{n}`" for n in names) + " |"
     rule = "|---" * (len(names) + 2) + "|"
     rows = [
-        "Each variant's estimate (difference to the baseline with its paired interval: "
-        f"`sim compare {baseline.manifest['file']} --variants all`):",
+        "Each variant's estimate (for each difference to the baseline with its paired "
+        f"interval, run `sim compare {baseline.manifest['file']} --variants all`):",
         "",
         head,
         rule,

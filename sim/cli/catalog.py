@@ -30,14 +30,17 @@ def list_scenarios(
 ) -> None:
     """List the scenarios in a folder (by default the shipped ones) with their titles.
 
-    One line per file: its path, the scenario's name, its variants, and its title. A
-    file that does not validate is listed with its first problem.
+    One line per file: its path, the scenario's title and its variants. A file that does
+    not validate is listed with its first problem.
     """
     from sim.compile import load
 
     root = folder if folder is not None else shipped_scenarios_dir()
     if not root.is_dir():
-        fail(f"{root}: no such folder")
+        fail(
+            f"{root}: no such folder (the shipped scenarios are in the repository's "
+            "scenarios/ folder: run from there, or name a folder)"
+        )
     files = sorted(p for p in root.iterdir() if p.suffix in _SUFFIXES and p.is_file())
     if not files:
         fail(f"{root}: no scenario files (*.yaml, *.yml, *.json)")
