@@ -5,12 +5,14 @@ rather than generator processes, which keeps the per-event cost close to hand-wr
 SimPy code. Every change of state goes through :meth:`_Branch.apply`, which re-checks
 exactly the rates and conditions that read the slots the change wrote (and those that
 read ``t``), so event intensities follow the state exactly and outcome conditions record
-the first time they hold.
+the first time they hold. Processes due at the same time act in file order; regular times
+(periodic, fixed-interval arrivals, resolution steps) are ``first + k * every``, never sums.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -36,8 +38,17 @@ from sim.model import (
 __all__ = ["BranchResult", "TraceRecord", "branch_generator", "run_branch", "run_branches"]
 
 _INF = math.inf
-# Events at exactly the horizon still happen: the end is scheduled after normal events.
-_END_PRIORITY = 2
+# At equal times SimPy runs events by priority, then in the order they were scheduled.
+# Resolution steps come first; process ``i`` acts with priority ``_PROCESS_PRIORITY + i``,
+# so processes due at the same time act in file order, however long ago each was
+# scheduled (SimPy's own resource grants have priority 1); the end of the branch comes
+# last, so events at exactly the horizon still happen.
+_TICK_PRIORITY = 0
+_PROCESS_PRIORITY = 2
+_END_PRIORITY = sys.maxsize
+# A grid time (first + k * every) this close past the horizon, as a fraction of `every`,
+# is the horizon: 34 * 0.2 + 0.2 is 7.000000000000001 in floating point, not 7.
+_GRID_SLACK = 1e-9
 _PARAMETER_STREAM = 0
 _PROCESS_STREAM = 1
 
@@ -70,6 +81,41 @@ class BranchResult:
     t_end: float
     parameters: tuple[Any, ...]
     outcomes: tuple[Any, ...]
+
+
+class _Timer(simpy.Event):
+    """An event that calls ``callback`` after ``delay``, with a priority among equal times.
+
+    Like ``simpy.Timeout`` (whose initialisation this inlines for speed) but with a
+    priority, so that same-time events follow the file order of their processes.
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        delay: float,
+        priority: int,
+        callback: Callable[[simpy.Event], None],
+    ) -> None:
+        self.env = env
+        self.callbacks = [callback]
+        self._value = None
+        self._ok = True
+        env.schedule(self, priority, delay)  # type: ignore[arg-type]
+
+
+def _grid_time(first: float, every: float, k: int, horizon: float) -> float | None:
+    """The time ``first + k * every``, or None when it is past the horizon.
+
+    Computed from ``k`` rather than by repeated addition, so times do not drift; a time
+    only a rounding error past the horizon is the horizon.
+    """
+    at = first + k * every
+    if at <= horizon:
+        return at
+    if at - horizon <= _GRID_SLACK * every:
+        return horizon
+    return None
 
 
 class _Plan:
@@ -179,6 +225,7 @@ class _Branch:
         self.first_time: list[float | None] = [None] * len(plan.conditional)
         self.watchers: list[Callable[[], None]] = []
         self.flows: list[_Flow] = []
+        self.ticks = 0
 
     # -- set-up -------------------------------------------------------------------------
 
@@ -199,7 +246,7 @@ class _Branch:
     def _init_state(self) -> None:
         v = self.v
         for s in self.model.state:
-            self.ctx = f"state.{s.name}.init"
+            self.ctx = s.init.path
             value = s.init.fn(v)
             if s.type == "number":
                 value = float(value)
@@ -237,36 +284,36 @@ class _Branch:
             else:
                 watchers.append(self._check_stop)
         self.watchers = watchers
-        if self.plan.time_readers and self.model.resolution < self.horizon:
-            tick = env.timeout(self.model.resolution)
-            tick.callbacks.append(self._tick)
-        end = simpy.Event(env)
-        end._ok = True
-        end._value = None
-        env.schedule(end, _END_PRIORITY, self.horizon)  # type: ignore[arg-type]
-        end.callbacks.append(StopSimulation.callback)
+        if self.plan.time_readers:
+            self._next_tick()
+        _Timer(env, self.horizon, _END_PRIORITY, StopSimulation.callback)
 
     # -- running ------------------------------------------------------------------------
 
     def run(self) -> BranchResult:
         """Run the branch to the horizon or ``stop_when`` and collect its row."""
         try:
-            self._draw_parameters()
-            self._init_state()
-            if self.trace is not None:
-                self._trace_start()
-            self._start_processes()
-            self.ctx = "start"
-            for watch in self.watchers:  # conditions that already hold at t = 0
-                watch()
-            self.env.run()
-        except StopSimulation:
-            pass
+            self._simulate()
+            return self._result()
         except (ArithmeticError, ValueError) as error:
             raise RunError(
                 f"branch {self.branch} (seed {self.seed}), t={self.env.now:g}: {self.ctx}: {error}"
             ) from None
-        return self._result()
+
+    def _simulate(self) -> None:
+        """Draw the parameters, set the state up and run until the horizon or ``stop_when``."""
+        self._draw_parameters()
+        self._init_state()
+        if self.trace is not None:
+            self._trace_start()
+        self._start_processes()
+        self.ctx = "start"
+        try:
+            for watch in self.watchers:  # conditions that already hold at t = 0
+                watch()
+        except StopSimulation:  # stop_when holds at t = 0
+            return
+        self.env.run()  # returns when the end event or stop_when raises StopSimulation
 
     def _trace_start(self) -> None:
         assert self.trace is not None
@@ -277,16 +324,34 @@ class _Branch:
                 TraceRecord(0.0, "state", "initial value", ((s.name, None, self.v[s.slot]),))
             )
 
+    def at(self, time: float, priority: int, callback: Callable[[simpy.Event], None]) -> None:
+        """Call ``callback`` at the absolute ``time`` (not before now)."""
+        now = self.env.now
+        delay = time - now
+        while now + delay < time:  # SimPy adds the delay to now: land on ``time`` exactly
+            delay = math.nextafter(delay, _INF)
+        while now + delay > time:
+            delay = math.nextafter(delay, 0.0)
+        _Timer(self.env, delay, priority, callback)
+
+    def _next_tick(self) -> None:
+        """Schedule the next resolution step: a multiple of the resolution, the horizon last."""
+        step = self.model.resolution
+        at = _grid_time(step, step, self.ticks, self.horizon)
+        if at is None:
+            if self.env.now >= self.horizon:
+                return
+            at = self.horizon
+        self.ticks += 1
+        self.at(at, _TICK_PRIORITY, self._tick)
+
     def _tick(self, _event: simpy.Event) -> None:
         self.v[0] = self.env.now
         self.ctx = "time resolution"
         watchers = self.watchers
         for i in self.plan.time_readers:
             watchers[i]()
-        nxt = self.env.now + self.model.resolution
-        if nxt < self.horizon:
-            ev = self.env.timeout(self.model.resolution)
-            ev.callbacks.append(self._tick)
+        self._next_tick()
 
     def apply(self, effect: Effect, process: str, what: str) -> None:
         """Apply a ``set`` block now and wake whatever reads what it changed."""
@@ -341,7 +406,7 @@ class _Branch:
     def _outcome_checker(self, k: int) -> Callable[[], None]:
         outcome = self.plan.conditional[k]
         assert outcome.when is not None
-        fn = outcome.when.fn
+        fn, path = outcome.when.fn, outcome.when.path
         first = self.first_time
         v = self.v
         env = self.env
@@ -349,6 +414,7 @@ class _Branch:
         def check() -> None:
             if first[k] is None:
                 v[0] = env.now
+                self.ctx = path
                 if fn(v):
                     first[k] = env.now
                     self.note(outcome.name, "outcome condition holds")
@@ -359,6 +425,7 @@ class _Branch:
         stop = self.model.stop_when
         assert stop is not None
         self.v[0] = self.env.now
+        self.ctx = stop.path
         if stop.fn(self.v):
             self.t_end = self.env.now
             self.note("stop_when", "branch stops")
@@ -404,11 +471,10 @@ class _Periodic:
         self._schedule()
 
     def _schedule(self) -> None:
-        at = self.spec.first + self.k * self.spec.every
-        if at <= self.branch.horizon:
-            env = self.branch.env
-            ev = env.timeout(at - env.now)
-            ev.callbacks.append(self._fire)
+        spec = self.spec
+        at = _grid_time(spec.first, spec.every, self.k, self.branch.horizon)
+        if at is not None:
+            self.branch.at(at, _PROCESS_PRIORITY + spec.index, self._fire)
 
     def _fire(self, _event: simpy.Event) -> None:
         self.k += 1
@@ -423,11 +489,9 @@ class _Schedule:
 
     def __init__(self, branch: _Branch, spec: CSchedule) -> None:
         self.branch, self.spec = branch, spec
-        env = branch.env
-        for at in spec.times:
+        for at in spec.times:  # sorted, so equal times keep the order of the list
             if at <= branch.horizon:
-                ev = env.timeout(at)
-                ev.callbacks.append(self._fire)
+                branch.at(at, _PROCESS_PRIORITY + spec.index, self._fire)
 
     def _fire(self, _event: simpy.Event) -> None:
         self.branch.apply(self.spec.effect, self.spec.name, "scheduled")
@@ -441,12 +505,17 @@ class _Hazard:
     random numbers.
     """
 
-    __slots__ = ("branch", "fire_at", "pending", "rate", "rate_of", "rest", "rng")
+    __slots__ = ("branch", "fire_at", "pending", "priority", "rate", "rate_of", "rest", "rng")
 
     def __init__(
-        self, branch: _Branch, rng: np.random.Generator, rate_of: Callable[[], float]
+        self,
+        branch: _Branch,
+        rng: np.random.Generator,
+        rate_of: Callable[[], float],
+        index: int,
     ) -> None:
         self.branch, self.rng, self.rate_of = branch, rng, rate_of
+        self.priority = _PROCESS_PRIORITY + index
         self.rate = 0.0
         self.rest = rng.exponential()
         self.fire_at = _INF
@@ -458,22 +527,20 @@ class _Hazard:
 
     def _current_rate(self) -> float:
         rate = float(self.rate_of())
-        if not rate >= 0.0:
-            raise ValueError(f"a rate must be >= 0, got {rate:g}")
+        if not 0.0 <= rate < _INF:  # an infinite rate would fire forever at one instant
+            raise ValueError(f"a rate must be finite and >= 0, got {rate:g}")
         return rate
 
     def _reschedule(self) -> None:
-        env = self.branch.env
+        self.pending = None
         if self.rate > 0.0:
-            self.fire_at = env.now + self.rest / self.rate
+            env = self.branch.env
+            delay = self.rest / self.rate
+            self.fire_at = env.now + delay  # the time SimPy computes for the event
+            if self.fire_at <= self.branch.horizon:
+                self.pending = _Timer(env, delay, self.priority, self._due)
         else:
             self.fire_at = _INF
-        if self.fire_at <= self.branch.horizon:
-            ev = env.timeout(self.fire_at - env.now)
-            ev.callbacks.append(self._due)
-            self.pending = ev
-        else:
-            self.pending = None
 
     def on_change(self) -> None:
         """Recompute the rate after a change of what it reads."""
@@ -519,7 +586,7 @@ class _Event(_Hazard):
             branch.ctx = spec.rate.path
             return float(rate(v))
 
-        super().__init__(branch, branch.rng(spec.name), rate_of)
+        super().__init__(branch, branch.rng(spec.name), rate_of, spec.index)
         self.spec, self.count = spec, 0
         self.start()
 
@@ -557,9 +624,9 @@ class _Trigger:
             if self.pending and not self.spec.repeat:
                 return
             wait = branch.delay(self.spec.delay, self.rng)
-            ev = branch.env.timeout(wait)
-            ev.callbacks.append(self._fire)
-            self.pending.append(ev)
+            self.pending.append(
+                _Timer(branch.env, wait, _PROCESS_PRIORITY + self.spec.index, self._fire)
+            )
             branch.note(self.spec.name, f"armed: fires in {wait:g}")
         elif self.pending and self.spec.cancel_if_false:
             self.pending.clear()
@@ -584,6 +651,7 @@ class _Flow(_Hazard):
     __slots__ = (
         "arrived",
         "completed",
+        "every_k",
         "lost",
         "resources",
         "spec",
@@ -613,8 +681,9 @@ class _Flow(_Hazard):
             branch.ctx = rate.path
             return float(rate.fn(v))
 
-        super().__init__(branch, rng, rate_of)
+        super().__init__(branch, rng, rate_of, spec.index)
         self.spec = spec
+        self.every_k = 0
         n = len(spec.stages)
         self.resources = [simpy.Resource(env, self._capacity(i)) for i in range(n)]
         self.arrived = self.completed = self.lost = 0
@@ -629,9 +698,7 @@ class _Flow(_Hazard):
         if spec.rate is not None:
             self.start()
         else:
-            assert spec.every is not None
-            ev = env.timeout(spec.every)
-            ev.callbacks.append(self._tick)
+            self._next_arrival()
 
     def _capacity(self, i: int) -> int:
         stage = self.spec.stages[i]
@@ -642,23 +709,28 @@ class _Flow(_Hazard):
             raise ValueError(f"a capacity must be >= 1, got {value:g}")
         return capacity
 
-    def _tick(self, _event: simpy.Event) -> None:
+    def _next_arrival(self) -> None:
+        """Schedule the next fixed-interval arrival, at ``every * k``, unless ``max`` is reached."""
         spec = self.spec
         assert spec.every is not None
+        if spec.max_arrivals is not None and self.arrived >= spec.max_arrivals:
+            return
+        at = _grid_time(spec.every, spec.every, self.every_k, self.branch.horizon)
+        if at is not None:
+            self.every_k += 1
+            self.branch.at(at, self.priority, self._tick)
+
+    def _tick(self, _event: simpy.Event) -> None:
+        gate = self.spec.gate
         branch = self.branch
-        env = branch.env
-        nxt = env.now + spec.every
-        if nxt <= branch.horizon and (
-            spec.max_arrivals is None or self.arrived + 1 < spec.max_arrivals
-        ):
-            ev = env.timeout(spec.every)
-            ev.callbacks.append(self._tick)
-        if spec.gate is not None:
-            branch.v[0] = env.now
-            branch.ctx = spec.gate.path
-            if not spec.gate.fn(branch.v):
-                return
-        self._arrive()
+        if gate is None:
+            self._arrive()
+        else:
+            branch.v[0] = branch.env.now
+            branch.ctx = gate.path
+            if gate.fn(branch.v):  # a closed gate skips this arrival: it uses up no `max`
+                self._arrive()
+        self._next_arrival()
 
     def fired(self) -> None:
         if self.spec.max_arrivals is not None and self.arrived + 1 >= self.spec.max_arrivals:
@@ -718,10 +790,11 @@ class _Flow(_Hazard):
 class _Entity:
     """One entity moving through the stages of a flow, driven by callbacks."""
 
-    __slots__ = ("arrival", "flow", "request", "requested", "stage", "waited")
+    __slots__ = ("arrival", "flow", "request", "requested", "stage", "wait_here", "waited")
 
     def __init__(self, flow: _Flow, now: float) -> None:
         self.flow, self.arrival, self.stage, self.waited = flow, now, 0, 0.0
+        self.wait_here = 0.0
         self.request: Any = None
         self.requested = now
         self._enter()
@@ -744,17 +817,18 @@ class _Entity:
         env = flow.branch.env
         wait = env.now - self.requested
         self.waited += wait
-        flow.stage_wait[self.stage] += wait
+        self.wait_here = wait
         stage = flow.spec.stages[self.stage]
         duration = flow.branch.delay(stage.duration, flow.rng)
-        ev = env.timeout(duration)
-        ev.callbacks.append(self._done)
+        _Timer(env, duration, flow.priority, self._done)
 
     def _done(self, _event: simpy.Event) -> None:
         flow = self.flow
         branch = flow.branch
         flow.resources[self.stage].release(self.request)
+        # waits and times count when an entity leaves the stage, like the count they divide by
         flow.stage_served[self.stage] += 1
+        flow.stage_wait[self.stage] += self.wait_here
         flow.stage_time[self.stage] += branch.env.now - self.requested
         stage = flow.spec.stages[self.stage]
         if stage.loss is not None and branch.chance(stage.loss, flow.rng):
