@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import TypeAdapter, ValidationError
 
-from sim.distributions import Distribution, outside_support
+from sim.distributions import Distribution
 from sim.errors import ExprError, Problem, ScenarioError, SimError, UsageError
 from sim.expr import RUNTIME, Checked, Type, check, compile_expr, to_python
 from sim.loader import Document, format_path, load_document, parse_document
@@ -160,11 +160,8 @@ def _parse_overrides(scenario: Scenario, pairs: Sequence[tuple[str, str]]) -> di
             raise UsageError(
                 f"{option}: parameter {name!r} is {_TYPE_WORDS[wanted]}, got {_TYPE_WORDS[got]}"
             )
-        why = None
-        if parameter.dist is not None and _is_fixed(value) and not isinstance(value, bool):
-            why = outside_support(parameter.dist, float(value))
-        if why is not None:
-            raise UsageError(f"{option}: {why}")
+        # A fixed value may lie outside the prior's support: --set states a counterfactual
+        # (sweep points, which explore the uncertainty, are checked against the support).
         replaced[name] = value
     return replaced
 
