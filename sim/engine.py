@@ -53,13 +53,17 @@ _PARAMETER_STREAM = 0
 _PROCESS_STREAM = 1
 
 
-def branch_generator(seed: int, branch: int, stream: int, name: str) -> np.random.Generator:
-    """The random generator of one named parameter or process of one branch.
+def branch_generator(
+    seed: int, branch: int, stream: int, name: str, *parts: str
+) -> np.random.Generator:
+    """The random generator of one named parameter or process (or part of one) of a branch.
 
     Children are keyed by name, not position, so that variants and sweep points share
-    random numbers wherever their structure agrees (SPEC section 3).
+    random numbers wherever their structure agrees (SPEC section 3). ``parts`` name a
+    child of a process's stream, such as a stage of a flow, so that changing a flow's
+    arrivals leaves its stages' service and loss draws alone.
     """
-    key = (branch, stream, zlib.crc32(name.encode()))
+    key = (branch, stream, *(zlib.crc32(n.encode()) for n in (name, *parts)))
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key)))
 
 
@@ -229,9 +233,9 @@ class _Branch:
 
     # -- set-up -------------------------------------------------------------------------
 
-    def rng(self, name: str) -> np.random.Generator:
-        """The generator of the named process in this branch."""
-        return branch_generator(self.seed, self.branch, _PROCESS_STREAM, name)
+    def rng(self, name: str, *parts: str) -> np.random.Generator:
+        """The generator of the named process (or of a named part of it) in this branch."""
+        return branch_generator(self.seed, self.branch, _PROCESS_STREAM, name, *parts)
 
     def _draw_parameters(self) -> None:
         v = self.v
@@ -658,6 +662,7 @@ class _Flow(_Hazard):
         "stage_entered",
         "stage_lost",
         "stage_max_queue",
+        "stage_rngs",
         "stage_served",
         "stage_time",
         "stage_wait",
@@ -686,6 +691,7 @@ class _Flow(_Hazard):
         self.every_k = 0
         n = len(spec.stages)
         self.resources = [simpy.Resource(env, self._capacity(i)) for i in range(n)]
+        self.stage_rngs = [branch.rng(spec.name, stage.name) for stage in spec.stages]
         self.arrived = self.completed = self.lost = 0
         self.waits = 0.0
         self.system_time = 0.0
@@ -819,7 +825,7 @@ class _Entity:
         self.waited += wait
         self.wait_here = wait
         stage = flow.spec.stages[self.stage]
-        duration = flow.branch.delay(stage.duration, flow.rng)
+        duration = flow.branch.delay(stage.duration, flow.stage_rngs[self.stage])
         _Timer(env, duration, flow.priority, self._done)
 
     def _done(self, _event: simpy.Event) -> None:
@@ -831,7 +837,7 @@ class _Entity:
         flow.stage_wait[self.stage] += self.wait_here
         flow.stage_time[self.stage] += branch.env.now - self.requested
         stage = flow.spec.stages[self.stage]
-        if stage.loss is not None and branch.chance(stage.loss, flow.rng):
+        if stage.loss is not None and branch.chance(stage.loss, flow.stage_rngs[self.stage]):
             flow.stage_lost[self.stage] += 1
             flow.finish(self, lost=True)
             return

@@ -355,3 +355,29 @@ def test_an_overflow_in_an_assignment_is_an_error_not_a_silent_infinity() -> Non
         """)
     with pytest.raises(RunError, match=r"t=2: processes\[0\]\.set: state 'x' would become inf"):
         run_branches(m, SEED, 0, 1)
+
+
+def test_a_flow_stage_keeps_its_service_draws_when_arrivals_change() -> None:
+    # Each stage draws from its own child of the flow's stream, so a variant that changes
+    # only the arrivals (and so how entities queue) leaves every service time alone.
+    text = """\
+        parameters:
+          rate: {value: 0.5, assumption: test}
+        processes:
+          - kind: flow
+            name: line
+            arrivals: {rate: rate, max: 5}
+            stages: [{name: desk, capacity: 1, duration: {kind: exponential, mean: 1}}]
+        outcomes:
+          - {kind: flow, name: stay, flow: line, stage: desk, stat: mean_time_in_system}
+          - {kind: flow, name: wait, flow: line, stage: desk, stat: mean_wait}
+        variants:
+          rush: {parameters: {rate: 20.0}}
+        """
+    head = "sim: 1\nname: test\ntitle: T\ndescription: D.\ntime: {unit: month, horizon: 1000}\n"
+    calm = run_branches(build_model(head + textwrap.dedent(text), "t.yaml"), SEED, 0, 50)
+    rush = run_branches(
+        build_model(head + textwrap.dedent(text), "t.yaml", variant="rush"), SEED, 0, 50
+    )
+    assert rush["wait"].mean() > calm["wait"].mean()  # the rush does queue
+    np.testing.assert_allclose(calm["stay"] - calm["wait"], rush["stay"] - rush["wait"], rtol=1e-9)
