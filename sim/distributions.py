@@ -5,7 +5,7 @@ on ``kind``. Fields are plain numbers (no expressions). The two-parameter contin
 (and ``exponential``, with one) also accept quantiles instead of their native parameters,
 written ``p1`` ... ``p99`` (``{kind: lognormal, p5: 1, p95: 10}``): they are solved when the
 model is validated, the native fields hold the solution and :attr:`quantiles` keeps what was
-given, for display.
+given, for display. :mod:`sim.quantiles` reads those keys and does the solving.
 
 Every model offers :meth:`sampler` (a closure drawing one Python scalar from a numpy
 ``Generator``), :meth:`ppf` (the vectorised inverse CDF, for LHS, Sobol and sensitivity
@@ -19,9 +19,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
-import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from numbers import Real
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, ClassVar, Literal, Self
 
 import numpy as np
@@ -37,7 +35,18 @@ from pydantic import (
     model_validator,
 )
 from pydantic.config import JsonDict
-from scipy import optimize, special, stats
+from scipy import special, stats
+
+from sim.quantiles import (
+    QUANTILE_PATTERN,
+    Points,
+    fit_beta,
+    fit_gamma_shape,
+    line_through,
+    quantile_points,
+    standard_normal_points,
+    two_points,
+)
 
 __all__ = [
     "DISTRIBUTION_KINDS",
@@ -66,17 +75,10 @@ Number = Annotated[float, Strict(), AllowInfNan(False)]
 Sampler = Callable[[np.random.Generator], float | bool]
 FloatArray = npt.NDArray[np.float64]
 
-QUANTILE_PATTERN = r"^p([1-9]|[1-9][0-9])$"
-"""Keys of the quantile form: ``p1`` ... ``p99``, the level in whole percent."""
-
-_QUANTILE_LIKE = re.compile(r"^p[0-9]")
 _ROUND_TRIP_TOLERANCE = 1e-6
 _TINY = math.ulp(0.0)
 _BELOW_ONE = math.nextafter(1.0, 0.0)
-_TINY_PROBABILITY = 1e-300
-_BETA_LOG_BOUNDS = (-15.0, 25.0)  # a and b within [3e-7, 7e10]
 _POISSON_MEAN_MAX = 1e18  # numpy's Poisson sampler refuses means near 2**63
-_GAMMA_LOG_SHAPES = np.arange(-12.0, 31.0)  # bracket search grid for the gamma shape
 
 
 def _fmt(x: float) -> str:
@@ -178,31 +180,14 @@ class _Base(BaseModel):
         return text
 
 
-def _points_text(points: Sequence[tuple[int, float]]) -> str:
+def _points_text(points: Points) -> str:
     """Render quantile points as ``p5=1 and p95=10``."""
     return " and ".join(f"p{level}={_fmt(x)}" for level, x in points)
 
 
-def _no_fit(kind: str, points: Sequence[tuple[int, float]], why: str) -> ValueError:
+def _no_fit(kind: str, points: Points, why: str) -> ValueError:
     """Build the error for quantiles that no distribution of ``kind`` has."""
     return ValueError(f"no {kind} distribution has {_points_text(points)} ({why})")
-
-
-def _quantile_points(data: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[int, float]]]:
-    """Split the quantile keys off a raw mapping; return the rest and the points by level."""
-    rest: dict[str, Any] = {}
-    points: list[tuple[int, float]] = []
-    for key, value in data.items():
-        if not (isinstance(key, str) and _QUANTILE_LIKE.match(key)):
-            rest[key] = value
-            continue
-        if not re.match(QUANTILE_PATTERN, key):
-            raise ValueError(f"quantile keys are p1 ... p99 (whole percent), got {key!r}")
-        if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-            raise ValueError(f"{key} must be a finite number, got {value!r}")
-        points.append((int(key[1:]), float(value)))
-    points.sort()
-    return rest, points
 
 
 class _QuantileForm(_Base):
@@ -223,7 +208,7 @@ class _QuantileForm(_Base):
         """Solve the quantile form for the native fields, then validate as usual."""
         if not isinstance(data, Mapping):
             return handler(data)
-        rest, points = _quantile_points(data)
+        rest, points = quantile_points(data)
         if not points:
             return handler(data)
         cls._check_points(rest, points)
@@ -256,11 +241,11 @@ class _QuantileForm(_Base):
                     f"quantiles must increase with their levels, got {_points_text(points)}"
                 )
 
-    def _solve(self, points: Sequence[tuple[int, float]]) -> dict[str, float]:
+    def _solve(self, points: Points) -> dict[str, float]:
         """Return native field values whose quantiles at the levels are the given values."""
         raise NotImplementedError
 
-    def _check_round_trip(self, points: Sequence[tuple[int, float]]) -> None:
+    def _check_round_trip(self, points: Points) -> None:
         """Raise unless the solution reproduces the given quantiles."""
         levels = np.array([level / 100 for level, _ in points])
         given = np.array([x for _, x in points])
@@ -269,29 +254,7 @@ class _QuantileForm(_Base):
             raise _no_fit(self.kind, points, "no solution reproduces them to 1e-6")
 
 
-def _two_points(points: Sequence[tuple[int, float]]) -> tuple[float, float, float, float]:
-    """Unpack two quantile points as probabilities and values ``p1, x1, p2, x2``."""
-    (l1, x1), (l2, x2) = points
-    return l1 / 100, x1, l2 / 100, x2
-
-
-def _line_through(s1: float, x1: float, s2: float, x2: float) -> tuple[float, float]:
-    """Return ``loc, scale`` of the line ``x = loc + scale * s`` through two points.
-
-    Written so that points symmetric about zero give a location of exactly zero.
-    """
-    return (x1 * s2 - x2 * s1) / (s2 - s1), (x2 - x1) / (s2 - s1)
-
-
-def _standard_normal_points(
-    points: Sequence[tuple[int, float]],
-) -> tuple[float, float, float, float]:
-    """Unpack two quantile points as standard normal quantiles and values ``z1, x1, z2, x2``."""
-    p1, x1, p2, x2 = _two_points(points)
-    return float(special.ndtri(p1)), x1, float(special.ndtri(p2)), x2
-
-
-def _require_positive_points(kind: str, points: Sequence[tuple[int, float]]) -> None:
+def _require_positive_points(kind: str, points: Points) -> None:
     """Raise unless every quantile is > 0 (for kinds supported on the positive numbers)."""
     if any(x <= 0 for _, x in points):
         raise _no_fit(kind, points, "quantiles must be > 0")
@@ -345,8 +308,8 @@ class Uniform(_QuantileForm):
     def _check(self) -> None:
         _require_ordered(self.low, self.high)
 
-    def _solve(self, points: Sequence[tuple[int, float]]) -> dict[str, float]:
-        low, width = _line_through(*_two_points(points))
+    def _solve(self, points: Points) -> dict[str, float]:
+        low, width = line_through(*two_points(points))
         return {"low": low, "high": low + width}
 
     def sampler(self) -> Sampler:
@@ -434,8 +397,8 @@ class Normal(_QuantileForm):
             )
         super()._check_points(rest, points)
 
-    def _solve(self, points: Sequence[tuple[int, float]]) -> dict[str, float]:
-        mean, sd = _line_through(*_standard_normal_points(points))
+    def _solve(self, points: Points) -> dict[str, float]:
+        mean, sd = line_through(*standard_normal_points(points))
         return {"mean": mean, "sd": sd}
 
     def sampler(self) -> Sampler:
@@ -501,10 +464,10 @@ class LogNormal(_QuantileForm):
     def _check(self) -> None:
         _require_positive("sigma", self.sigma)
 
-    def _solve(self, points: Sequence[tuple[int, float]]) -> dict[str, float]:
+    def _solve(self, points: Points) -> dict[str, float]:
         _require_positive_points(self.kind, points)
-        z1, x1, z2, x2 = _standard_normal_points(points)
-        mu, sigma = _line_through(z1, math.log(x1), z2, math.log(x2))
+        z1, x1, z2, x2 = standard_normal_points(points)
+        mu, sigma = line_through(z1, math.log(x1), z2, math.log(x2))
         return {"mu": mu, "sigma": sigma}
 
     def sampler(self) -> Sampler:
@@ -543,67 +506,6 @@ def _scaled_beta_ppf(a: float, b: float, low: float, width: float, q: npt.ArrayL
     return low + width * np.asarray(special.betaincinv(a, b, q), dtype=float)
 
 
-def _beta_probit_residuals(
-    log_ab: FloatArray, p: FloatArray, u: FloatArray, z: FloatArray
-) -> FloatArray:
-    """Return probit(CDF(u)) - probit(p) for Beta(exp(log_ab)), precise in both tails."""
-    a, b = np.exp(log_ab)
-    # Clipping keeps the residuals finite where a CDF underflows, far from the solution.
-    lower = special.ndtri(np.maximum(special.betainc(a, b, u), _TINY_PROBABILITY))
-    upper = -special.ndtri(np.maximum(special.betaincc(a, b, u), _TINY_PROBABILITY))
-    return np.asarray(np.where(p <= 0.5, lower, upper) - z, dtype=float)
-
-
-def _beta_starts(z: FloatArray, u: FloatArray) -> Iterator[FloatArray]:
-    """Yield starting points ``log(a), log(b)`` for the beta fit, the likeliest first.
-
-    The first treats logit(X) as normal, whose mean is about log(a / b) and variance about
-    1/a + 1/b (close for large a, b); the second matches that mean and variance exactly,
-    as digamma(a) - digamma(b) and trigamma(a) + trigamma(b), which also serves small a or b;
-    the last is the uniform, a = b = 1.
-    """
-    logits = special.logit(u)
-    s = (logits[1] - logits[0]) / (z[1] - z[0])
-    m = logits[0] - s * z[0]
-    crude = np.clip(np.log([(1 + np.exp(m)) / s**2, (1 + np.exp(-m)) / s**2]), *_BETA_LOG_BOUNDS)
-    yield crude
-
-    def moment_gaps(log_ab: FloatArray) -> list[float]:
-        a, b = np.exp(log_ab)
-        trigammas = special.polygamma(1, a) + special.polygamma(1, b)
-        return [special.digamma(a) - special.digamma(b) - m, np.log(trigammas) - 2 * np.log(s)]
-
-    yield optimize.least_squares(moment_gaps, crude, bounds=_BETA_LOG_BOUNDS).x
-    yield np.zeros(2)
-
-
-def _fit_beta(p: FloatArray, u: FloatArray) -> tuple[float, float]:
-    """Return ``a, b`` of the beta whose quantiles at probabilities ``p`` are ``u`` in (0, 1).
-
-    Least squares on ``log(a), log(b)`` from each start in turn until one fits; the caller
-    checks the answer.
-    """
-    z = special.ndtri(p)
-    best: Any = None
-    with np.errstate(all="ignore"):
-        for start in _beta_starts(z, u):
-            fit = optimize.least_squares(
-                _beta_probit_residuals,
-                start,
-                bounds=_BETA_LOG_BOUNDS,
-                args=(p, u, z),
-                xtol=1e-15,
-                ftol=1e-15,
-                gtol=1e-15,
-            )
-            if best is None or fit.cost < best.cost:
-                best = fit
-            if fit.cost < 1e-24:
-                break
-    a, b = np.exp(best.x)
-    return float(a), float(b)
-
-
 class Beta(_QuantileForm):
     """Beta(a, b) on [0, 1], or rescaled to [low, high] when both are given.
 
@@ -634,7 +536,7 @@ class Beta(_QuantileForm):
     def _width(self) -> float:
         return 1.0 if self.high is None else self.high - self._low
 
-    def _solve(self, points: Sequence[tuple[int, float]]) -> dict[str, float]:
+    def _solve(self, points: Points) -> dict[str, float]:
         low, width = self._low, self._width
         if any(not low < x < low + width for _, x in points):
             where = "" if self.low is None else f" on [{_fmt(low)}, {_fmt(low + width)}]"
@@ -643,7 +545,7 @@ class Beta(_QuantileForm):
                 f"(quantiles must lie in ({_fmt(low)}, {_fmt(low + width)}))"
             )
         levels = np.array([level / 100 for level, _ in points])
-        a, b = _fit_beta(levels, (np.array([x for _, x in points]) - low) / width)
+        a, b = fit_beta(levels, (np.array([x for _, x in points]) - low) / width)
         return {"a": a, "b": b}
 
     def sampler(self) -> Sampler:
@@ -754,7 +656,7 @@ class Exponential(_QuantileForm):
     def _check(self) -> None:
         _require_positive("mean", self.mean)
 
-    def _solve(self, points: Sequence[tuple[int, float]]) -> dict[str, float]:
+    def _solve(self, points: Points) -> dict[str, float]:
         _require_positive_points(self.kind, points)
         ((level, x),) = points
         return {"mean": x / -math.log1p(-level / 100)}
@@ -782,37 +684,6 @@ class Exponential(_QuantileForm):
         return self.mean
 
 
-def _gamma_log_ratio(log_shape: float, p1: float, p2: float) -> float:
-    """Return log(q(p2) / q(p1)) of a gamma with the shape; it falls as the shape grows."""
-    shape = math.exp(log_shape)
-    q1 = float(special.gammaincinv(shape, p1))
-    q2 = float(special.gammaincinv(shape, p2))
-    if not (0 < q1 < q2 < math.inf):
-        return math.nan  # underflow at tiny shapes: outside the usable range
-    return math.log(q2) - math.log(q1)
-
-
-def _fit_gamma_shape(p1: float, x1: float, p2: float, x2: float) -> float | None:
-    """Return the gamma shape whose quantile ratio at ``p1, p2`` is ``x2 / x1``, or None.
-
-    The ratio falls monotonically from infinity to 1 as the shape grows, so a bracket on a
-    grid of log shapes and a 1-D root find settle it.
-    """
-    target = math.log(x2) - math.log(x1)
-    gaps = [_gamma_log_ratio(s, p1, p2) - target for s in _GAMMA_LOG_SHAPES]
-    for i in range(len(gaps) - 1):
-        if gaps[i] >= 0 >= gaps[i + 1]:
-            root = optimize.brentq(
-                lambda s: _gamma_log_ratio(s, p1, p2) - target,
-                _GAMMA_LOG_SHAPES[i],
-                _GAMMA_LOG_SHAPES[i + 1],
-                xtol=1e-14,
-                rtol=1e-14,
-            )
-            return math.exp(root)
-    return None
-
-
 class Gamma(_QuantileForm):
     """Gamma with shape and scale; its mean is shape * scale.
 
@@ -828,10 +699,10 @@ class Gamma(_QuantileForm):
         _require_positive("shape", self.shape)
         _require_positive("scale", self.scale)
 
-    def _solve(self, points: Sequence[tuple[int, float]]) -> dict[str, float]:
+    def _solve(self, points: Points) -> dict[str, float]:
         _require_positive_points(self.kind, points)
-        p1, x1, p2, x2 = _two_points(points)
-        shape = _fit_gamma_shape(p1, x1, p2, x2)
+        p1, x1, p2, x2 = two_points(points)
+        shape = fit_gamma_shape(p1, x1, p2, x2)
         if shape is None:
             raise _no_fit(self.kind, points, "the quantiles are too far apart or too close")
         return {"shape": shape, "scale": x1 / float(special.gammaincinv(shape, p1))}
