@@ -27,7 +27,6 @@ from sim.model import CompiledModel
 from sim.montecarlo import ExecutorKind, Progress, _compiled
 from sim.points import Setting, run_settings
 from sim.results import BRANCHES, open_run
-from sim.scenario import suggest
 from sim.stats import (
     MEASURES,
     Interval,
@@ -37,6 +36,7 @@ from sim.stats import (
     proportion,
     rmst,
 )
+from sim.validation import suggest
 
 __all__ = [
     "COLUMNS",

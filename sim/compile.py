@@ -20,7 +20,7 @@ from typing import Any, Literal
 from pydantic import TypeAdapter, ValidationError
 
 from sim.distributions import Distribution
-from sim.errors import ExprError, Problem, ScenarioError, SimError, UsageError
+from sim.errors import ExprError, Problem, SimError, UsageError
 from sim.expr import RUNTIME, Checked, Type, check, compile_expr, to_python
 from sim.loader import Document, format_path, load_document, parse_document
 from sim.model import (
@@ -57,10 +57,8 @@ from sim.scenario import (
     TriggerProcess,
     Variant,
     VariantParameter,
-    explain_errors,
-    scenario_from_document,
-    suggest,
 )
+from sim.validation import explain_errors, scenario_error, scenario_from_document, suggest
 
 __all__ = ["DAYS_PER_UNIT", "build_model", "compile_scenario", "load", "load_model"]
 
@@ -271,7 +269,7 @@ class _Compiler:
         if s.stop_when is not None:
             stop_when = self.expr(s.stop_when, ("stop_when",), Type.BOOL)
         if self.problems:
-            raise ScenarioError(sorted(dict.fromkeys(self.problems), key=_position))
+            raise scenario_error(self.problems)
         return CompiledModel(
             name=s.name,
             title=s.title,
@@ -743,10 +741,6 @@ def _offset_of(source: str, name: str) -> int | None:
 def _placeholder(path: NodePath) -> CExpr:
     """A stand-in for an expression with a problem; never reaches a compiled model."""
     return CExpr(lambda v: 0.0, "", format_path(path), frozenset(), None)
-
-
-def _position(problem: Problem) -> tuple[int, int]:
-    return problem.line, problem.col
 
 
 @dataclass(frozen=True, slots=True)

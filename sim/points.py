@@ -47,8 +47,9 @@ from sim.results import (
     make_manifest,
     partial_path,
 )
-from sim.scenario import Scenario, scenario_from_document
+from sim.scenario import Scenario
 from sim.stats import summarize
+from sim.validation import scenario_from_document
 
 __all__ = [
     "Setting",

@@ -3,19 +3,16 @@
 The models check the shape of a file: fields, types, ranges and the rules that need only
 one object. Rules that cross the file (names resolve, expressions type-check, citations
 point at declared sources) live in :mod:`sim.compile`, which reports them with positions.
-:func:`scenario_from_document` turns pydantic's errors into located, readable problems.
+:mod:`sim.validation` turns pydantic's errors into located, readable problems.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import keyword
 import math
 import re
-import types
-from collections.abc import Sequence
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -25,15 +22,11 @@ from pydantic import (
     PlainValidator,
     StringConstraints,
     Tag,
-    ValidationError,
     WithJsonSchema,
     model_validator,
 )
-from pydantic_core import ErrorDetails
 
 from sim.distributions import Distribution
-from sim.errors import Problem, ScenarioError
-from sim.loader import Document
 
 __all__ = [
     "FORMAT_VERSION",
@@ -60,10 +53,8 @@ __all__ = [
     "Variant",
     "VariantParameter",
     "VariantState",
-    "explain_errors",
+    "describe_value",
     "json_schema",
-    "scenario_from_document",
-    "suggest",
 ]
 
 FORMAT_VERSION = 1
@@ -75,12 +66,6 @@ RESERVED_NAMES = frozenset(
     | set(keyword.kwlist)
     | {k.lower() for k in keyword.kwlist}
 )
-
-
-def suggest(name: str, known: Sequence[str]) -> str:
-    """Return `` (did you mean 'x'?)`` for the closest of ``known`` to ``name``, or ``''``."""
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _type_name(value: Any) -> str:
@@ -100,6 +85,15 @@ def _type_name(value: Any) -> str:
     if value is None:
         return "null"
     return type(value).__name__
+
+
+def describe_value(value: Any) -> str:
+    """Describe a wrong value: its kind, and the value itself when it is a short scalar."""
+    kind = _type_name(value)
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return kind
+    shown = repr(value)
+    return f"{kind} ({shown})" if len(shown) <= 40 else kind
 
 
 def _identifier(value: Any) -> str:
@@ -159,13 +153,13 @@ ExprText = Annotated[str, PlainValidator(_expression_text), WithJsonSchema({"typ
 def _number(value: Any) -> float:
     """Accept a finite number (not a boolean)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"expected a number, got {_describe(value)}")
+        raise ValueError(f"expected a number, got {describe_value(value)}")
     try:
         number = float(value)
     except OverflowError:  # an integer of hundreds of digits
         number = math.inf
     if not math.isfinite(number):
-        raise ValueError(f"expected a finite number, got {_describe(value)}")
+        raise ValueError(f"expected a finite number, got {describe_value(value)}")
     return number
 
 
@@ -229,7 +223,7 @@ def _fixed_value(value: Any) -> float | bool:
     if isinstance(value, bool):
         return value
     if not isinstance(value, int | float):
-        raise ValueError(f"expected a number or true/false, got {_describe(value)}")
+        raise ValueError(f"expected a number or true/false, got {describe_value(value)}")
     return _number(value)
 
 
@@ -633,214 +627,3 @@ def json_schema() -> dict[str, Any]:
         **schema,
         "title": "sim scenario file",
     }
-
-
-def scenario_from_document(doc: Document) -> Scenario:
-    """Validate a parsed file as a :class:`Scenario`; raise every problem as one error."""
-    try:
-        return Scenario.model_validate(doc.data)
-    except ValidationError as error:
-        problems: dict[Problem, None] = {}  # ordered and without repeats
-        for details in error.errors(include_url=False):
-            path, message, at_key = _explain(details, doc.data, Scenario)
-            locate = doc.key_problem if at_key else doc.problem
-            problems[locate(path, message)] = None
-        raise ScenarioError(sorted(problems, key=_position)) from None
-
-
-def explain_errors(
-    error: ValidationError, data: Any, root: Any
-) -> list[tuple[tuple[str | int, ...], str]]:
-    """Return ``(path in data, message)`` for each error of validating ``data`` as ``root``.
-
-    ``root`` is the type that was validated (a model class or an annotation), so that
-    unknown fields get suggestions from the right model.
-    """
-    return [_explain(details, data, root)[:2] for details in error.errors(include_url=False)]
-
-
-def _position(problem: Problem) -> tuple[int, int]:
-    return problem.line, problem.col
-
-
-def _explain(
-    details: ErrorDetails, data: Any, root: Any
-) -> tuple[tuple[str | int, ...], str, bool]:
-    """Turn one pydantic error into ``(path in data, short message, at_key)``.
-
-    ``at_key`` says that the problem is the key (an unknown field, a bad name), not its value.
-    """
-    loc = tuple(details["loc"])
-    kind = details["type"]
-    at_key = kind == "extra_forbidden" or (bool(loc) and loc[-1] == "[key]")
-    if loc and loc[-1] == "[key]":
-        loc = loc[:-1]
-    message = _message(details, loc, root)
-    if kind == "missing":
-        return _data_path(data, loc[:-1]), message, False
-    path = _data_path(data, loc)
-    if kind == "union_tag_invalid" and isinstance(_get(data, path), dict):
-        path = (*path, "kind")
-    return path, message, at_key
-
-
-def _get(data: Any, path: tuple[str | int, ...]) -> Any:
-    """The value at ``path`` in ``data`` (which :func:`_data_path` made valid)."""
-    for segment in path:
-        data = data[segment]
-    return data
-
-
-def _data_path(data: Any, loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
-    """Map pydantic's ``loc`` onto the data, dropping the tags of discriminated unions.
-
-    A tag is the ``kind`` of the mapping it selects (once per mapping), a string that is no
-    key of the current mapping, or any string where the data is not a mapping.
-    """
-    path: list[str | int] = []
-    node = data
-    tag_seen = False
-    for segment in loc:
-        if isinstance(segment, int):
-            path.append(segment)
-            in_list = isinstance(node, list) and 0 <= segment < len(node)
-            node, tag_seen = (node[segment] if in_list else None), False
-        elif not isinstance(node, dict):
-            continue
-        elif node.get("kind") == segment and not tag_seen:
-            tag_seen = True
-        elif segment in node:
-            path.append(segment)
-            node, tag_seen = node[segment], False
-    return tuple(path)
-
-
-_NOUNS = {
-    "float_type": "a number",
-    "int_type": "a whole number",
-    "int_from_float": "a whole number",
-    "bool_type": "true or false",
-    "string_type": "text",
-    "dict_type": "a mapping",
-    "model_type": "a mapping",
-    "model_attributes_type": "a mapping",
-    "list_type": "a list",
-    "date_type": "a date",
-}
-_BOUNDS = {
-    "greater_than": ">",
-    "greater_than_equal": ">=",
-    "less_than": "<",
-    "less_than_equal": "<=",
-}
-
-
-def _message(details: ErrorDetails, loc: tuple[str | int, ...], root: Any) -> str:
-    """Say what is wrong in one short sentence, without pydantic's wording."""
-    kind = details["type"]
-    ctx: dict[str, Any] = dict(details.get("ctx") or {})
-    value = details["input"]
-    if kind == "extra_forbidden":
-        name = str(loc[-1])
-        return f"unknown field {name!r}{suggest(name, _fields_at(loc[:-1], root))}"
-    if kind == "missing":
-        return f"missing field {str(loc[-1])!r}"
-    if kind == "union_tag_invalid":
-        tags = str(ctx["expected_tags"]).replace("'", "")
-        return f"unknown kind {ctx['tag']!r}; expected one of: {tags}"
-    if kind == "union_tag_not_found":
-        tags = ", ".join(_tags_at(loc, root))
-        return f"missing field 'kind'; expected one of: {tags}" if tags else "missing 'kind'"
-    if kind in ("value_error", "assertion_error"):
-        return str(ctx.get("error", details["msg"]))
-    if kind in _NOUNS:
-        return f"expected {_NOUNS[kind]}, got {_describe(value)}"
-    if kind == "literal_error":
-        return f"expected {ctx['expected']}, got {value!r}"
-    if kind == "string_pattern_mismatch":
-        return f"expected text matching {ctx['pattern']}, got {value!r}"
-    if kind in _BOUNDS:
-        bound = next(iter(ctx.values()))
-        return f"must be {_BOUNDS[kind]} {bound}, got {value}"
-    if kind == "too_short":
-        return f"needs at least {ctx['min_length']} item(s), got {ctx['actual_length']}"
-    if kind == "string_too_short":
-        return "must not be empty"
-    return str(details["msg"])
-
-
-def _describe(value: Any) -> str:
-    """Describe a wrong value: its kind, and the value itself when it is a short scalar."""
-    kind = _type_name(value)
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return kind
-    shown = repr(value)
-    return f"{kind} ({shown})" if len(shown) <= 40 else kind
-
-
-def _fields_at(loc: tuple[str | int, ...], root: Any) -> tuple[str, ...]:
-    """The field names of the model at ``loc`` (for suggestions), or ``()``."""
-    model = _unwrap(_type_at(loc, root))
-    if isinstance(model, type) and issubclass(model, BaseModel):
-        return tuple(info.alias or name for name, info in model.model_fields.items())
-    return ()
-
-
-def _tags_at(loc: tuple[str | int, ...], root: Any) -> tuple[str, ...]:
-    """The tags of the discriminated union at ``loc``, or ``()``."""
-    union = _unwrap(_type_at(loc, root))
-    if get_origin(union) not in (Union, types.UnionType):
-        return ()
-    return tuple(tag for member in get_args(union) for tag in _tags(member))
-
-
-def _type_at(loc: tuple[str | int, ...], root: Any) -> Any:
-    """Follow ``loc`` through the annotations from ``root``; ``None`` if lost."""
-    annotation: Any = root
-    for segment in loc:
-        annotation = _step(annotation, segment)
-        if annotation is None:
-            return None
-    return annotation
-
-
-def _step(annotation: Any, segment: str | int) -> Any:
-    """The annotation one ``loc`` segment below ``annotation``, or ``None``."""
-    annotation = _unwrap(annotation)
-    origin = get_origin(annotation)
-    if origin in (Union, types.UnionType):
-        members = [m for m in get_args(annotation) if m is not type(None)]
-        for member in members:
-            if segment in _tags(member):
-                return member
-        return _step(members[0], segment) if len(members) == 1 else None
-    if origin is list and isinstance(segment, int):
-        return get_args(annotation)[0]
-    if origin is dict and isinstance(segment, str):
-        return get_args(annotation)[1]
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        for name, info in annotation.model_fields.items():
-            if segment in (name, info.alias):
-                return info.annotation
-    return None
-
-
-def _unwrap(annotation: Any) -> Any:
-    """Strip ``Annotated`` layers."""
-    while get_origin(annotation) is Annotated:
-        annotation = get_args(annotation)[0]
-    return annotation
-
-
-def _tags(member: Any) -> tuple[str, ...]:
-    """The tags that select ``member`` of a discriminated union."""
-    if get_origin(member) is Annotated:
-        for item in get_args(member)[1:]:
-            if isinstance(item, Tag):
-                return (item.tag,)
-    model = _unwrap(member)
-    if isinstance(model, type) and issubclass(model, BaseModel) and "kind" in model.model_fields:
-        kind = _unwrap(model.model_fields["kind"].annotation)
-        if get_origin(kind) is Literal:
-            return tuple(str(arg) for arg in get_args(kind))
-    return ()

@@ -42,7 +42,7 @@ from sim.points import (
 )
 from sim.points import default_out as _default_out
 from sim.results import now_iso
-from sim.scenario import suggest
+from sim.validation import suggest
 
 __all__ = [
     "INDICES",

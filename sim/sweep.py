@@ -46,7 +46,7 @@ from sim.points import (
 )
 from sim.points import default_out as _default_out
 from sim.results import BRANCHES, now_iso
-from sim.scenario import explain_errors, suggest
+from sim.validation import explain_errors, suggest
 
 __all__ = [
     "DEFAULT_BRANCHES",

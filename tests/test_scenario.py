@@ -14,9 +14,8 @@ from sim.scenario import (
     TriggerProcess,
     VariantParameter,
     json_schema,
-    scenario_from_document,
-    suggest,
 )
+from sim.validation import scenario_from_document, suggest
 
 HEAD = """\
 sim: 1
