@@ -4,7 +4,8 @@
 times against the horizon, variants) and reports every problem of the file at once, each
 located in the file. It then lays out a branch's value list ``v`` (slot 0 is ``t``, then the
 parameters, then the state, in file order) and compiles each expression once, and each
-``set`` block into one generated function. No simpy here.
+``set`` block into one generated function (:mod:`sim.codegen`). ``--set`` overrides are read
+and checked by :mod:`sim.overrides`. No simpy here.
 """
 
 from __future__ import annotations
@@ -12,16 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import TypeAdapter, ValidationError
-
+from sim.codegen import Assignment, effect_function
 from sim.distributions import Distribution
-from sim.errors import ExprError, Problem, SimError, UsageError
-from sim.expr import RUNTIME, Checked, Type, check, compile_expr, to_python
+from sim.errors import ExprError, Problem, UsageError
+from sim.expr import Checked, Type, check, compile_expr, to_python
 from sim.loader import Document, format_path, load_document, parse_document
 from sim.model import (
     T_SLOT,
@@ -42,9 +41,17 @@ from sim.model import (
     Effect,
     Value,
 )
+from sim.overrides import (
+    TYPE_WORDS,
+    Spec,
+    declared_type,
+    parse_overrides,
+    replacement,
+    type_mismatch,
+    value_type,
+)
 from sim.scenario import (
     EventProcess,
-    FixedValue,
     FlowOutcome,
     FlowProcess,
     Outcome,
@@ -56,9 +63,8 @@ from sim.scenario import (
     TimeToOutcome,
     TriggerProcess,
     Variant,
-    VariantParameter,
 )
-from sim.validation import explain_errors, scenario_error, scenario_from_document, suggest
+from sim.validation import scenario_error, scenario_from_document, suggest
 
 __all__ = ["DAYS_PER_UNIT", "build_model", "compile_scenario", "load", "load_model"]
 
@@ -72,8 +78,6 @@ DAYS_PER_UNIT: Mapping[str, float] = {
 
 NodePath = tuple[str | int, ...]
 Overrides = Iterable[tuple[str, str]]
-_TYPES = {"number": Type.NUMBER, "bool": Type.BOOL}
-_TYPE_WORDS = {Type.NUMBER: "a number", Type.BOOL: "true/false"}
 
 
 def load(
@@ -119,7 +123,7 @@ def compile_scenario(
     """
     pairs = tuple(overrides)
     chosen = _chosen_variant(scenario, variant, doc.file)
-    replaced = _parse_overrides(scenario, pairs)
+    replaced = parse_overrides(scenario, pairs)
     return _Compiler(scenario, doc).run(chosen, variant, replaced, pairs)
 
 
@@ -136,87 +140,7 @@ def _chosen_variant(scenario: Scenario, name: str | None, file: str) -> Variant 
     )
 
 
-# --- overrides ------------------------------------------------------------------------------
-
-_DIST_ADAPTER: TypeAdapter[Any] = TypeAdapter(Distribution)
-_FIXED_ADAPTER: TypeAdapter[Any] = TypeAdapter(FixedValue)
-
-
-def _parse_overrides(scenario: Scenario, pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
-    """Turn ``--set NAME=VALUE`` pairs into parameter replacements (value or distribution)."""
-    replaced: dict[str, Any] = {}
-    for name, text in pairs:
-        option = f"--set {name}={text}"
-        parameter = scenario.parameters.get(name)
-        if parameter is None:
-            hint = suggest(name, list(scenario.parameters))
-            raise UsageError(f"{option}: unknown parameter {name!r}{hint}")
-        value = _override_value(option, text)
-        wanted = _declared_type(parameter.dist, parameter.value)
-        got = _declared_type(value, None) if not _is_fixed(value) else _value_type(value)
-        if got is not wanted:
-            raise UsageError(
-                f"{option}: parameter {name!r} is {_TYPE_WORDS[wanted]}, got {_TYPE_WORDS[got]}"
-            )
-        # A fixed value may lie outside the prior's support: --set states a counterfactual
-        # (sweep points, which explore the uncertainty, are checked against the support).
-        replaced[name] = value
-    return replaced
-
-
-def _override_value(option: str, text: str) -> Any:
-    """Read the VALUE of ``--set``: a number, true/false, or a distribution mapping."""
-    data = _override_data(option, text)
-    adapter = _DIST_ADAPTER if isinstance(data, dict) else _FIXED_ADAPTER
-    try:
-        return adapter.validate_python(data)
-    except ValidationError as error:
-        found = explain_errors(error, data, Distribution if isinstance(data, dict) else None)
-        details = "; ".join(f"{format_path(p)}: {m}" if p else m for p, m in found)
-        raise UsageError(f"{option}: {details}") from None
-
-
-def _override_data(option: str, text: str) -> Any:
-    """Parse an override's text as a YAML value (no tags, no code), or raise UsageError."""
-    expected = (
-        "expected a number, true/false or a distribution such as '{kind: uniform, low: 0, high: 1}'"
-    )
-    if "\n" in text or "\r" in text:
-        raise UsageError(f"{option}: {expected}")
-    try:
-        doc = parse_document(f"value: {text}", option, "yaml")
-    except SimError:
-        raise UsageError(f"{option}: {expected}") from None
-    data = doc.data.get("value") if len(doc.data) == 1 else None
-    if not isinstance(data, bool | int | float | dict):
-        raise UsageError(f"{option}: {expected}")
-    return data
-
-
-def _is_fixed(value: Any) -> bool:
-    return isinstance(value, bool | int | float)
-
-
-def _value_type(value: Value) -> Type:
-    return Type.BOOL if isinstance(value, bool) else Type.NUMBER
-
-
-def _declared_type(dist: Any, value: Value | None) -> Type:
-    """The type of a parameter given by a distribution or a fixed value."""
-    if dist is not None:
-        return _TYPES[dist.value_type()]
-    return _value_type(value if value is not None else 0.0)
-
-
 # --- the compiler ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Spec:
-    """What a parameter draws from in this compilation (after variant and overrides)."""
-
-    dist: Any
-    value: Value | None
 
 
 class _Compiler:
@@ -348,23 +272,23 @@ class _Compiler:
         """Give each parameter its slot and type (the type of its baseline value)."""
         for name, parameter in self.s.parameters.items():
             self.slots[name] = len(self.slots)
-            self.types[name] = self.parameter_types[name] = _declared_type(
+            self.types[name] = self.parameter_types[name] = declared_type(
                 parameter.dist, parameter.value
             )
 
     def parameter_specs(
         self, variant: Variant | None, overrides: Mapping[str, Any]
-    ) -> dict[str, _Spec]:
+    ) -> dict[str, Spec]:
         """What each parameter draws from: the file, then the variant, then ``--set``."""
-        specs = {name: _Spec(p.dist, p.value) for name, p in self.s.parameters.items()}
+        specs = {name: Spec(p.dist, p.value) for name, p in self.s.parameters.items()}
         for name, change in (variant.parameters if variant else {}).items():
             if name in specs:  # else check_variant reports it
-                specs[name] = _replacement(change)
+                specs[name] = replacement(change)
         for name, change in overrides.items():
-            specs[name] = _replacement(change)
+            specs[name] = replacement(change)
         return specs
 
-    def parameter(self, name: str, spec: _Spec) -> CParameter:
+    def parameter(self, name: str, spec: Spec) -> CParameter:
         """Compile one parameter."""
         declared = self.s.parameters[name]
         kind: Literal["number", "bool"] = (
@@ -406,7 +330,7 @@ class _Compiler:
     def init_type(self, init: Value | str, path: NodePath, scope: Mapping[str, Type]) -> Type:
         """The type of an initial value; an expression is checked against the parameters."""
         if not isinstance(init, str):
-            return _value_type(init)
+            return value_type(init)
         checked = self.check_expr(init, path, None, only=scope, what="an initial value")
         return checked.type if checked is not None else Type.NUMBER
 
@@ -432,30 +356,23 @@ class _Compiler:
                 hint = suggest(parameter, list(self.parameter_types))
                 self.report_key(path, f"unknown parameter {parameter!r}{hint}")
                 continue
-            wanted = self.parameter_types[parameter]
-            if isinstance(change, VariantParameter):
-                got = _declared_type(change.dist, None)
-            else:
-                got = _value_type(change)
-            if got is not wanted:
-                self.report(
-                    path,
-                    f"parameter {parameter!r} is {_TYPE_WORDS[wanted]}, got {_TYPE_WORDS[got]}",
-                )
+            mismatch = type_mismatch(parameter, self.s.parameters[parameter], change)
+            if mismatch is not None:
+                self.report(path, mismatch)
         parameters = {n: self.types[n] for n in self.s.parameters}
-        for var, replacement in variant.state.items():
+        for var, new in variant.state.items():
             path = (*base, "state", var)
             if var not in self.s.state:
                 self.report_key(
                     path, f"unknown state variable {var!r}{suggest(var, list(self.s.state))}"
                 )
                 continue
-            got = self.init_type(replacement.init, (*path, "init"), parameters)
+            got = self.init_type(new.init, (*path, "init"), parameters)
             wanted = self.types.get(var, got)
             if got is not wanted:
                 self.report(
                     (*path, "init"),
-                    f"state {var!r} is {_TYPE_WORDS[wanted]}, got {_TYPE_WORDS[got]}",
+                    f"state {var!r} is {TYPE_WORDS[wanted]}, got {TYPE_WORDS[got]}",
                 )
 
     # expressions
@@ -538,8 +455,8 @@ class _Compiler:
         return CDelay(sampler=value.sampler(), path=where)
 
     def effect(self, block: Mapping[str, str], path: NodePath) -> Effect:
-        """Compile a ``set`` block into one function (see :func:`_effect_function`)."""
-        assignments: list[_Assignment] = []
+        """Compile a ``set`` block into one function (see :func:`effect_function`)."""
+        assignments: list[Assignment] = []
         reads: set[int] = set()
         for name, source in block.items():
             target: NodePath = (*path, name)
@@ -554,18 +471,18 @@ class _Compiler:
             if checked is None:
                 continue
             if checked.type is not self.types[name]:
-                wanted, got = _TYPE_WORDS[self.types[name]], _TYPE_WORDS[checked.type]
+                wanted, got = TYPE_WORDS[self.types[name]], TYPE_WORDS[checked.type]
                 self.report(target, f"state {name!r} is {wanted}, got {got}", 0)
                 continue
             var = self.s.state[name]
             assignments.append(
-                _Assignment(
+                Assignment(
                     self.slots[name], name, to_python(checked, self.ref), var.min, var.max,
                     number=checked.type is Type.NUMBER,
                 )
             )  # fmt: skip
             reads.update(self.slots[n] for n in checked.names)
-        fn = _effect_function(assignments, format_path(path))
+        fn = effect_function(assignments, format_path(path))
         targets = tuple(a.slot for a in assignments)
         return Effect(fn, targets, frozenset(reads), format_path(path))
 
@@ -714,15 +631,6 @@ class _Compiler:
         return flow.index, names.index(o.stage)
 
 
-def _replacement(change: Any) -> _Spec:
-    """A parameter's new source: a fixed value, ``{dist: ...}``, or a distribution."""
-    if isinstance(change, VariantParameter):
-        return _Spec(change.dist, None)
-    if _is_fixed(change):
-        return _Spec(None, change)
-    return _Spec(change, None)
-
-
 def _as_source(value: Value | str | int) -> str:
     """The expression text of a constant (or the text of an expression)."""
     if isinstance(value, str):
@@ -741,57 +649,6 @@ def _offset_of(source: str, name: str) -> int | None:
 def _placeholder(path: NodePath) -> CExpr:
     """A stand-in for an expression with a problem; never reaches a compiled model."""
     return CExpr(lambda v: 0.0, "", format_path(path), frozenset(), None)
-
-
-@dataclass(frozen=True, slots=True)
-class _Assignment:
-    """One line of a ``set`` block: the target's slot and name, the Python source, clamps."""
-
-    slot: int
-    name: str
-    code: str
-    lo: float | None
-    hi: float | None
-    number: bool
-
-
-def _not_finite(name: str, value: float) -> None:
-    raise ValueError(f"state {name!r} would become {value}, not a finite number")
-
-
-def _effect_function(
-    assignments: Sequence[_Assignment], where: str
-) -> Callable[[list[Any]], list[int]]:
-    """Generate, compile and return the function of one ``set`` block.
-
-    The sources come from :func:`sim.expr.to_python`, never from the user's text. The
-    function evaluates every right-hand side on the old values first (simultaneous
-    assignment), refuses a number that is not finite (an overflow or NaN would otherwise
-    spread silently through the branch), clamps numbers, writes only the values that
-    differ and returns the slots it changed.
-    """
-    lines = ["def _effect(v):"]
-    for k, a in enumerate(assignments):
-        lines.append(f"    _a{k} = {a.code}")
-    for k, a in enumerate(assignments):
-        if a.number:
-            lines.append(f"    if not -1.7976931348623157e308 <= _a{k} <= 1.7976931348623157e308:")
-            lines.append(f"        _not_finite({a.name!r}, _a{k})")
-        if a.lo is not None:
-            lines.append(f"    if _a{k} < {a.lo!r}: _a{k} = {a.lo!r}")
-        if a.hi is not None:
-            lines.append(f"    if _a{k} > {a.hi!r}: _a{k} = {a.hi!r}")
-    lines.append("    _changed = []")
-    for k, a in enumerate(assignments):
-        lines.append(f"    if v[{a.slot}] != _a{k}:")
-        lines.append(f"        v[{a.slot}] = _a{k}")
-        lines.append(f"        _changed.append({a.slot})")
-    lines.append("    return _changed")
-    namespace = dict(RUNTIME)
-    namespace["_not_finite"] = _not_finite
-    exec(compile("\n".join(lines), f"<set {where}>", "exec"), namespace)
-    function: Callable[[list[Any]], list[int]] = namespace["_effect"]  # type: ignore[assignment]
-    return function
 
 
 def _columns(parameters: Sequence[CParameter], outcomes: Sequence[Outcome]) -> tuple[Column, ...]:
