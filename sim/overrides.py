@@ -18,9 +18,10 @@ from pydantic import TypeAdapter, ValidationError
 from sim.distributions import Distribution
 from sim.errors import SimError, UsageError
 from sim.expr import Type
+from sim.fields import FixedValue
 from sim.loader import format_path, parse_document
 from sim.model import Value
-from sim.scenario import FixedValue, Parameter, Scenario, VariantParameter
+from sim.scenario import Parameter, Scenario, VariantParameter
 from sim.validation import explain_errors, suggest
 
 __all__ = [

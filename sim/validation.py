@@ -20,8 +20,9 @@ from pydantic import BaseModel, Tag, ValidationError
 from pydantic_core import ErrorDetails
 
 from sim.errors import Problem, ScenarioError
+from sim.fields import describe_value
 from sim.loader import Document
-from sim.scenario import Scenario, describe_value
+from sim.scenario import Scenario
 
 __all__ = ["explain_errors", "scenario_error", "scenario_from_document", "suggest"]
 
