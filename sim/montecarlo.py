@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import logging
 import math
 import multiprocessing
 import os
@@ -30,9 +31,9 @@ import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict, deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from itertools import islice
@@ -162,6 +163,15 @@ def run_job(job: Job) -> Any:
 def _ignore_interrupts() -> None:
     """Let the parent alone handle Ctrl-C; a worker that saw it would only print a traceback."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def dask_setup(worker: object) -> None:
+    """Set up a worker of the local dask cluster (dask calls this, as a preload, on start).
+
+    Ctrl-C in a terminal reaches every process of the group; the parent stops the run
+    and closes the cluster, so its workers ignore it.
+    """
+    _ignore_interrupts()
 
 
 # --- executors ---------------------------------------------------------------------------------
@@ -330,8 +340,8 @@ class ProcessExecutor(Executor):
         if restarts >= self.MAX_RESTARTS:
             first = min([*(pending[f] for f in lost), *retry], key=lambda job: job.start)
             raise RunError(
-                f"a worker process died {restarts + 1} times (killed, or out of memory?); "
-                f"the last time, branches {first.start}..{first.stop - 1} were among those running"
+                f"worker processes died {restarts + 1} times in this run (killed, or out of "
+                f"memory?); the last time, branches {first.start}..{first.stop - 1} were running"
             )
         retry.extendleft(reversed([pending.pop(future) for future in lost]))
         self._pool = self._new_pool()
@@ -368,6 +378,11 @@ class DaskExecutor(Executor):
                 host="127.0.0.1",
                 dashboard_address=None,
                 processes=True,
+                # This cluster is an implementation detail of the run: its workers' and
+                # scheduler's warnings (a worker restarted, a task recomputed) are not the
+                # user's business, and errors reach the run as exceptions anyway.
+                silence_logs=logging.ERROR,
+                preload=[__name__],
             )
             self._client = distributed.Client(self._cluster)
         else:
@@ -376,40 +391,117 @@ class DaskExecutor(Executor):
         return self
 
     def close(self) -> None:
-        """Disconnect, and stop the local cluster if this executor started it."""
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-        if self._cluster is not None:
-            self._cluster.close()
-            self._cluster = None
+        """Disconnect, and stop the local cluster if this executor started it.
+
+        A run that stops early (Ctrl-C, SIGTERM, an error) closes while results are still
+        on their way; the failed transfers are expected then, and not logged.
+        """
+        with _silenced("distributed", "tornado"):
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+            if self._cluster is not None:
+                self._cluster.close()
+                self._cluster = None
 
     def results(self, jobs: Iterable[Job]) -> _Results:
         """Yield batches as the cluster finishes them, a few chunks per worker in flight.
 
-        Results are fetched in the background as tasks finish. A worker that dies loses only
-        the chunks it held: the scheduler runs them again elsewhere.
+        A worker that dies loses only the chunks it held, running or finished but not yet
+        fetched: the scheduler runs them again elsewhere, and a result that cannot be
+        fetched is asked for again as a new task.
         """
         client = self._client
         if client is None:
             raise RuntimeError("start the dask executor with 'with' before using it")
         todo = iter(jobs)
-        pending = {
-            client.submit(run_job, job, pure=False): job
-            for job in islice(todo, IN_FLIGHT_PER_WORKER * self.workers)
-        }
-        finished = _distributed().as_completed(list(pending), with_results=True)
+        pending: dict[Any, Job] = {}
+        # Only the futures' states are tracked in the background: dask's own background
+        # fetching (with_results) drops a result for good when its worker dies meanwhile.
+        # The loop is this client's: by default it would be that of the first client made
+        # in this process, perhaps the user's own.
+        finished = _distributed().as_completed(loop=client.loop)
+        attempts: dict[Job, int] = {}
+
+        def submit(job: Job) -> None:
+            future = client.submit(run_job, job, pure=False)
+            pending[future] = job
+            finished.add(future)
+
+        for job in islice(todo, IN_FLIGHT_PER_WORKER * self.workers):
+            submit(job)
         try:
-            for future, batch in finished:
+            while pending:
+                future = next(finished)
+                if future not in pending:  # given up on and asked for again, finished after all
+                    continue
                 job = pending.pop(future)
-                for following in islice(todo, 1):
-                    submitted = client.submit(run_job, following, pure=False)
-                    pending[submitted] = following
-                    finished.add(submitted)
+                batch = _fetch(future, job)
+                if batch is None:
+                    attempts[job] = attempts.get(job, 0) + 1
+                    _check_attempts(job, attempts[job])
+                    future.release()
+                    submit(job)
+                    continue
+                for following in islice(todo, 1):  # keep the workers busy
+                    submit(following)
                 yield job, batch
         finally:
             if pending:
                 client.cancel(list(pending))
+
+
+FETCH_ATTEMPTS = 5
+# Seconds to wait for the result of a finished chunk: moving it takes well under a second,
+# and a worker that died with it makes dask compute it again, which this bounds.
+FETCH_TIMEOUT = 60.0
+
+
+def _fetch(future: Any, job: Job) -> Any | None:
+    """Return the batch of a finished dask future, or ``None`` if it could not be fetched.
+
+    A finished result lives on the worker that computed it; if that worker dies before the
+    result arrives, the fetch fails (or, in some of dask's recovery paths, never returns).
+    Errors of the chunk itself are raised; a chunk whose workers kept dying is a
+    :class:`~sim.errors.RunError`.
+    """
+    distributed = _distributed()
+    try:
+        return future.result(timeout=FETCH_TIMEOUT)
+    except OSError:  # a broken connection (CommClosedError) or a timeout
+        return None
+    except CancelledError as error:
+        raise RunError(
+            f"the dask cluster dropped branches {job.start}..{job.stop - 1}: {error}"
+        ) from None
+    except distributed.KilledWorker as error:
+        raise RunError(
+            f"dask workers died again and again running branches {job.start}..{job.stop - 1} "
+            f"(out of memory?): {error}"
+        ) from None
+
+
+def _check_attempts(job: Job, attempts: int) -> None:
+    """Refuse to ask for a chunk again once it has failed to arrive too often."""
+    if attempts >= FETCH_ATTEMPTS:
+        raise RunError(
+            f"could not fetch branches {job.start}..{job.stop - 1} from the dask cluster "
+            f"in {attempts} attempts: its workers keep dying"
+        )
+
+
+@contextmanager
+def _silenced(*names: str) -> Iterator[None]:
+    """Silence the loggers ``names`` while the block runs."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 def _distributed() -> Any:
