@@ -377,6 +377,9 @@ class DaskExecutor(Executor):
                 threads_per_worker=1,
                 host="127.0.0.1",
                 dashboard_address=None,
+                # No dashboard, and its web routes on any free port: not on 8787, which
+                # another cluster may hold.
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                 processes=True,
                 # This cluster is an implementation detail of the run: its workers' and
                 # scheduler's warnings (a worker restarted, a task recomputed) are not the

@@ -1,4 +1,7 @@
-"""Monte Carlo runs: the same rows whatever the executor, workers and chunk size."""
+"""Monte Carlo runs: the same rows whatever the executor, workers and chunk size.
+
+The dask executor's tests are in test_scale.py, with the other tests of clusters and faults.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +19,6 @@ from sim.compile import build_model, load_model
 from sim.errors import UsageError
 from sim.model import CompiledModel
 from sim.montecarlo import (
-    ExecutorKind,
     Job,
     SerialExecutor,
     chunk_ranges,
@@ -69,26 +71,6 @@ def test_process_pool_gives_the_serial_rows(
     assert same_rows(table.table, serial)
     assert table.manifest["executor"] == "process"
     assert table.manifest["workers"] == workers
-
-
-@pytest.mark.slow
-@pytest.mark.dask
-def test_dask_local_cluster_gives_the_serial_rows(model: CompiledModel, serial: pa.Table) -> None:
-    pytest.importorskip("dask.distributed")
-    result = run(model, branches=N, seed=SEED, executor=ExecutorKind.DASK, workers=2, chunk_size=9)
-    assert same_rows(result.table, serial)
-
-
-@pytest.mark.dask
-def test_dask_executor_runs_on_a_given_scheduler(model: CompiledModel, serial: pa.Table) -> None:
-    distributed = pytest.importorskip("dask.distributed")
-    # Threads in this process: the quickest cluster that still has its own scheduler.
-    with distributed.LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
-        result = run(
-            model, branches=N, seed=SEED, executor="dask", scheduler=cluster.scheduler_address
-        )
-    assert same_rows(result.table, serial)
-    assert result.manifest["workers"] == 1
 
 
 def test_different_seeds_give_different_rows(model: CompiledModel, serial: pa.Table) -> None:
