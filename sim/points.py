@@ -43,6 +43,7 @@ from sim.results import (
     _read_json,
     _write_json,
     branch_schema,
+    check_replaceable,
     complete_manifest,
     make_manifest,
     partial_path,
@@ -321,8 +322,7 @@ def write_directory(out: Path, manifest: Mapping[str, Any], tables: Mapping[str,
     first and ``"complete"`` last, then renamed to ``out``, replacing an earlier directory
     that sim wrote there.
     """
-    if out.exists() and not _is_run_like(out):
-        raise UsageError(f"{out}: exists and is not a sim results directory; choose another")
+    check_replaceable(out, str(manifest["kind"]))
     partial = partial_path(out)
     if partial.exists():
         if not _is_run_like(partial):

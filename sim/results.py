@@ -354,6 +354,26 @@ def _is_run_like(path: Path) -> bool:
     return path.is_dir() and ((path / MANIFEST).is_file() or not any(path.iterdir()))
 
 
+def check_replaceable(out: Path, kind: str) -> None:
+    """Refuse an ``out`` that a new result of ``kind`` must not replace.
+
+    Only an empty directory or an earlier result of the same kind ("run", "sweep",
+    "sensitivity") is replaced: a sweep never silently deletes a run, nor a run a folder of
+    the user's.
+    """
+    if not out.exists():
+        return
+    if not _is_run_like(out):
+        raise UsageError(f"{out}: exists and is not a {kind} directory; choose another --out")
+    if not (out / MANIFEST).is_file():
+        return
+    found = str(_read_json(out / MANIFEST).get("kind", "run"))
+    if found != kind:
+        raise UsageError(
+            f"{out}: holds a {found}, which a {kind} does not replace; choose another --out"
+        )
+
+
 def _publish(partial: Path, out: Path) -> None:
     """Rename ``partial`` to ``out``; an existing ``out`` is moved aside first, then deleted."""
     if not out.exists():
@@ -385,17 +405,20 @@ class RunDirectory:
     def create(cls, out: Path, manifest: dict[str, Any], source: str) -> RunDirectory:
         """Start a run into ``out``: a fresh ``<out>.partial/`` with an incomplete manifest.
 
-        An existing ``out`` must be a run directory (or empty), since it will be replaced;
-        a leftover ``<out>.partial/`` of an earlier interrupted run is discarded.
+        An existing ``out`` must be a run directory (or empty), since it will be replaced.
+        A leftover ``<out>.partial/`` of an interrupted run is never discarded silently: it
+        holds work that ``sim run --resume`` can finish.
         """
-        if out.exists() and not _is_run_like(out):
-            raise UsageError(
-                f"{out}: exists and is not a run directory; choose another output directory"
-            )
+        check_replaceable(out, "run")
         run = cls(out, manifest)
         if run.partial.exists():
             if not _is_run_like(run.partial):
                 raise UsageError(f"{run.partial}: exists and is not an incomplete run directory")
+            if (run.partial / _CHUNKS).is_dir() and any((run.partial / _CHUNKS).iterdir()):
+                raise UsageError(
+                    f"{run.partial}: an interrupted run is there; finish it with "
+                    f"'sim run --resume {out}', or delete that folder to start afresh"
+                )
             shutil.rmtree(run.partial)
         (run.partial / _CHUNKS).mkdir(parents=True)
         _write_json(run.partial / MANIFEST, manifest)
@@ -486,6 +509,7 @@ class RunDirectory:
     ) -> RunResult:
         """Gather, summarise and mark the run complete, then rename it to ``out``."""
         self._gather(branch_schema(model))
+        pa.default_memory_pool().release_unused()
         seed, branches = int(self.manifest["seed"]), int(self.manifest["branches"])
         with pq.ParquetFile(self.partial / BRANCHES) as branches_file:
             summary = _summary(model, _column_reader(branches_file), seed, branches)
@@ -508,7 +532,9 @@ def _column_reader(parquet: pq.ParquetFile) -> Callable[[str], np.ndarray]:
     """Return a function that reads one whole column of ``parquet`` as a numpy array."""
 
     def column(name: str) -> np.ndarray:
-        return np.asarray(parquet.read(columns=[name]).column(0).to_numpy())
+        values = np.asarray(parquet.read(columns=[name]).column(0).to_numpy())
+        pa.default_memory_pool().release_unused()
+        return values
 
     return column
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,7 +21,14 @@ from sim.engine import run_branches
 from sim.errors import RunError, UsageError
 from sim.model import CompiledModel
 from sim.montecarlo import resume, run
-from sim.results import MemorySink, RunDirectory, branch_schema, open_run, summary_records
+from sim.results import (
+    MemorySink,
+    RunDirectory,
+    branch_schema,
+    open_run,
+    partial_path,
+    summary_records,
+)
 
 SEED = 7
 N = 100
@@ -208,9 +216,21 @@ def test_an_earlier_run_is_replaced_only_on_success(model: CompiledModel, out: P
     with pytest.raises(KeyboardInterrupt):
         run(model, branches=N, seed=2, out=out, chunk_size=CHUNK, progress=stop_after(1))
     assert read_json(out / "manifest.json")["seed"] == 1
+    # the interrupted run's work is kept for --resume, never silently discarded
+    with pytest.raises(UsageError, match=r"an interrupted run is there; finish it with 'sim run"):
+        run(model, branches=N, seed=3, out=out)
+    shutil.rmtree(partial_path(out))
     run(model, branches=N, seed=3, out=out)
     assert read_json(out / "manifest.json")["seed"] == 3
     assert sorted(p.name for p in out.parent.iterdir()) == ["tiny"]
+
+
+def test_a_result_of_another_kind_is_never_replaced(model: CompiledModel, out: Path) -> None:
+    out.mkdir(parents=True)
+    (out / "manifest.json").write_text('{"kind": "sweep", "status": "complete"}')
+    with pytest.raises(UsageError, match="holds a sweep, which a run does not replace"):
+        run(model, branches=10, out=out)
+    assert (out / "manifest.json").is_file()
 
 
 def test_a_directory_that_is_not_a_run_is_never_replaced(model: CompiledModel, out: Path) -> None:

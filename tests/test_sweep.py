@@ -18,6 +18,7 @@ from sim.cli import app
 from sim.compile import build_model
 from sim.errors import ScenarioError, UsageError
 from sim.model import CompiledModel
+from sim.montecarlo import run
 from sim.sweep import Grid, Points, Sample, expand, open_sweep, read_plan, sweep
 
 SEED = 20240501
@@ -281,7 +282,7 @@ def test_a_sweep_replaces_an_earlier_sweep(model: CompiledModel, tmp_path: Path)
 
 def test_a_sweep_refuses_to_overwrite_other_files(model: CompiledModel, tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("mine")
-    with pytest.raises(UsageError, match="is not a sim results directory"):
+    with pytest.raises(UsageError, match="is not a sweep directory"):
         sweep(model, Grid({"rate": [0.1]}), branches=5, out=tmp_path)
 
 
@@ -376,3 +377,11 @@ def test_sim_sweep_errors_are_one_line(scenario: Path, args: list[str], message:
     assert result.stderr.count("\n") == 1
     assert re.search(message, result.stderr), result.stderr
     assert not (scenario.parent / "out").exists()
+
+
+def test_a_sweep_never_replaces_a_run(model: CompiledModel, tmp_path: Path) -> None:
+    out = tmp_path / "a_run"
+    run(model, branches=4, out=out)
+    with pytest.raises(UsageError, match="holds a run, which a sweep does not replace"):
+        sweep(model, Grid({"scale": ["0.8"]}), branches=4, out=out)
+    assert (out / "branches.parquet").is_file()
