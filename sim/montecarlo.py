@@ -46,7 +46,7 @@ import pyarrow as pa
 
 from sim.compile import build_model, load_model
 from sim.engine import run_branches
-from sim.errors import RunError, UsageError
+from sim.errors import RunError, SimError, UsageError
 from sim.model import CompiledModel
 from sim.precision import Decision, TargetCI, target_ci_rule
 from sim.results import (
@@ -363,6 +363,7 @@ class DaskExecutor(Executor):
     kind = ExecutorKind.DASK
 
     def __init__(self, workers: int | None = None, scheduler: str | None = None) -> None:
+        _distributed()  # refuse at once, before any run directory exists, where dask is missing
         self.workers = _check_workers(workers)
         self.scheduler = scheduler
         self._client: Any = None
@@ -752,9 +753,15 @@ def run(
         )  # fmt: skip
         return RunResult(summary, done, None, table)
     directory = RunDirectory.create(Path(out), manifest, model.source)
-    return _finish(
-        _Rounds(model, seed, rule, directory, manifest, directory), pool, progress, clock
-    )
+    try:
+        return _finish(
+            _Rounds(model, seed, rule, directory, manifest, directory), pool, progress, clock
+        )
+    except SimError:
+        # A model error (a branch that divides by zero) happens again on every resume: its
+        # partial directory is of no use. Interruptions keep theirs for --resume.
+        directory.discard()
+        raise
 
 
 def _finish(rounds: _Rounds, pool: Executor, progress: Progress | None, clock: float) -> RunResult:

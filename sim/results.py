@@ -498,6 +498,10 @@ class RunDirectory:
             for group in _regroup(chunks, ROW_GROUP):
                 writer.write_table(group, row_group_size=ROW_GROUP)
 
+    def discard(self) -> None:
+        """Delete the partial directory of a run that cannot be finished."""
+        shutil.rmtree(self.partial, ignore_errors=True)
+
     def finish(
         self,
         model: CompiledModel,
