@@ -45,6 +45,7 @@ from sim.results import (
     branch_schema,
     check_replaceable,
     complete_manifest,
+    default_directory,
     make_manifest,
     partial_path,
 )
@@ -274,12 +275,8 @@ def _float(value: Any) -> float:
 
 
 def default_out(model: CompiledModel, kind: str) -> Path:
-    """Return the default directory of an analysis: ``results/NAME__KIND``.
-
-    A variant adds itself: ``results/NAME__VARIANT__KIND``.
-    """
-    variant = f"__{model.variant}" if model.variant else ""
-    return Path("results") / f"{model.name}{variant}__{kind}"
+    """Return the default directory of an analysis: ``results/NAME[__VARIANT][__P=V...]__KIND``."""
+    return default_directory(model, kind)
 
 
 def analysis_manifest(

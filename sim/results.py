@@ -320,6 +320,23 @@ def _check_rows(start: int, stop: int, batch: pa.RecordBatch) -> None:
 # --- run directories ---------------------------------------------------------------------------
 
 
+def default_directory(model: CompiledModel, kind: str | None = None) -> Path:
+    """The default directory of a result: ``results/NAME[__VARIANT][__P=V...][__KIND]``.
+
+    Every setting that changes the results (a variant, each ``--set``) names its own
+    directory, so that a counterfactual never replaces the baseline's run.
+    """
+    parts = [model.name]
+    if model.variant:
+        parts.append(model.variant)
+    parts += [
+        re.sub(r"[^A-Za-z0-9_.=+-]", "_", f"{name}={value}") for name, value in model.overrides
+    ]
+    if kind:
+        parts.append(kind)
+    return Path("results") / "__".join(parts)
+
+
 def partial_path(out: Path) -> Path:
     """Return ``<out>.partial``, the sibling where a run into ``out`` is written."""
     absolute = Path(os.path.abspath(out))

@@ -204,3 +204,15 @@ def test_run_help_lists_the_options() -> None:
     result = invoke("run", "--help")
     for option in ("--branches", "--seed", "--out", "--set", "--variant", "--executor"):
         assert option in result.stdout
+
+
+def test_a_variant_and_each_set_name_their_own_default_directory(
+    scenario: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert invoke("run", scenario, "-n", "5", "-q").exit_code == 0
+    assert invoke("run", scenario, "-n", "5", "-q", "--set", "boost=0.9").exit_code == 0
+    assert invoke("run", scenario, "-n", "5", "-q", "--variant", "calm").exit_code == 0
+    made = sorted(p.name for p in (tmp_path / "results").iterdir())
+    assert made == ["tiny", "tiny__boost=0.9", "tiny__calm"]
+    assert manifest(tmp_path / "results" / "tiny")["overrides"] == {}

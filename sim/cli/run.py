@@ -22,8 +22,9 @@ from sim.cli._app import app, fail, reporting_errors
 from sim.cli._options import parse_overrides
 from sim.cli._output import print_summary, progress_bar
 from sim.errors import UsageError
+from sim.model import CompiledModel
 from sim.montecarlo import ExecutorKind, resume, run
-from sim.results import RunResult, open_run, partial_path, summary_records
+from sim.results import RunResult, default_directory, open_run, partial_path, summary_records
 
 __all__ = ["SummaryFormat", "default_out", "run_command", "summary_command"]
 
@@ -62,9 +63,9 @@ def _sigterm_stops_cleanly() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def default_out(name: str, variant: str | None) -> Path:
-    """Return the default run directory: ``results/NAME``, or ``results/NAME__VARIANT``."""
-    return Path("results") / (name if variant is None else f"{name}__{variant}")
+def default_out(model: CompiledModel) -> Path:
+    """Return the default run directory: ``results/NAME[__VARIANT][__P=V...]``."""
+    return default_directory(model)
 
 
 def _refuse_with_resume(given: dict[str, object]) -> None:
@@ -101,7 +102,8 @@ def run_command(
         typer.Option(
             "--out",
             "-o",
-            help="Run directory to write (default results/NAME, or results/NAME__VARIANT).",
+            help="Run directory to write (default results/NAME, results/NAME__VARIANT, and "
+            "__NAME=VALUE for each --set).",
         ),
     ] = None,
     set_: Annotated[
@@ -181,7 +183,7 @@ def run_command(
             if file is None:
                 raise UsageError("missing FILE: give a scenario file, or --resume DIR")
             model = load_model(file, variant=variant, overrides=parse_overrides(set_ or []))
-            target = out or default_out(model.name, model.variant)
+            target = out or default_out(model)
             start = partial(
                 run,
                 model,
