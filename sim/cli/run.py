@@ -143,7 +143,7 @@ def run_command(
         typer.Option(
             "--target-ci",
             metavar="W",
-            help="Add rounds of branches until every probability outcome's 95%% interval has "
+            help="Add rounds of branches until every probability outcome's 95% interval has "
             "a half-width of at most W (e.g. 0.01).",
         ),
     ] = None,
