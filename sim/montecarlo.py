@@ -65,6 +65,7 @@ from sim.results import (
 __all__ = [
     "DaskExecutor",
     "Executor",
+    "ExecutorError",
     "ExecutorKind",
     "Job",
     "ProcessExecutor",
@@ -89,6 +90,13 @@ TARGET_CHUNKS = 32
 # Chunks in flight per worker: enough to keep every worker busy, few enough that an
 # interrupted run stops quickly and finished batches never pile up in the parent.
 IN_FLIGHT_PER_WORKER = 2
+
+
+class ExecutorError(RunError):
+    """The workers failed a run (they died, or the cluster went away), not its model.
+
+    The chunks already written are kept: the run can be resumed.
+    """
 
 
 class ExecutorKind(StrEnum):
@@ -339,7 +347,7 @@ class ProcessExecutor(Executor):
         lost = [future for future in pending if _unfinished(future)]
         if restarts >= self.MAX_RESTARTS:
             first = min([*(pending[f] for f in lost), *retry], key=lambda job: job.start)
-            raise RunError(
+            raise ExecutorError(
                 f"worker processes died {restarts + 1} times in this run (killed, or out of "
                 f"memory?); the last time, branches {first.start}..{first.stop - 1} were running"
             )
@@ -467,7 +475,7 @@ def _fetch(future: Any, job: Job) -> Any | None:
     A finished result lives on the worker that computed it; if that worker dies before the
     result arrives, the fetch fails (or, in some of dask's recovery paths, never returns).
     Errors of the chunk itself are raised; a chunk whose workers kept dying is a
-    :class:`~sim.errors.RunError`.
+    :class:`ExecutorError`.
     """
     distributed = _distributed()
     try:
@@ -475,11 +483,11 @@ def _fetch(future: Any, job: Job) -> Any | None:
     except OSError:  # a broken connection (CommClosedError) or a timeout
         return None
     except CancelledError as error:
-        raise RunError(
+        raise ExecutorError(
             f"the dask cluster dropped branches {job.start}..{job.stop - 1}: {error}"
         ) from None
     except distributed.KilledWorker as error:
-        raise RunError(
+        raise ExecutorError(
             f"dask workers died again and again running branches {job.start}..{job.stop - 1} "
             f"(out of memory?): {error}"
         ) from None
@@ -488,7 +496,7 @@ def _fetch(future: Any, job: Job) -> Any | None:
 def _check_attempts(job: Job, attempts: int) -> None:
     """Refuse to ask for a chunk again once it has failed to arrive too often."""
     if attempts >= FETCH_ATTEMPTS:
-        raise RunError(
+        raise ExecutorError(
             f"could not fetch branches {job.start}..{job.stop - 1} from the dask cluster "
             f"in {attempts} attempts: its workers keep dying"
         )
@@ -757,9 +765,14 @@ def run(
         return _finish(
             _Rounds(model, seed, rule, directory, manifest, directory), pool, progress, clock
         )
+    except ExecutorError as error:
+        raise ExecutorError(
+            f"{error}; the incomplete run is in {directory.partial}; "
+            f"finish it with 'sim run --resume {out}'"
+        ) from None
     except SimError:
         # A model error (a branch that divides by zero) happens again on every resume: its
-        # partial directory is of no use. Interruptions keep theirs for --resume.
+        # partial directory is of no use. Interruptions and failed workers keep theirs.
         directory.discard()
         raise
 

@@ -18,11 +18,11 @@ import pytest
 from _runs import same_rows, write_tiny
 
 from sim.compile import load_model
-from sim.errors import RunError
 from sim.model import CompiledModel
 from sim.montecarlo import (
     IN_FLIGHT_PER_WORKER,
     DaskExecutor,
+    ExecutorError,
     Job,
     ProcessExecutor,
     chunk_ranges,
@@ -230,16 +230,24 @@ def test_a_killed_process_worker_costs_only_the_chunks_in_flight(
     assert same_rows(result.table, serial)
 
 
-def test_a_process_pool_that_keeps_dying_is_a_run_error(
-    model: CompiledModel, monkeypatch: pytest.MonkeyPatch
+def test_a_process_pool_that_keeps_dying_stops_the_run_and_keeps_its_chunks(
+    model: CompiledModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pools = pool_recorder(monkeypatch)
     monkeypatch.setattr(ProcessExecutor, "MAX_RESTARTS", 1)
-    with pytest.raises(RunError, match=r"worker processes died 2 times in this run"):
+    out = tmp_path / "run"
+    with pytest.raises(
+        ExecutorError,
+        match=r"worker processes died 2 times in this run .* finish it with 'sim run --resume ",
+    ):
         run(
             model, branches=N, seed=SEED, executor="process", workers=2, chunk_size=CHUNK,
-            progress=kill_a_pool_worker(pools, 2),
+            out=out, progress=kill_a_pool_worker(pools, 2),
         )  # fmt: skip
+    assert json.loads((tmp_path / "run.partial" / "manifest.json").read_text())["status"] == (
+        "incomplete"
+    )
+    assert same_rows(resume(out).table, run(model, branches=N, seed=SEED).table)
 
 
 # --- signals and resuming ----------------------------------------------------------------------
