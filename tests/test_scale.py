@@ -314,3 +314,12 @@ def test_a_signal_stops_a_run_cleanly_and_resume_finishes_it(
     for name in ("branches.parquet", "summary.json"):
         assert (out / name).read_bytes() == (tmp_path / "whole" / name).read_bytes()
     assert resumed.manifest["branches"] == whole.manifest["branches"] == BIG
+
+
+def test_the_core_does_not_import_dask() -> None:
+    code = (
+        "import sys, sim, sim.cli, sim.montecarlo, sim.results; "
+        "print(sorted(m for m in ('dask', 'distributed') if m in sys.modules))"
+    )
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "[]"
