@@ -156,6 +156,7 @@ class _Compiler:
         self.slots: dict[str, int] = {"t": T_SLOT}
         self.types: dict[str, Type] = {"t": Type.NUMBER}
         self.parameter_types: dict[str, Type] = {}
+        self.locations: dict[str, tuple[int, int]] = {}
 
     # problems
 
@@ -213,6 +214,7 @@ class _Compiler:
             file=self.doc.file,
             variant=variant_name,
             overrides=pairs,
+            locations=dict(self.locations),
             scenario=s,
         )
 
@@ -419,7 +421,13 @@ class _Compiler:
             return _placeholder(path)
         fn = compile_expr(checked, self.ref)
         reads = frozenset(self.slots[name] for name in checked.names)
-        return CExpr(fn, source, format_path(path), reads, checked.constant)
+        return CExpr(fn, source, self.place(path), reads, checked.constant)
+
+    def place(self, path: NodePath) -> str:
+        """The printed path of ``path``, remembering where it is in the file for run errors."""
+        where = format_path(path)
+        self.locations.setdefault(where, self.doc.locate(path))
+        return where
 
     def ref(self, name: str) -> str:
         """Python source that reads ``name`` from the value list ``v``."""
@@ -438,7 +446,7 @@ class _Compiler:
 
     def delay(self, value: float | str | Distribution, path: NodePath, what: str) -> CDelay:
         """Compile a delay or duration: a constant, an expression, or a distribution."""
-        where = format_path(path)
+        where = self.place(path)
         if isinstance(value, float):
             return CDelay(constant=value, path=where)
         if isinstance(value, str):
@@ -482,9 +490,9 @@ class _Compiler:
                 )
             )  # fmt: skip
             reads.update(self.slots[n] for n in checked.names)
-        fn = effect_function(assignments, format_path(path))
+        fn = effect_function(assignments, self.place(path))
         targets = tuple(a.slot for a in assignments)
-        return Effect(fn, targets, frozenset(reads), format_path(path))
+        return Effect(fn, targets, frozenset(reads), self.place(path))
 
     # processes
 

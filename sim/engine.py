@@ -300,9 +300,17 @@ class _Branch:
             self._simulate()
             return self._result()
         except (ArithmeticError, ValueError) as error:
-            raise RunError(
-                f"branch {self.branch} (seed {self.seed}), t={self.env.now:g}: {self.ctx}: {error}"
-            ) from None
+            raise RunError(self._located(error)) from None
+
+    def _located(self, error: Exception) -> str:
+        """One line for a run error: ``FILE:LINE:COL: PATH: message (branch, seed, time)``."""
+        where = self.model.locations.get(self.ctx)
+        file = self.model.file or self.model.name
+        head = f"{file}:{where[0]}:{where[1]}" if where is not None else file
+        return (
+            f"{head}: {self.ctx}: {error} "
+            f"(branch {self.branch}, seed {self.seed}, t={self.env.now:g})"
+        )
 
     def _simulate(self) -> None:
         """Draw the parameters, set the state up and run until the horizon or ``stop_when``."""

@@ -8,7 +8,7 @@ engine recomputes only what a change affects. Nothing here imports simpy or pyda
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -221,6 +221,10 @@ class CompiledModel:
     file: str = ""  # the file name as given by the user
     variant: str | None = None
     overrides: tuple[tuple[str, str], ...] = ()
+    # where each compiled expression's path stands in the file: (line, column), for run errors
+    locations: Mapping[str, tuple[int, int]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
     scenario: Any = field(default=None, compare=False, repr=False)  # the validated Scenario
 
     @property

@@ -340,7 +340,11 @@ def test_an_arithmetic_error_names_the_branch_and_the_expression() -> None:
           - {kind: value, name: x, expr: x}
         """)
     with pytest.raises(
-        RunError, match=r"branch 0 .*t=1\.5: processes\[1\]\.set: math domain error"
+        RunError,
+        match=(
+            r"^test\.yaml:9:51: processes\[1\]\.set: math domain error "
+            r"\(branch 0, seed \d+, t=1\.5\)$"
+        ),
     ):
         run_branches(m, SEED, 0, 1)
 
@@ -353,7 +357,10 @@ def test_an_overflow_in_an_assignment_is_an_error_not_a_silent_infinity() -> Non
         outcomes:
           - {kind: value, name: x, expr: x}
         """)
-    with pytest.raises(RunError, match=r"t=2: processes\[0\]\.set: state 'x' would become inf"):
+    with pytest.raises(
+        RunError,
+        match=r"^test\.yaml:8:49: processes\[0\]\.set: state 'x' would become inf, .*t=2\)$",
+    ):
         run_branches(m, SEED, 0, 1)
 
 

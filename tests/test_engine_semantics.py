@@ -732,7 +732,7 @@ def test_an_arithmetic_error_names_branch_seed_time_and_place(where: str) -> Non
     if "outcomes:" not in body:
         body += "\noutcomes: [{kind: value, name: v, expr: '1'}]"
     m = model(body)
-    pattern = rf"^branch 3 \(seed {SEED}\), t={at}: {re.escape(where)}: "
+    pattern = rf"^\w+\.yaml:\d+:\d+: {re.escape(where)}: .* \(branch 3, seed {SEED}, t={at}\)$"
     with pytest.raises(RunError, match=pattern) as caught:
         run_branches(m, SEED, 3, 4)
     assert "\n" not in str(caught.value)

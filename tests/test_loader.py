@@ -6,7 +6,6 @@ import datetime
 import json
 import math
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -305,19 +304,17 @@ def billion_laughs() -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_billion_laughs_is_refused_fast() -> None:
-    start = time.perf_counter()
+def test_billion_laughs_is_refused_at_the_alias_limit() -> None:
+    # Refused after 1000 aliases: nowhere near the 9**9 values a full expansion would build
+    # (timings belong in benchmarks, not tests).
     problem = only_problem(billion_laughs())
-    assert time.perf_counter() - start < 0.5
     assert "more than 1000 aliases used" in problem.message
     assert problem.line == 3  # at an alias, inside the expansion of *b
 
 
 def test_large_alias_expansion_is_refused_at_the_alias() -> None:
     text = "a: &a [" + ", ".join(["0"] * 1000) + "]\nb: [" + ", ".join(["*a"] * 101) + "]\n"
-    start = time.perf_counter()
     problem = only_problem(text)
-    assert time.perf_counter() - start < 1.0
     # *a is 1001 values: the 99th alias in b crosses the limit.
     assert (problem.line, problem.col, problem.path) == (2, 5 + 98 * 4, "b[98]")
     assert problem.message == "alias '*a' expands the document beyond 100000 values"
