@@ -407,6 +407,11 @@ class DaskExecutor(Executor):
         else:
             self._client = distributed.Client(self.scheduler)
             self.workers = max(1, len(self._client.scheduler_info()["workers"]))
+            try:
+                _check_worker_versions(self._client)
+            except BaseException:
+                self.close()
+                raise
         return self
 
     def close(self) -> None:
@@ -507,6 +512,30 @@ def _check_attempts(job: Job, attempts: int) -> None:
             f"could not fetch branches {job.start}..{job.stop - 1} from the dask cluster "
             f"in {attempts} attempts: its workers keep dying"
         )
+
+
+def _versions() -> tuple[str, str]:
+    """Return the versions of sim and numpy here: the rows of a branch depend on both."""
+    return sim_version(), np.__version__
+
+
+def _check_worker_versions(client: Any) -> None:
+    """Refuse a cluster whose workers lack sim, or run other versions of sim or numpy."""
+    try:
+        found: dict[str, tuple[str, str]] = client.run(_versions)
+    except Exception as error:  # a worker without sim cannot even unpickle the function
+        raise UsageError(
+            f"the dask workers cannot run sim ({type(error).__name__}: {error}); install "
+            f"sim {sim_version()} where they run"
+        ) from None
+    here = _versions()
+    for worker, versions in sorted(found.items()):
+        if tuple(versions) != here:
+            raise UsageError(
+                f"dask worker {worker} has sim {versions[0]} with numpy {versions[1]}, this is "
+                f"sim {here[0]} with numpy {here[1]}; rows depend on both, so install the same "
+                "versions on every worker"
+            )
 
 
 @contextmanager

@@ -17,7 +17,9 @@ import pyarrow as pa
 import pytest
 from _runs import same_rows, write_tiny
 
+import sim.montecarlo
 from sim.compile import load_model
+from sim.errors import UsageError
 from sim.model import CompiledModel
 from sim.montecarlo import (
     IN_FLIGHT_PER_WORKER,
@@ -323,3 +325,14 @@ def test_the_core_does_not_import_dask() -> None:
     )
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert found.stdout.strip() == "[]"
+
+
+@pytest.mark.dask
+def test_a_cluster_with_another_sim_version_is_refused(
+    model: CompiledModel, cluster: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sim.montecarlo, "sim_version", lambda: "0.0.1")
+    with pytest.raises(
+        UsageError, match=r"dask worker tcp://127\.0\.0\.1:\d+ has sim .* this is sim 0\.0\.1"
+    ):
+        run(model, branches=10, executor="dask", scheduler=cluster.scheduler_address)
