@@ -33,6 +33,13 @@ def _show(value: Any) -> str:
     return str(value)
 
 
+def _exact(value: Any) -> str:
+    """A value for CSV: floats at full precision, so that they match the branch table."""
+    if isinstance(value, float) and not math.isnan(value):
+        return repr(value)
+    return _show(value)
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, float) and math.isnan(value):
         return None
