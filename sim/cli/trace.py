@@ -97,7 +97,9 @@ def trace(
         for r in records:
             for n, b, a in r.changes or ((None, None, None),):
                 typer.echo(
-                    ",".join([repr(r.time), r.process, f'"{r.what}"', n or "", _show(b), _show(a)])
+                    ",".join(
+                        [repr(r.time), r.process, f'"{r.what}"', n or "", _exact(b), _exact(a)]
+                    )
                 )
         return
     typer.echo(f"{model.name}: branch {branch}, seed {seed}")
