@@ -7,13 +7,16 @@ settings' chunks go to one executor as plain :class:`~sim.montecarlo.Job` values
 progress report covers them all and the tables are the same whatever the executor.
 
 This module also writes the directories of sweeps and sensitivity analyses, atomically as a
-run directory is written: under ``<out>.partial`` first, renamed when complete.
+run directory is written: under ``<out>.partial`` first, renamed when complete. With
+:func:`stream_settings` each batch goes to a chunk file there as it arrives, so that memory
+does not grow with settings times branches.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
-from collections.abc import Generator, Iterable, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,26 +47,35 @@ from sim.results import (
     _write_json,
     branch_schema,
     check_replaceable,
+    chunk_tables,
     complete_manifest,
     default_directory,
     make_manifest,
     partial_path,
+    write_chunk,
 )
 from sim.scenario import Scenario
 from sim.stats import summarize
 from sim.validation import scenario_from_document
 
+_CHUNKS = "chunks"
+_CHUNK_NAME = re.compile(r"(\d+)-(\d+)-(\d+)\.parquet")
+
 __all__ = [
+    "Execution",
     "Setting",
+    "SettingsDirectory",
     "SettingsRun",
     "analysis_manifest",
     "default_out",
+    "first_positions",
     "open_directory",
     "outcome_means",
     "override_text",
     "point_summary",
     "power_of_two_exponent",
     "run_settings",
+    "stream_settings",
     "write_directory",
 ]
 
@@ -83,6 +95,14 @@ class SettingsRun:
     """The branch tables of every setting, in the order given, and where they ran."""
 
     tables: tuple[pa.Table, ...]
+    executor: str
+    workers: int
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    """Where settings ran: the executor and its number of workers."""
+
     executor: str
     workers: int
 
@@ -170,6 +190,75 @@ def run_settings(
     over: each setting states its own). ``progress`` gets ``(done, total)`` counted in
     branches over all settings. Identical settings run once.
     """
+    batches: dict[Job, pa.RecordBatch] = {}
+
+    def keep(job: Job, batch: pa.RecordBatch) -> None:
+        batches[job] = batch
+
+    ran = _run(
+        model, settings, branches=branches, seed=seed, executor=executor, workers=workers,
+        scheduler=scheduler, progress=progress, take=keep,
+    )  # fmt: skip
+    ranges = chunk_ranges(branches, default_chunk_size(branches))
+    tables = {
+        s: pa.Table.from_batches(
+            [batches[Job(model.source, model.file, s.variant, s.overrides, seed, a, b)]
+             for a, b in ranges]
+        )
+        for s in dict.fromkeys(settings)
+    }  # fmt: skip
+    return SettingsRun(tuple(tables[s] for s in settings), ran.executor, ran.workers)
+
+
+def stream_settings(
+    model: CompiledModel,
+    settings: Sequence[Setting],
+    directory: SettingsDirectory,
+    *,
+    branches: int,
+    seed: int,
+    executor: ExecutorKind | str = ExecutorKind.SERIAL,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+) -> Execution:
+    """Run every setting as :func:`run_settings` does, writing each batch to ``directory``.
+
+    Each batch goes to its own chunk file the moment it arrives and is not kept, so memory
+    does not grow with settings times branches; ``progress`` is called after the write. A
+    setting's chunks are filed under the position of its first occurrence in ``settings``
+    (see :func:`first_positions`); read them back with :meth:`SettingsDirectory.chunks`.
+    """
+    first = dict(zip(settings, first_positions(settings), strict=True))
+
+    def write(job: Job, batch: pa.RecordBatch) -> None:
+        directory.add(first[Setting(job.variant, job.overrides)], job.start, job.stop, batch)
+
+    return _run(
+        model, settings, branches=branches, seed=seed, executor=executor, workers=workers,
+        scheduler=scheduler, progress=progress, take=write,
+    )  # fmt: skip
+
+
+def first_positions(settings: Sequence[Setting]) -> list[int]:
+    """Return, for each setting, the position of its first occurrence in ``settings``."""
+    first: dict[Setting, int] = {}
+    return [first.setdefault(s, i) for i, s in enumerate(settings)]
+
+
+def _run(
+    model: CompiledModel,
+    settings: Sequence[Setting],
+    *,
+    branches: int,
+    seed: int,
+    executor: ExecutorKind | str,
+    workers: int | None,
+    scheduler: str | None,
+    progress: Progress | None,
+    take: Callable[[Job, pa.RecordBatch], None],
+) -> Execution:
+    """Run the chunks of every distinct setting, handing each batch to ``take`` as it arrives."""
     if branches < 1:
         raise UsageError(f"branches must be at least 1, got {branches}")
     if seed < 0:
@@ -183,7 +272,6 @@ def run_settings(
         for s in unique
         for a, b in ranges
     ]
-    batches: dict[Job, pa.RecordBatch] = {}
     total, done = len(unique) * branches, 0
     pool = make_executor(executor, model, workers=workers, scheduler=scheduler)
     with pool:
@@ -195,18 +283,11 @@ def run_settings(
             progress(done, total)
         with closing(finished):
             for job, batch in finished:
-                batches[job] = batch
+                take(job, batch)
                 done += job.stop - job.start
                 if progress is not None:
                     progress(done, total)
-    tables = {
-        s: pa.Table.from_batches(
-            [batches[Job(model.source, model.file, s.variant, s.overrides, seed, a, b)]
-             for a, b in ranges]
-        )
-        for s in unique
-    }  # fmt: skip
-    return SettingsRun(tuple(tables[s] for s in settings), pool.kind.value, pool.workers)
+    return Execution(pool.kind.value, pool.workers)
 
 
 def _check_first_of_each_variant(compiler: _SerialSettings, settings: Sequence[Setting]) -> None:
@@ -281,7 +362,7 @@ def default_out(model: CompiledModel, kind: str) -> Path:
 
 def analysis_manifest(
     model: CompiledModel,
-    ran: SettingsRun,
+    ran: SettingsRun | Execution,
     *,
     kind: str,
     seed: int,
@@ -319,16 +400,65 @@ def write_directory(out: Path, manifest: Mapping[str, Any], tables: Mapping[str,
     first and ``"complete"`` last, then renamed to ``out``, replacing an earlier directory
     that sim wrote there.
     """
-    check_replaceable(out, str(manifest["kind"]))
-    partial = partial_path(out)
-    if partial.exists():
-        if not _is_run_like(partial):
-            raise UsageError(f"{partial}: exists and is not an incomplete sim directory")
-        shutil.rmtree(partial)
-    partial.mkdir(parents=True)
-    _write_json(partial / MANIFEST, {**manifest, "status": "incomplete"})
-    for name, table in tables.items():
-        pq.write_table(table, partial / name)
-    _write_json(partial / MANIFEST, {**manifest, "status": "complete"})
-    _publish(partial, out)
-    return out
+    return SettingsDirectory.create(out, manifest).finish(manifest, tables)
+
+
+class SettingsDirectory:
+    """Writes the directory of an analysis: chunks of every setting as they arrive, then files.
+
+    Everything goes under ``<out>.partial``: chunk files in ``chunks/``, named
+    ``<setting>-<start>-<stop>.parquet``, then the final files; :meth:`finish` drops the
+    chunks, marks the manifest complete and renames the directory to ``out``.
+    """
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.partial = partial_path(out)
+
+    @classmethod
+    def create(cls, out: Path, manifest: Mapping[str, Any]) -> SettingsDirectory:
+        """Start a fresh ``<out>.partial`` whose manifest (``manifest``) says ``"incomplete"``.
+
+        ``out`` must be empty or an earlier result of the manifest's ``kind``, since it will
+        be replaced; a leftover ``<out>.partial`` that sim wrote is cleared.
+        """
+        directory = cls(out)
+        check_replaceable(out, str(manifest["kind"]))
+        if directory.partial.exists():
+            if not _is_run_like(directory.partial):
+                raise UsageError(
+                    f"{directory.partial}: exists and is not an incomplete sim directory"
+                )
+            shutil.rmtree(directory.partial)
+        (directory.partial / _CHUNKS).mkdir(parents=True)
+        _write_json(directory.partial / MANIFEST, {**manifest, "status": "incomplete"})
+        return directory
+
+    def add(self, setting: int, start: int, stop: int, batch: pa.RecordBatch) -> None:
+        """Write the batch of branches ``start..stop-1`` of ``setting`` to its own file."""
+        if batch.num_rows != stop - start:
+            raise RuntimeError(f"chunk {start}..{stop} came back with {batch.num_rows} rows")
+        name = f"{setting:06d}-{start:012d}-{stop:012d}.parquet"
+        write_chunk(self.partial / _CHUNKS / name, batch)
+
+    def chunks(self, setting: int, branches: int, schema: pa.Schema) -> Iterator[pa.Table]:
+        """Return an iterator over the chunks of ``setting``, read in branch order."""
+        files = {}
+        for path in (self.partial / _CHUNKS).glob(f"{setting:06d}-*.parquet"):
+            match = _CHUNK_NAME.fullmatch(path.name)
+            if match and int(match[1]) == setting:
+                files[int(match[2]), int(match[3])] = path
+        return chunk_tables(files, branches, schema, self.partial / _CHUNKS)
+
+    def finish(self, manifest: Mapping[str, Any], tables: Mapping[str, pa.Table]) -> Path:
+        """Write ``tables`` and the complete ``manifest``, then rename the directory to ``out``."""
+        for name, table in tables.items():
+            pq.write_table(table, self.partial / name)
+        shutil.rmtree(self.partial / _CHUNKS, ignore_errors=True)
+        _write_json(self.partial / MANIFEST, {**manifest, "status": "complete"})
+        _publish(self.partial, self.out)
+        return self.out
+
+    def discard(self) -> None:
+        """Delete the partial directory of an analysis that cannot be finished."""
+        shutil.rmtree(self.partial, ignore_errors=True)

@@ -45,6 +45,7 @@ __all__ = [
     "RunResult",
     "Sink",
     "branch_schema",
+    "chunk_tables",
     "complete_manifest",
     "make_manifest",
     "make_summary",
@@ -53,6 +54,8 @@ __all__ = [
     "partial_path",
     "sim_version",
     "summary_records",
+    "write_chunk",
+    "write_gathered",
 ]
 
 BRANCHES = "branches.parquet"
@@ -496,24 +499,13 @@ class RunDirectory:
     def add(self, start: int, stop: int, batch: pa.RecordBatch) -> None:
         """Write the batch of branches ``start..stop-1`` to its own file, atomically."""
         _check_rows(start, stop, batch)
-        chunks = self.partial / _CHUNKS
-        path = chunks / f"{start:012d}-{stop:012d}.parquet"
-        temporary = chunks / f".{path.name}.tmp"
-        pq.write_table(pa.Table.from_batches([batch]), temporary)
-        os.replace(temporary, path)
+        write_chunk(self.partial / _CHUNKS / f"{start:012d}-{stop:012d}.parquet", batch)
 
     def _gather(self, schema: pa.Schema) -> None:
         """Write ``branches.parquet`` from the chunk files, in branch order, streaming."""
-        files = self._chunk_files()
-        ordered = sorted(files)
-        expected = self.manifest["branches"]
-        stops = [0] + [stop for _, stop in ordered]
-        if [start for start, _ in ordered] != stops[:-1] or stops[-1] != expected:
-            raise RuntimeError(f"{self.partial}: chunks {ordered} do not cover {expected} branches")
-        chunks = (pq.read_table(files[key], schema=schema) for key in ordered)
-        with pq.ParquetWriter(self.partial / BRANCHES, schema) as writer:
-            for group in _regroup(chunks, ROW_GROUP):
-                writer.write_table(group, row_group_size=ROW_GROUP)
+        expected = int(self.manifest["branches"])
+        chunks = chunk_tables(self._chunk_files(), expected, schema, self.partial)
+        write_gathered(self.partial / BRANCHES, schema, chunks)
 
     def discard(self) -> None:
         """Delete the partial directory of a run that cannot be finished."""
@@ -547,6 +539,39 @@ class RunDirectory:
         (self.partial / _SOURCE).unlink(missing_ok=True)
         _publish(self.partial, self.out)
         return RunResult(_read_json(self.out / SUMMARY), self.manifest, self.out)
+
+
+def write_chunk(path: Path, batch: pa.RecordBatch) -> None:
+    """Write ``batch`` to the Parquet file ``path`` through a temporary file, atomically."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    pq.write_table(pa.Table.from_batches([batch]), temporary)
+    os.replace(temporary, path)
+
+
+def chunk_tables(
+    files: Mapping[tuple[int, int], Path], branches: int, schema: pa.Schema, where: Path
+) -> Iterator[pa.Table]:
+    """Return an iterator over the chunk files ``(start, stop) -> path``, read in branch order.
+
+    The chunks must cover branches ``0..branches-1`` exactly, which is checked at once;
+    each file is read only when the iterator reaches it.
+    """
+    ordered = sorted(files)
+    stops = [0] + [stop for _, stop in ordered]
+    if [start for start, _ in ordered] != stops[:-1] or stops[-1] != branches:
+        raise RuntimeError(f"{where}: chunks {ordered} do not cover {branches} branches")
+    return (pq.read_table(files[key], schema=schema) for key in ordered)
+
+
+def write_gathered(path: Path, schema: pa.Schema, tables: Iterable[pa.Table]) -> None:
+    """Write ``tables``, one after the other, to the Parquet file ``path``, streaming.
+
+    Row groups hold :data:`ROW_GROUP` rows whatever the sizes of the tables, so the file
+    is the same however its rows arrived; only one group's rows are held at a time.
+    """
+    with pq.ParquetWriter(path, schema) as writer:
+        for group in _regroup(tables, ROW_GROUP):
+            writer.write_table(group, row_group_size=ROW_GROUP)
 
 
 def _column_reader(parquet: pq.ParquetFile) -> Callable[[str], np.ndarray]:

@@ -10,7 +10,9 @@ checked against each parameter's type and the support of its distribution.
 
 A sweep directory holds ``points.parquet`` (one row per point: ``point``, the swept values,
 then for each outcome ``NAME``, ``NAME_ci_low``, ``NAME_ci_high``), ``branches.parquet`` (the
-branch table of every point with a leading ``point`` column) and ``manifest.json``.
+branch table of every point with a leading ``point`` column) and ``manifest.json``. A sweep
+written to a directory streams: batches go to chunk files as they arrive, and the branch
+table is gathered and summarised one point at a time.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -36,16 +38,18 @@ from sim.model import CompiledModel, CParameter, Value
 from sim.montecarlo import ExecutorKind, Progress, _compiled
 from sim.points import (
     Setting,
+    SettingsDirectory,
     analysis_manifest,
+    first_positions,
     open_directory,
     override_text,
     point_summary,
     power_of_two_exponent,
     run_settings,
-    write_directory,
+    stream_settings,
 )
 from sim.points import default_out as _default_out
-from sim.results import BRANCHES, now_iso
+from sim.results import BRANCHES, branch_schema, now_iso, write_gathered
 from sim.validation import explain_errors, suggest
 
 __all__ = [
@@ -442,32 +446,97 @@ def sweep(
         for i in range(len(design.points))
     ]
     started, clock = now_iso(), time.perf_counter()
+    if out is not None:
+        return _sweep_to(
+            Path(out), model, design, settings, started, clock, branches=branches, seed=seed,
+            executor=executor, workers=workers, scheduler=scheduler, progress=progress,
+        )  # fmt: skip
     ran = run_settings(
         model, settings, branches=branches, seed=seed, executor=executor, workers=workers,
         scheduler=scheduler, progress=progress,
     )  # fmt: skip
-    table = _points_table(model, design, ran.tables)
-    branch_table = _branch_table(ran.tables)
+    table = _points_table(model, design, [point_summary(model, t) for t in ran.tables])
     manifest = analysis_manifest(
         model, ran, kind="sweep", seed=seed, branches=branches, started_at=started,
         wall_seconds=time.perf_counter() - clock,
     )  # fmt: skip
     manifest.update(points=len(design.points), design=design.describe())
-    if out is None:
-        return SweepResult(table, manifest, None, branch_table)
-    files = {POINTS: table, BRANCHES: branch_table}
-    directory = write_directory(Path(out), manifest, files)
-    return SweepResult(table, manifest, directory, branch_table)
+    return SweepResult(table, manifest, None, _branch_table(ran.tables))
 
 
-def _points_table(model: CompiledModel, design: Design, tables: Sequence[pa.Table]) -> pa.Table:
-    """Return one row per point: ``point``, the swept values, each outcome's interval."""
+def _sweep_to(
+    out: Path,
+    model: CompiledModel,
+    design: Design,
+    settings: Sequence[Setting],
+    started: str,
+    clock: float,
+    *,
+    branches: int,
+    seed: int,
+    executor: ExecutorKind | str,
+    workers: int | None,
+    scheduler: str | None,
+    progress: Progress | None,
+) -> SweepResult:
+    """Run the sweep into the directory ``out``, never holding more than one point's rows.
+
+    Batches go to chunk files as they arrive; then each point's chunks are read in branch
+    order, summarised and appended to ``branches.parquet``, one point at a time.
+    """
+    head = {"kind": "sweep", "scenario": model.name, "started_at": started}
+    directory = SettingsDirectory.create(out, head)
+    try:
+        ran = stream_settings(
+            model, settings, directory, branches=branches, seed=seed, executor=executor,
+            workers=workers, scheduler=scheduler, progress=progress,
+        )  # fmt: skip
+        rows = _gather_points(model, directory, settings, branches)
+        table = _points_table(model, design, rows)
+        manifest = analysis_manifest(
+            model, ran, kind="sweep", seed=seed, branches=branches, started_at=started,
+            wall_seconds=time.perf_counter() - clock,
+        )  # fmt: skip
+        manifest.update(points=len(design.points), design=design.describe())
+        return SweepResult(table, manifest, directory.finish(manifest, {POINTS: table}))
+    except BaseException:
+        # A sweep cannot be resumed, so its chunks are of no use to anyone.
+        directory.discard()
+        raise
+
+
+def _gather_points(
+    model: CompiledModel, directory: SettingsDirectory, settings: Sequence[Setting], branches: int
+) -> list[dict[str, float]]:
+    """Write ``branches.parquet`` from the chunks, point by point; return each point's summary.
+
+    The rows are those :func:`_branch_table` gives, in the same row groups as a run's.
+    """
+    schema = branch_schema(model)
+    rows: list[dict[str, float]] = []
+
+    def tables() -> Iterator[pa.Table]:
+        for point, first in enumerate(first_positions(settings)):
+            table = pa.concat_tables(directory.chunks(first, branches, schema))
+            rows.append(point_summary(model, table))
+            yield _with_point(table, point)
+
+    write_gathered(directory.partial / BRANCHES, _point_schema(schema), tables())
+    return rows
+
+
+def _points_table(
+    model: CompiledModel, design: Design, rows: Sequence[Mapping[str, float]]
+) -> pa.Table:
+    """Return one row per point: ``point``, the swept values, each outcome's interval.
+
+    ``rows`` holds each point's :func:`~sim.points.point_summary`.
+    """
     columns: dict[str, Any] = {"point": pa.array(range(len(design.points)), type=pa.int64())}
     types = {p.name: p.type for p in model.parameters}
     for k, name in enumerate(design.names):
         kind = pa.bool_() if types[name] == "bool" else pa.float64()
         columns[name] = pa.array([point[k] for point in design.points], type=kind)
-    rows = [point_summary(model, table) for table in tables]
     for key in rows[0] if rows else ():
         columns[key] = pa.array([row[key] for row in rows], type=pa.float64())
     return pa.table(columns)
@@ -475,9 +544,18 @@ def _points_table(model: CompiledModel, design: Design, tables: Sequence[pa.Tabl
 
 def _branch_table(tables: Sequence[pa.Table]) -> pa.Table:
     """Return the branch tables of all points, one after the other, with a ``point`` column."""
-    whole = pa.concat_tables(tables)
-    point = np.repeat(np.arange(len(tables), dtype=np.int64), [t.num_rows for t in tables])
-    return whole.add_column(0, "point", pa.array(point, type=pa.int64()))
+    return pa.concat_tables([_with_point(table, i) for i, table in enumerate(tables)])
+
+
+def _with_point(table: pa.Table, point: int) -> pa.Table:
+    """Return the branch table of one point with a leading ``point`` column."""
+    column = pa.array(np.full(table.num_rows, point, dtype=np.int64), type=pa.int64())
+    return table.add_column(0, "point", column)
+
+
+def _point_schema(schema: pa.Schema) -> pa.Schema:
+    """Return a run's branch schema with the leading ``point`` column of a sweep's."""
+    return schema.insert(0, pa.field("point", pa.int64()))
 
 
 def open_sweep(directory: str | Path) -> SweepResult:

@@ -265,6 +265,50 @@ def test_a_sweep_directory_holds_points_branches_and_manifest(
     assert same_points(pq.read_table(out / "points.parquet"), result.points)
 
 
+def test_a_sweep_directory_holds_the_files_of_the_sweep_in_memory(
+    scenario: Path, tmp_path: Path
+) -> None:
+    # Several chunks per point, out of order from two workers, and a point given twice:
+    # the streamed files are byte for byte those written from the tables kept in memory.
+    plan = Points([{"rate": 0.1}, {"rate": 0.4}, {"rate": 0.1}])
+    memory = sweep(scenario, plan, branches=70, seed=SEED)
+    pq.write_table(memory.points, tmp_path / "points.parquet")
+    pq.write_table(memory.branches, tmp_path / "branches.parquet")
+    out = tmp_path / "s"
+    sweep(scenario, plan, branches=70, seed=SEED, out=out, executor="process", workers=2)
+    for name in ("points.parquet", "branches.parquet"):
+        assert (out / name).read_bytes() == (tmp_path / name).read_bytes(), name
+
+
+def test_a_sweep_writes_each_chunk_to_disk_as_it_arrives(
+    model: CompiledModel, tmp_path: Path
+) -> None:
+    out = tmp_path / "s"
+    chunks = tmp_path / "s.partial" / "chunks"
+    seen: list[list[str]] = []
+
+    def look(done: int, total: int) -> None:
+        if 0 < done < total:
+            seen.append(sorted(p.name for p in chunks.iterdir()))
+
+    sweep(model, Grid({"rate": [0.1, 0.2]}), branches=70, seed=SEED, out=out, progress=look)
+    assert seen[0] == ["000000-000000000000-000000000032.parquet"]
+    assert [len(names) for names in seen] == list(range(1, len(seen) + 1))
+    assert not chunks.parent.exists()
+
+
+def test_a_failed_sweep_leaves_no_partial_directory(model: CompiledModel, tmp_path: Path) -> None:
+    def stop(done: int, total: int) -> None:
+        if done:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        sweep(
+            model, Grid({"rate": [0.1]}), branches=70, seed=SEED, out=tmp_path / "s", progress=stop
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_sweep_directory_reads_back(model: CompiledModel, tmp_path: Path) -> None:
     written = sweep(model, Grid({"rate": [0.1]}), branches=10, seed=SEED, out=tmp_path / "s")
     again = open_sweep(tmp_path / "s")
