@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _runs import write_tiny
 from typer.testing import CliRunner, Result
 
 import sim.montecarlo
@@ -22,11 +21,6 @@ from sim.engine import run_branches
 from sim.model import CompiledModel
 
 N = "40"
-
-
-@pytest.fixture
-def scenario(tmp_path: Path) -> Path:
-    return write_tiny(tmp_path)
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
-from _runs import same_rows, write_tiny
+from _runs import same_rows
 
 import sim.montecarlo
-from sim.compile import build_model, load_model
+from sim.compile import build_model
 from sim.errors import UsageError
 from sim.model import CompiledModel
 from sim.montecarlo import (
@@ -29,16 +29,6 @@ from sim.montecarlo import (
 
 SEED = 20230301
 N = 120
-
-
-@pytest.fixture
-def scenario(tmp_path: Path) -> Path:
-    return write_tiny(tmp_path)
-
-
-@pytest.fixture
-def model(scenario: Path) -> CompiledModel:
-    return load_model(scenario)
 
 
 @pytest.fixture

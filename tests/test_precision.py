@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from _runs import same_rows, write_tiny
+from _runs import same_rows
 from scipy.stats import norm
 from typer.testing import CliRunner
 
 from sim.cli import app
-from sim.compile import build_model, load_model
+from sim.compile import build_model
 from sim.errors import UsageError
 from sim.model import CompiledModel
 from sim.montecarlo import resume, run
@@ -23,16 +23,6 @@ from sim.precision import DEFAULT_MAX_BRANCHES, TargetCI, half_width, target_ci_
 SEED = 11
 FIRST = 200
 TARGET = 0.03
-
-
-@pytest.fixture
-def scenario(tmp_path: Path) -> Path:
-    return write_tiny(tmp_path)
-
-
-@pytest.fixture
-def model(scenario: Path) -> CompiledModel:
-    return load_model(scenario)
 
 
 def rule(max_branches: int = 100_000, step: int = 100) -> TargetCI:

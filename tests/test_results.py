@@ -12,11 +12,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from _runs import same_rows, write_tiny
+from _runs import same_rows
 
 import sim.montecarlo
 import sim.results
-from sim.compile import load_model
 from sim.engine import run_branches
 from sim.errors import RunError, UsageError
 from sim.model import CompiledModel
@@ -34,16 +33,6 @@ SEED = 7
 N = 100
 CHUNK = 16
 FILES = {"branches.parquet", "summary.json", "manifest.json"}
-
-
-@pytest.fixture
-def scenario(tmp_path: Path) -> Path:
-    return write_tiny(tmp_path)
-
-
-@pytest.fixture
-def model(scenario: Path) -> CompiledModel:
-    return load_model(scenario)
 
 
 @pytest.fixture
