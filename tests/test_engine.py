@@ -4,34 +4,15 @@ of four Monte Carlo standard errors."""
 from __future__ import annotations
 
 import math
-import textwrap
 
 import numpy as np
 import pytest
+from _models import model, within
 
-from sim.compile import build_model
 from sim.engine import TraceRecord, run_branch, run_branches
 from sim.errors import RunError
-from sim.model import CompiledModel
 
 SEED = 20230301
-
-
-def model(body: str, horizon: float = 10.0) -> CompiledModel:
-    """A scenario from its parameters/state/processes/outcomes, written as YAML."""
-    head = f"""\
-        sim: 1
-        name: test
-        title: Test
-        description: A test scenario.
-        time: {{unit: month, horizon: {horizon}}}
-        """
-    text = textwrap.dedent(head) + textwrap.dedent(body)
-    return build_model(text, "test.yaml")
-
-
-def within(estimate: float, expected: float, se: float, k: float = 4.0) -> bool:
-    return abs(estimate - expected) <= k * se
 
 
 def test_constant_rate_event_matches_exponential_waiting_time() -> None:
@@ -323,9 +304,7 @@ def test_variants_share_the_draws_of_unchanged_parameters() -> None:
           fixed_a: {parameters: {a: 0.5}}
         """
     base = run_branches(model(text), SEED, 0, 20)
-    head = "sim: 1\nname: test\ntitle: T\ndescription: D.\ntime: {unit: month, horizon: 10}\n"
-    variant = build_model(head + textwrap.dedent(text), "t.yaml", variant="fixed_a")
-    other = run_branches(variant, SEED, 0, 20)
+    other = run_branches(model(text, variant="fixed_a"), SEED, 0, 20)
     assert np.array_equal(base["b"], other["b"])
     assert np.all(other["a"] == 0.5)
 
@@ -381,10 +360,7 @@ def test_a_flow_stage_keeps_its_service_draws_when_arrivals_change() -> None:
         variants:
           rush: {parameters: {rate: 20.0}}
         """
-    head = "sim: 1\nname: test\ntitle: T\ndescription: D.\ntime: {unit: month, horizon: 1000}\n"
-    calm = run_branches(build_model(head + textwrap.dedent(text), "t.yaml"), SEED, 0, 50)
-    rush = run_branches(
-        build_model(head + textwrap.dedent(text), "t.yaml", variant="rush"), SEED, 0, 50
-    )
+    calm = run_branches(model(text, horizon=1000), SEED, 0, 50)
+    rush = run_branches(model(text, horizon=1000, variant="rush"), SEED, 0, 50)
     assert rush["wait"].mean() > calm["wait"].mean()  # the rush does queue
     np.testing.assert_allclose(calm["stay"] - calm["wait"], rush["stay"] - rush["wait"], rtol=1e-9)

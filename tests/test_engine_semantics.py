@@ -14,25 +14,14 @@ import textwrap
 
 import numpy as np
 import pytest
+from _models import model, within
 
-from sim.compile import build_model
 from sim.engine import branch_generator, run_branch, run_branches
 from sim.errors import RunError
 from sim.model import CompiledModel
 
 SEED = 20230301
 PROCESS_STREAM = 1  # spawn_key (branch, 1, crc32(name)): docs/ARCHITECTURE.md, Randomness
-
-
-def model(
-    body: str, horizon: float = 10.0, time: str = "", variant: str | None = None
-) -> CompiledModel:
-    """A scenario from its parameters/state/processes/outcomes, written as YAML."""
-    head = (
-        "sim: 1\nname: test\ntitle: Test\ndescription: A test scenario.\n"
-        f"time: {{unit: month, horizon: {horizon}{time}}}\n"
-    )
-    return build_model(head + textwrap.dedent(body), "test.yaml", variant=variant)
 
 
 def run(m: CompiledModel, n: int = 1) -> dict[str, np.ndarray]:
@@ -48,10 +37,6 @@ def unit_exponentials(process: str, branch: int, k: int) -> list[float]:
     """The first ``k`` unit exponentials of a clock process (event or Poisson flow)."""
     rng = branch_generator(SEED, branch, PROCESS_STREAM, process)
     return [float(rng.exponential()) for _ in range(k)]
-
-
-def within(estimate: float, expected: float, se: float) -> bool:
-    return abs(estimate - expected) <= 4.0 * se
 
 
 # --- event intensities ------------------------------------------------------------------

@@ -1,0 +1,27 @@
+"""Small scenarios written inline in tests, and the Monte Carlo tolerance they are held to."""
+
+from __future__ import annotations
+
+import textwrap
+
+from sim.compile import build_model
+from sim.model import CompiledModel
+
+
+def model(
+    body: str, horizon: float = 10.0, time: str = "", variant: str | None = None
+) -> CompiledModel:
+    """A scenario from its parameters/state/processes/outcomes, written as YAML.
+
+    The head takes five lines, so a line of ``body`` is line 5 + its number in the file.
+    """
+    head = (
+        "sim: 1\nname: test\ntitle: Test\ndescription: A test scenario.\n"
+        f"time: {{unit: month, horizon: {horizon}{time}}}\n"
+    )
+    return build_model(head + textwrap.dedent(body), "test.yaml", variant=variant)
+
+
+def within(estimate: float, expected: float, se: float, k: float = 4.0) -> bool:
+    """Whether ``estimate`` is within ``k`` Monte Carlo standard errors of ``expected``."""
+    return abs(estimate - expected) <= k * se
