@@ -1,4 +1,4 @@
-"""Small scenarios written inline in tests, and the Monte Carlo tolerance they are held to."""
+"""Small scenarios and texts written inline in tests, and the Monte Carlo tolerance."""
 
 from __future__ import annotations
 
@@ -25,3 +25,12 @@ def model(
 def within(estimate: float, expected: float, se: float, k: float = 4.0) -> bool:
     """Whether ``estimate`` is within ``k`` Monte Carlo standard errors of ``expected``."""
     return abs(estimate - expected) <= k * se
+
+
+def billion_laughs() -> str:
+    """The classic alias bomb: nine levels of nine aliases each."""
+    lines = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for level in range(1, 9):
+        name, below = chr(97 + level), chr(96 + level)
+        lines.append(f"{name}: &{name} [" + ", ".join([f"*{below}"] * 9) + "]")
+    return "\n".join(lines) + "\n"

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from _models import billion_laughs
 from typer.testing import CliRunner
 
 from sim.cli import app
@@ -31,15 +32,6 @@ BODY = HEAD + STATE + OUT  # a valid file of 10 lines
 def processes(*items: str) -> str:
     """A valid file with these processes from line 12 on."""
     return BODY + "processes:\n" + "".join(f"  - {item}\n" for item in items)
-
-
-def billion_laughs() -> str:
-    """The classic alias bomb: nine levels of nine aliases each."""
-    lines = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
-    for level in range(1, 9):
-        name, below = chr(97 + level), chr(96 + level)
-        lines.append(f"{name}: &{name} [" + ", ".join([f"*{below}"] * 9) + "]")
-    return "\n".join(lines) + "\n"
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from _models import billion_laughs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -293,15 +294,6 @@ def test_non_string_key_is_refused(text: str, col: int, fragment: str) -> None:
     problem = only_problem(text)
     assert (problem.line, problem.col) == (1, col)
     assert fragment in problem.message
-
-
-def billion_laughs() -> str:
-    """The classic alias bomb: nine levels of nine aliases each."""
-    lines = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
-    for level in range(1, 9):
-        name, below = chr(97 + level), chr(96 + level)
-        lines.append(f"{name}: &{name} [" + ", ".join([f"*{below}"] * 9) + "]")
-    return "\n".join(lines) + "\n"
 
 
 def test_billion_laughs_is_refused_at_the_alias_limit() -> None:
