@@ -12,6 +12,7 @@ from sim.cli._app import EXIT_USAGE, app, reporting_errors
 from sim.errors import SimError
 
 if TYPE_CHECKING:
+    from sim.loader import Document
     from sim.model import CompiledModel
 
 
@@ -49,15 +50,18 @@ def validate(
     Every file is checked; the exit status is 2 if any of them has a problem.
     """
     # Imported here so that `sim --help` does not load scipy.
-    from sim.compile import load_model
+    from sim.compile import compile_scenario
+    from sim.loader import load_document
+    from sim.validation import scenario_from_document
 
     failed = False
     with reporting_errors():
         for file in files:
             try:
-                model = load_model(file)
+                doc = load_document(file)  # read once: compiled, then its quotes checked
+                model = compile_scenario(scenario_from_document(doc), doc)
                 if sources:
-                    _check_citations(file, model)
+                    _check_citations(file, doc, model)
             except SimError as error:
                 typer.echo(str(error), err=True)
                 failed = True
@@ -67,15 +71,14 @@ def validate(
         raise typer.Exit(EXIT_USAGE)
 
 
-def _check_citations(file: Path, model: CompiledModel) -> None:
+def _check_citations(file: Path, doc: Document, model: CompiledModel) -> None:
     """Raise the located problems of the file's citations, if any."""
     from sim.errors import ScenarioError
-    from sim.loader import load_document
     from sim.provenance import citation_problems
 
     if model.scenario is None:
         return
-    problems = citation_problems(load_document(file), model.scenario, file.parent)
+    problems = citation_problems(doc, model.scenario, file.parent)
     if problems:
         raise ScenarioError(problems)
 
