@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import simpy
 
-from sim.compile import load_model
-from sim.engine import run_branches
+from sim.engine.simpy.branch import run_branches
+from sim.model.compile import load_model
 
 MODEL = Path(__file__).with_name("engine_model.yaml")
 HORIZON = 120.0

@@ -26,8 +26,8 @@ from pathlib import Path
 
 from memory import measure
 
-from sim.compile import load_model
-from sim.montecarlo import available_cpus, run
+from sim.model.compile import load_model
+from sim.montecarlo.runner import available_cpus, run
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "belarus_annexation.yaml"
 CONFIGURATIONS = [("serial", None), ("process", 1), ("process", 2), ("dask", 2)]

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from sim.compare import Comparison, compare_runs, compare_variants
-from sim.compile import load
+from sim.analysis.compare import Comparison, compare_runs, compare_variants
+from sim.analysis.sensitivity import SensitivityResult, sensitivity
+from sim.analysis.sweep import Grid, Points, Sample, SweepResult, open_sweep, sweep
 from sim.errors import ExprError, Problem, RunError, ScenarioError, SimError, UsageError
-from sim.model import CompiledModel
-from sim.montecarlo import resume, run
-from sim.results import RunResult, open_run
-from sim.sensitivity import SensitivityResult, sensitivity
-from sim.sweep import Grid, Points, Sample, SweepResult, open_sweep, sweep
+from sim.model.compile import load
+from sim.model.compiled import CompiledModel
+from sim.montecarlo.results import RunResult, open_run
+from sim.montecarlo.runner import resume, run
 
 try:
     __version__ = version("sim")

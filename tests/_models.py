@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import textwrap
 
-from sim.compile import build_model
-from sim.model import CompiledModel
+from sim.model.compile import build_model
+from sim.model.compiled import CompiledModel
 
 
 def model(

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from _runs import write_tiny
 
-from sim.compile import load_model
-from sim.model import CompiledModel
+from sim.model.compile import load_model
+from sim.model.compiled import CompiledModel
 
 
 @pytest.fixture

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner, Result
 
-import sim.montecarlo
+import sim.montecarlo.runner
 from sim.cli import app
 from sim.cli._output import progress_bar
-from sim.engine import run_branches
-from sim.model import CompiledModel
+from sim.engine.simpy.branch import run_branches
+from sim.model.compiled import CompiledModel
 
 N = "40"
 
@@ -155,7 +155,7 @@ def interrupt_at_branch(
                 raise stop
         return run_branches(model, seed, start, end)
 
-    monkeypatch.setattr(sim.montecarlo, "run_branches", kernel)
+    monkeypatch.setattr(sim.montecarlo.runner, "run_branches", kernel)
 
 
 def test_sigterm_stops_a_run_cleanly(

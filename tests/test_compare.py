@@ -13,11 +13,11 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner, Result
 
+from sim.analysis.compare import COLUMNS, Comparison, compare_runs, compare_variants
 from sim.cli import app
-from sim.compare import COLUMNS, Comparison, compare_runs, compare_variants
-from sim.compile import build_model
 from sim.errors import UsageError
-from sim.montecarlo import run
+from sim.model.compile import build_model
+from sim.montecarlo.runner import run
 
 SEED = 20240502
 RATE, FASTER, HORIZON = 0.5, 0.75, 4.0

@@ -1,4 +1,4 @@
-"""Tests of sim.compile: the compiled model of a valid file, variants and --set overrides."""
+"""Tests of sim.model.compile: the compiled model of a valid file, variants and --set overrides."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.compile import DAYS_PER_UNIT, build_model, load, load_model
 from sim.errors import ScenarioError, UsageError
-from sim.model import CEvent, CFlow, CompiledModel, CPeriodic, CSchedule, CTrigger
-from sim.scenario import Scenario
+from sim.format.scenario import Scenario
+from sim.model.compile import DAYS_PER_UNIT, build_model, load, load_model
+from sim.model.compiled import CEvent, CFlow, CompiledModel, CPeriodic, CSchedule, CTrigger
 
 DATA = Path(__file__).parent / "data"
 EVERY_KIND = DATA / "every_kind.yaml"
@@ -317,7 +317,6 @@ def test_assigning_the_wrong_type_names_the_state() -> None:
     text = SWAP.replace('c: "c + a"', 'c: "a > b"')
     with pytest.raises(ScenarioError, match="state 'c' is a number, got true/false"):
         build_model(text, "swap.yaml")
-
 
 
 def test_a_set_value_may_lie_outside_the_prior_support_as_a_counterfactual() -> None:

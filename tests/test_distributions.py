@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 from scipy import stats
 
-from sim.distributions import (
+from sim.format.distributions.kinds import (
     DISTRIBUTION_KINDS,
     QUANTILE_PATTERN,
     Bernoulli,

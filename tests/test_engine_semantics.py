@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from _models import model, within
 
-from sim.engine import branch_generator, run_branch, run_branches
+from sim.engine.simpy.branch import branch_generator, run_branch, run_branches
 from sim.errors import RunError
-from sim.model import CompiledModel
+from sim.model.compiled import CompiledModel
 
 SEED = 20230301
 PROCESS_STREAM = 1  # spawn_key (branch, 1, crc32(name)): docs/ARCHITECTURE.md, Randomness

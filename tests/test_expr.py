@@ -12,7 +12,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from sim.errors import ExprError
-from sim.expr import EXPR_FUNCTIONS, RUNTIME, Checked, Type, check, compile_expr, to_python
+from sim.format.expr import EXPR_FUNCTIONS, RUNTIME, Checked, Type, check, compile_expr, to_python
 
 N, B = Type.NUMBER, Type.BOOL
 NAMES = {"x": N, "y": N, "z": N, "t": N, "integration": N, "p": B, "q": B, "annexed": B}

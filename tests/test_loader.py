@@ -1,4 +1,4 @@
-"""Tests of sim.loader: plain data with positions, and every refusal located."""
+"""Tests of sim.format.loader: plain data with positions, and every refusal located."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.errors import Problem, ScenarioError, SimError
-from sim.loader import (
+from sim.format.loader import (
     MAX_BYTES,
     Document,
     Mark,

@@ -14,11 +14,11 @@ import pyarrow as pa
 import pytest
 from _runs import same_rows
 
-import sim.montecarlo
-from sim.compile import build_model
+import sim.montecarlo.runner
 from sim.errors import UsageError
-from sim.model import CompiledModel
-from sim.montecarlo import (
+from sim.model.compile import build_model
+from sim.model.compiled import CompiledModel
+from sim.montecarlo.runner import (
     Job,
     SerialExecutor,
     chunk_ranges,
@@ -82,8 +82,8 @@ def test_a_worker_compiles_a_scenario_once(
         calls.append(args)
         return build_model(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(sim.montecarlo, "build_model", counting)
-    monkeypatch.setattr(sim.montecarlo, "_models", type(sim.montecarlo._models)())
+    monkeypatch.setattr(sim.montecarlo.runner, "build_model", counting)
+    monkeypatch.setattr(sim.montecarlo.runner, "_models", type(sim.montecarlo.runner._models)())
     for start in (0, 10, 20):
         run_job(Job.for_model(model, SEED, start, start + 10))
     assert len(calls) == 1

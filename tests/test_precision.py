@@ -14,11 +14,11 @@ from scipy.stats import norm
 from typer.testing import CliRunner
 
 from sim.cli import app
-from sim.compile import build_model
 from sim.errors import UsageError
-from sim.model import CompiledModel
-from sim.montecarlo import resume, run
-from sim.precision import DEFAULT_MAX_BRANCHES, TargetCI, half_width, target_ci_rule
+from sim.model.compile import build_model
+from sim.model.compiled import CompiledModel
+from sim.montecarlo.precision import DEFAULT_MAX_BRANCHES, TargetCI, half_width, target_ci_rule
+from sim.montecarlo.runner import resume, run
 
 SEED = 11
 FIRST = 200

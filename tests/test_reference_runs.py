@@ -10,9 +10,9 @@ import pyarrow.parquet as pq
 import pytest
 from _runs import same_rows
 
-from sim.compile import load_model
-from sim.engine import run_branches
-from sim.results import branch_schema
+from sim.engine.simpy.branch import run_branches
+from sim.model.compile import load_model
+from sim.montecarlo.results import branch_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = sorted(p.parent for p in (ROOT / "results").glob("*/manifest.json"))

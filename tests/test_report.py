@@ -3,10 +3,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from sim.analysis.report import BEGIN, END, find_runs, render, replace_section
 from sim.cli import app
 from sim.errors import SimError
-from sim.montecarlo import run
-from sim.report import BEGIN, END, find_runs, render, replace_section
+from sim.montecarlo.runner import run
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = """\

@@ -1,4 +1,4 @@
-"""Tests of sim.scenario: the models of the format and located, readable validation errors."""
+"""Tests of sim.format.scenario: the models of the format, located and readable errors."""
 
 from __future__ import annotations
 
@@ -7,15 +7,15 @@ import datetime as dt
 import pytest
 
 from sim.errors import Problem, ScenarioError
-from sim.loader import parse_document
-from sim.scenario import (
+from sim.format.loader import parse_document
+from sim.format.scenario import (
     EventProcess,
     ScheduleProcess,
     TriggerProcess,
     VariantParameter,
     json_schema,
 )
-from sim.validation import scenario_from_document, suggest
+from sim.format.validation import scenario_from_document, suggest
 
 HEAD = """\
 sim: 1

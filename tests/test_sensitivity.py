@@ -15,12 +15,12 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner, Result
 
+from sim.analysis.points import power_of_two_exponent
+from sim.analysis.sensitivity import open_sensitivity, sensitivity
 from sim.cli import app
-from sim.compile import build_model
 from sim.errors import UsageError
-from sim.model import CompiledModel
-from sim.points import power_of_two_exponent
-from sim.sensitivity import open_sensitivity, sensitivity
+from sim.model.compile import build_model
+from sim.model.compiled import CompiledModel
 
 SEED = 20240503
 G_A = (0.0, 1.0, 9.0)

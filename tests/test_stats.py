@@ -10,6 +10,7 @@ import pytest
 from scipy import stats as sps
 
 from sim import stats
+from sim.stats.survival import _rmst_parts
 
 Z95 = sps.norm.ppf(0.975)
 FOUR_SE = 1 - 2 * sps.norm.sf(4.0)  # the confidence level of ±4 standard errors
@@ -265,7 +266,7 @@ def test_rmst_greenwood_variance_matches_its_influence_variance() -> None:
     event = rng.exponential(2.0, size=3000)
     censor = rng.exponential(4.0, size=3000)
     t, e = np.minimum(event, censor), event <= censor
-    parts = stats._rmst_parts(stats.kaplan_meier(t, e), 3.0)
+    parts = _rmst_parts(stats.kaplan_meier(t, e), 3.0)
     psi = parts.influence(t, e)
     assert abs(psi.sum()) < 1e-9
     assert np.sum(psi**2) == pytest.approx(parts.greenwood_variance(), rel=0.02)

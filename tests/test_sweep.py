@@ -14,12 +14,12 @@ import pytest
 from _runs import same_rows
 from typer.testing import CliRunner, Result
 
+from sim.analysis.sweep import Grid, Points, Sample, expand, open_sweep, read_plan, sweep
 from sim.cli import app
-from sim.compile import build_model
 from sim.errors import ScenarioError, UsageError
-from sim.model import CompiledModel
-from sim.montecarlo import run
-from sim.sweep import Grid, Points, Sample, expand, open_sweep, read_plan, sweep
+from sim.model.compile import build_model
+from sim.model.compiled import CompiledModel
+from sim.montecarlo.runner import run
 
 SEED = 20240501
 

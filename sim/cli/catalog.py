@@ -33,7 +33,7 @@ def list_scenarios(
     One line per file: its path, the scenario's title and its variants. A file that does
     not validate is listed with its first problem.
     """
-    from sim.compile import load
+    from sim.model.compile import load
 
     root = folder if folder is not None else shipped_scenarios_dir()
     if not root.is_dir():

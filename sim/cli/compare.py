@@ -25,10 +25,10 @@ from sim.cli._app import app, reporting_errors
 from sim.cli._options import parse_overrides
 from sim.cli._output import print_table, progress_bar
 from sim.errors import UsageError
-from sim.montecarlo import ExecutorKind
+from sim.montecarlo.runner import ExecutorKind
 
 if TYPE_CHECKING:
-    from sim.compare import Comparison
+    from sim.analysis.compare import Comparison
 
 __all__ = ["CompareFormat", "compare_command", "comparison_cells"]
 
@@ -107,7 +107,7 @@ def compare_command(
     where the runs share random numbers (same file, seed and branches), which makes their
     intervals much narrower; * marks an interval that excludes 0.
     """
-    from sim.compare import compare_runs, compare_variants
+    from sim.analysis.compare import compare_runs, compare_variants
 
     with reporting_errors():
         if out is not None:
@@ -170,7 +170,7 @@ def _legend(comparison: Comparison) -> str:
 
 def _show(comparison: Comparison, fmt: CompareFormat) -> None:
     """Print the comparison in ``fmt``."""
-    from sim.compare import COLUMNS
+    from sim.analysis.compare import COLUMNS
 
     if fmt is CompareFormat.json:
         typer.echo(json.dumps(comparison.to_dict(), indent=2))

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
+from sim.analysis.report import find_runs, render, replace_section
 from sim.cli._app import app, fail, reporting_errors
-from sim.report import find_runs, render, replace_section
 
 
 @app.command()

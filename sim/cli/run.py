@@ -22,9 +22,15 @@ from sim.cli._app import app, fail, reporting_errors
 from sim.cli._options import parse_overrides
 from sim.cli._output import print_summary, progress_bar
 from sim.errors import UsageError
-from sim.model import CompiledModel
-from sim.montecarlo import ExecutorKind, resume, run
-from sim.results import RunResult, default_directory, open_run, partial_path, summary_records
+from sim.model.compiled import CompiledModel
+from sim.montecarlo.results import (
+    RunResult,
+    default_directory,
+    open_run,
+    partial_path,
+    summary_records,
+)
+from sim.montecarlo.runner import ExecutorKind, resume, run
 
 __all__ = ["SummaryFormat", "default_out", "run_command", "summary_command"]
 
@@ -178,7 +184,7 @@ def run_command(
                 resume, resume_dir, executor=executor, workers=workers, scheduler=scheduler
             )
         else:
-            from sim.compile import load_model
+            from sim.model.compile import load_model
 
             if file is None:
                 raise UsageError("missing FILE: give a scenario file, or --resume DIR")

@@ -20,10 +20,10 @@ from sim.cli._analysis import (
 from sim.cli._app import app, reporting_errors
 from sim.cli._options import parse_overrides
 from sim.cli._output import format_value, print_table, progress_bar
-from sim.montecarlo import ExecutorKind
+from sim.montecarlo.runner import ExecutorKind
 
 if TYPE_CHECKING:
-    from sim.sensitivity import SensitivityResult
+    from sim.analysis.sensitivity import SensitivityResult
 
 __all__ = ["SensitivityFormat", "SensitivityMethod", "sensitivity_command"]
 
@@ -89,8 +89,8 @@ def sensitivity_command(
     (S1) and total (ST) indices with 95% intervals; Morris gives mu*, mu and sigma. The
     directory holds indices.parquet, samples.parquet and manifest.json.
     """
-    from sim.compile import load_model
-    from sim.sensitivity import default_out, sensitivity
+    from sim.analysis.sensitivity import default_out, sensitivity
+    from sim.model.compile import load_model
 
     with reporting_errors():
         model = load_model(file, variant=variant, overrides=parse_overrides(set_ or []))

@@ -21,10 +21,10 @@ from sim.cli._app import app, reporting_errors
 from sim.cli._options import parse_overrides
 from sim.cli._output import format_value, print_table, progress_bar
 from sim.errors import UsageError
-from sim.montecarlo import ExecutorKind
+from sim.montecarlo.runner import ExecutorKind
 
 if TYPE_CHECKING:
-    from sim.sweep import Plan, SweepResult
+    from sim.analysis.sweep import Plan, SweepResult
 
 __all__ = ["SampleMethod", "parse_grid", "parse_ranges", "sweep_command"]
 
@@ -82,7 +82,7 @@ def _plan(
     plan_file: Path | None,
 ) -> Plan:
     """Return the plan the options describe: exactly one of a grid, a sample or a file."""
-    from sim.sweep import Grid, Sample, read_plan
+    from sim.analysis.sweep import Grid, Sample, read_plan
 
     given = [
         name
@@ -159,8 +159,8 @@ def sweep_command(
     The directory holds points.parquet (point, swept values, each outcome with its 95%
     interval), branches.parquet (with a point column) and manifest.json.
     """
-    from sim.compile import load_model
-    from sim.sweep import default_out, sweep
+    from sim.analysis.sweep import default_out, sweep
+    from sim.model.compile import load_model
 
     with reporting_errors():
         model = load_model(file, variant=variant, overrides=parse_overrides(set_ or []))

@@ -12,7 +12,7 @@ import typer
 
 from sim.cli._app import app, reporting_errors
 from sim.cli._options import parse_overrides
-from sim.engine import TraceRecord, run_branch
+from sim.engine.simpy.branch import TraceRecord, run_branch
 
 
 class TraceFormat(StrEnum):
@@ -65,7 +65,7 @@ def trace(
     The branch is the same as row BRANCH of `sim run FILE --seed SEED`: same draws, same
     outcomes.
     """
-    from sim.compile import load_model
+    from sim.model.compile import load_model
 
     with reporting_errors():
         model = load_model(file, variant=variant, overrides=parse_overrides(set_ or []))

@@ -12,8 +12,8 @@ from sim.cli._app import EXIT_USAGE, app, reporting_errors
 from sim.errors import SimError
 
 if TYPE_CHECKING:
-    from sim.loader import Document
-    from sim.model import CompiledModel
+    from sim.format.loader import Document
+    from sim.model.compiled import CompiledModel
 
 
 def _count(n: int, noun: str, plural: str | None = None) -> str:
@@ -50,9 +50,9 @@ def validate(
     Every file is checked; the exit status is 2 if any of them has a problem.
     """
     # Imported here so that `sim --help` does not load scipy.
-    from sim.compile import compile_scenario
-    from sim.loader import load_document
-    from sim.validation import scenario_from_document
+    from sim.format.loader import load_document
+    from sim.format.validation import scenario_from_document
+    from sim.model.compile import compile_scenario
 
     failed = False
     with reporting_errors():
@@ -74,7 +74,7 @@ def validate(
 def _check_citations(file: Path, doc: Document, model: CompiledModel) -> None:
     """Raise the located problems of the file's citations, if any."""
     from sim.errors import ScenarioError
-    from sim.provenance import citation_problems
+    from sim.format.provenance import citation_problems
 
     if model.scenario is None:
         return
@@ -86,6 +86,6 @@ def _check_citations(file: Path, doc: Document, model: CompiledModel) -> None:
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of scenario files (for editors and outside checks)."""
-    from sim.scenario import json_schema
+    from sim.format.scenario import json_schema
 
     typer.echo(json.dumps(json_schema(), indent=2))

@@ -2,8 +2,8 @@
 
 Each is an ``Annotated`` type: a plain validator that accepts what the format allows (a
 string is never a number, true/false never 1/0) or says in a short message what it got
-instead, and the JSON Schema the type stands for. The models of :mod:`sim.scenario` are
-built from them; :func:`describe_value` also serves the messages of :mod:`sim.validation`.
+instead, and the JSON Schema the type stands for. The models of :mod:`sim.format.scenario` are
+built from them; :func:`describe_value` also serves the messages of :mod:`sim.format.validation`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from pydantic import Discriminator, Field, PlainValidator, Tag, WithJsonSchema
 
-from sim.distributions import Distribution
+from sim.format.distributions.kinds import Distribution
 
 __all__ = [
     "RESERVED_NAMES",

@@ -22,21 +22,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim.analysis.points import Setting, run_settings
 from sim.errors import UsageError
-from sim.model import CompiledModel
-from sim.montecarlo import ExecutorKind, Progress, _compiled
-from sim.points import Setting, run_settings
-from sim.results import BRANCHES, open_run
-from sim.stats import (
-    MEASURES,
-    Interval,
-    compare_outcome,
-    kaplan_meier,
-    mean_interval,
-    proportion,
-    rmst,
-)
-from sim.validation import suggest
+from sim.format.validation import suggest
+from sim.model.compiled import CompiledModel
+from sim.montecarlo.results import BRANCHES, open_run
+from sim.montecarlo.runner import ExecutorKind, Progress, _compiled
+from sim.stats.differences import MEASURES, compare_outcome
+from sim.stats.intervals import Interval, mean_interval, proportion
+from sim.stats.survival import kaplan_meier, rmst
 
 __all__ = [
     "COLUMNS",

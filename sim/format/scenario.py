@@ -2,9 +2,9 @@
 
 The models check the shape of a file: fields, types, ranges and the rules that need only
 one object; the types of single values (names, expressions, numbers, times) are in
-:mod:`sim.fields`. Rules that cross the file (names resolve, expressions type-check,
-citations point at declared sources) live in :mod:`sim.compile`, which reports them with
-positions. :mod:`sim.validation` turns pydantic's errors into located, readable problems.
+:mod:`sim.format.fields`. Rules that cross the file (names resolve, expressions type-check,
+citations point at declared sources) live in :mod:`sim.model.compile`, which reports them with
+positions. :mod:`sim.format.validation` turns pydantic's errors into located, readable problems.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from pydantic import (
     model_validator,
 )
 
-from sim.distributions import Distribution
-from sim.fields import (
+from sim.format.distributions.kinds import Distribution
+from sim.format.fields import (
     Capacity,
     Date,
     Delay,

@@ -22,8 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sim.errors import UsageError
-from sim.model import CompiledModel
-from sim.stats import proportion
+from sim.model.compiled import CompiledModel
+from sim.stats.intervals import proportion
 
 __all__ = ["DEFAULT_MAX_BRANCHES", "Decision", "TargetCI", "half_width", "target_ci_rule"]
 

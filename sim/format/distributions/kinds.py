@@ -5,7 +5,7 @@ on ``kind``. Fields are plain numbers (no expressions). The two-parameter contin
 (and ``exponential``, with one) also accept quantiles instead of their native parameters,
 written ``p1`` ... ``p99`` (``{kind: lognormal, p5: 1, p95: 10}``): they are solved when the
 model is validated, the native fields hold the solution and :attr:`quantiles` keeps what was
-given, for display. :mod:`sim.quantiles` reads those keys and does the solving.
+given, for display. :mod:`sim.format.distributions.quantiles` reads those keys and does the solving.
 
 Every model offers :meth:`sampler` (a closure drawing one Python scalar from a numpy
 ``Generator``), :meth:`ppf` (the vectorised inverse CDF, for LHS, Sobol and sensitivity
@@ -37,7 +37,7 @@ from pydantic import (
 from pydantic.config import JsonDict
 from scipy import special, stats
 
-from sim.quantiles import (
+from sim.format.distributions.quantiles import (
     QUANTILE_PATTERN,
     Points,
     fit_beta,

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sim.compile import load_model
 from sim.errors import SimError
-from sim.model import CompiledModel
+from sim.model.compile import load_model
+from sim.model.compiled import CompiledModel
 
 __all__ = ["BEGIN", "END", "Run", "find_runs", "render", "replace_section"]
 

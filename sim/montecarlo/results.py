@@ -7,7 +7,7 @@ each chunk of branches lands there as its own Parquet file as soon as it arrives
 complete run is gathered into ``branches.parquet`` (in branch order, in row groups of
 :data:`ROW_GROUP` rows whatever the chunk size), summarised, marked ``"complete"`` and
 renamed to ``<out>``. An interrupted run thus leaves only ``<out>.partial/``, which
-:func:`sim.montecarlo.resume` can finish.
+:func:`sim.montecarlo.runner.resume` can finish.
 
 The parent process never holds the branch table whole: chunks go to disk as they arrive,
 the gathering streams them, and the summary reads one outcome column at a time.
@@ -32,8 +32,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sim.errors import UsageError
-from sim.model import CompiledModel
-from sim.stats import summarize_outcome
+from sim.model.compiled import CompiledModel
+from sim.stats.summary import summarize_outcome
 
 __all__ = [
     "BRANCHES",

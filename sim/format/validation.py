@@ -1,6 +1,6 @@
 """Located, readable problems from pydantic's validation errors, and "did you mean" hints.
 
-:func:`scenario_from_document` validates a parsed file as a :class:`~sim.scenario.Scenario`
+:func:`scenario_from_document` validates a parsed file as a :class:`~sim.format.scenario.Scenario`
 and turns each of pydantic's errors into a :class:`~sim.errors.Problem` at the right line
 and column: the error's ``loc`` is mapped onto the data (dropping the tags of discriminated
 unions), and its message is rewritten in one short sentence that names the value and what
@@ -20,9 +20,9 @@ from pydantic import BaseModel, Tag, ValidationError
 from pydantic_core import ErrorDetails
 
 from sim.errors import Problem, ScenarioError
-from sim.fields import describe_value
-from sim.loader import Document
-from sim.scenario import Scenario
+from sim.format.fields import describe_value
+from sim.format.loader import Document
+from sim.format.scenario import Scenario
 
 __all__ = ["explain_errors", "scenario_error", "scenario_from_document", "suggest"]
 

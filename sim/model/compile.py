@@ -4,8 +4,8 @@
 times against the horizon, variants) and reports every problem of the file at once, each
 located in the file. It then lays out a branch's value list ``v`` (slot 0 is ``t``, then the
 parameters, then the state, in file order) and compiles each expression once, and each
-``set`` block into one generated function (:mod:`sim.codegen`). ``--set`` overrides are read
-and checked by :mod:`sim.overrides`. No simpy here.
+``set`` block into one generated function (:mod:`sim.model.codegen`). ``--set`` overrides are read
+and checked by :mod:`sim.model.overrides`. No simpy here.
 """
 
 from __future__ import annotations
@@ -17,12 +17,27 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from sim.codegen import Assignment, effect_function
-from sim.distributions import Distribution
 from sim.errors import ExprError, Problem, UsageError
-from sim.expr import Checked, Type, check, compile_expr, to_python
-from sim.loader import Document, format_path, load_document, parse_document
-from sim.model import (
+from sim.format.distributions.kinds import Distribution
+from sim.format.expr import Checked, Type, check, compile_expr, to_python
+from sim.format.loader import Document, format_path, load_document, parse_document
+from sim.format.scenario import (
+    EventProcess,
+    FlowOutcome,
+    FlowProcess,
+    Outcome,
+    PeriodicProcess,
+    ProbabilityOutcome,
+    Process,
+    Scenario,
+    ScheduleProcess,
+    TimeToOutcome,
+    TriggerProcess,
+    Variant,
+)
+from sim.format.validation import scenario_error, scenario_from_document, suggest
+from sim.model.codegen import Assignment, effect_function
+from sim.model.compiled import (
     T_SLOT,
     CDelay,
     CEvent,
@@ -41,7 +56,7 @@ from sim.model import (
     Effect,
     Value,
 )
-from sim.overrides import (
+from sim.model.overrides import (
     TYPE_WORDS,
     Spec,
     declared_type,
@@ -50,21 +65,6 @@ from sim.overrides import (
     type_mismatch,
     value_type,
 )
-from sim.scenario import (
-    EventProcess,
-    FlowOutcome,
-    FlowProcess,
-    Outcome,
-    PeriodicProcess,
-    ProbabilityOutcome,
-    Process,
-    Scenario,
-    ScheduleProcess,
-    TimeToOutcome,
-    TriggerProcess,
-    Variant,
-)
-from sim.validation import scenario_error, scenario_from_document, suggest
 
 __all__ = ["DAYS_PER_UNIT", "build_model", "compile_scenario", "load", "load_model"]
 

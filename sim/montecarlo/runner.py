@@ -14,7 +14,7 @@ Executors share one small interface (:class:`Executor`): a context manager whose
 ``dask.distributed`` cluster. Only a few chunks per worker are in flight at a time, so the
 parent's memory does not grow with the number of branches.
 
-A run is one round of chunks, or, with a target precision (:mod:`sim.precision`), as many
+A run is one round of chunks, or, with a target precision (:mod:`sim.montecarlo.precision`), as many
 rounds as it takes; a round is decided only once every branch before it is in.
 """
 
@@ -44,12 +44,12 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import pyarrow as pa
 
-from sim.compile import build_model, load_model
-from sim.engine import run_branches
+from sim.engine.simpy.branch import run_branches
 from sim.errors import RunError, SimError, UsageError
-from sim.model import CompiledModel
-from sim.precision import Decision, TargetCI, target_ci_rule
-from sim.results import (
+from sim.model.compile import build_model, load_model
+from sim.model.compiled import CompiledModel
+from sim.montecarlo.precision import Decision, TargetCI, target_ci_rule
+from sim.montecarlo.results import (
     MemorySink,
     RunDirectory,
     RunResult,
@@ -280,7 +280,7 @@ class ProcessExecutor(Executor):
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
         if "forkserver" in methods:
-            multiprocessing.set_forkserver_preload(["sim.montecarlo"])
+            multiprocessing.set_forkserver_preload(["sim.montecarlo.runner"])
         return ProcessPoolExecutor(self.workers, mp_context=context, initializer=_ignore_interrupts)
 
     def close(self) -> None:
@@ -587,7 +587,7 @@ def make_executor(
     if not model.source:
         raise UsageError(
             f"the {chosen.value} executor sends the scenario text to its workers, and this "
-            "compiled model has none; build it with sim.compile.build_model or load_model"
+            "compiled model has none; build it with sim.model.compile.build_model or load_model"
         )
     if chosen is ExecutorKind.PROCESS:
         return ProcessExecutor(workers)
@@ -770,7 +770,7 @@ def run(
     With ``target_ci`` the run goes on in rounds until the 95% interval of every probability
     outcome has a half-width of at most ``target_ci``, or it has ``max_branches`` branches
     (default 1,000,000); ``branches`` is the first round, and the manifest's
-    ``stop_reason`` says why it stopped (see :mod:`sim.precision`).
+    ``stop_reason`` says why it stopped (see :mod:`sim.montecarlo.precision`).
     """
     model = _compiled(scenario, variant, overrides)
     _check_plan(branches, seed, chunk_size)

@@ -27,10 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.errors import UsageError
-from sim.model import CompiledModel, CParameter
-from sim.montecarlo import ExecutorKind, Progress, _compiled
-from sim.points import (
+from sim.analysis.points import (
     Setting,
     analysis_manifest,
     open_directory,
@@ -40,9 +37,12 @@ from sim.points import (
     run_settings,
     write_directory,
 )
-from sim.points import default_out as _default_out
-from sim.results import now_iso
-from sim.validation import suggest
+from sim.analysis.points import default_out as _default_out
+from sim.errors import UsageError
+from sim.format.validation import suggest
+from sim.model.compiled import CompiledModel, CParameter
+from sim.montecarlo.results import now_iso
+from sim.montecarlo.runner import ExecutorKind, Progress, _compiled
 
 __all__ = [
     "INDICES",

@@ -5,7 +5,7 @@ exponential by one), such as ``{kind: lognormal, p5: 1, p95: 10}``. :func:`quant
 splits those keys off the raw mapping; the closed forms (:func:`line_through` on the values
 against the levels, or against standard normal quantiles) solve the location-scale kinds, and
 :func:`fit_beta` and :func:`fit_gamma_shape` solve the others numerically. Each distribution
-model in :mod:`sim.distributions` picks what it needs and checks the answer round-trips.
+model in :mod:`sim.format.distributions` picks what it needs and checks the answer round-trips.
 """
 
 from __future__ import annotations

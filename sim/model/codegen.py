@@ -4,7 +4,7 @@ A ``set`` block assigns several state variables at once. :func:`effect_function`
 Python source of one function that evaluates every right-hand side on the old values,
 refuses values that are not finite, clamps, assigns and returns the slots it changed, then
 compiles it with the expression runtime as its only globals. The right-hand sides come from
-:func:`sim.expr.to_python` (checked expressions with every name turned into a slot of
+:func:`sim.format.expr.to_python` (checked expressions with every name turned into a slot of
 ``v``), never from the user's text.
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sim.expr import RUNTIME
+from sim.format.expr import RUNTIME
 
 __all__ = ["Assignment", "effect_function"]
 
@@ -41,7 +41,7 @@ def effect_function(
 ) -> Callable[[list[Any]], list[int]]:
     """Generate, compile and return the function of one ``set`` block.
 
-    The sources come from :func:`sim.expr.to_python`, never from the user's text. The
+    The sources come from :func:`sim.format.expr.to_python`, never from the user's text. The
     function evaluates every right-hand side on the old values first (simultaneous
     assignment), refuses a number that is not finite (an overflow or NaN would otherwise
     spread silently through the branch), clamps numbers, writes only the values that

@@ -23,7 +23,7 @@ import simpy
 from simpy.core import StopSimulation
 
 from sim.errors import RunError
-from sim.model import (
+from sim.model.compiled import (
     CDelay,
     CEvent,
     CExpr,

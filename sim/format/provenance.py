@@ -13,8 +13,8 @@ import re
 from pathlib import Path
 
 from sim.errors import Problem
-from sim.loader import Document
-from sim.scenario import Scenario
+from sim.format.loader import Document
+from sim.format.scenario import Scenario
 
 __all__ = ["citation_problems", "normalise"]
 

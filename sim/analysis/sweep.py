@@ -31,12 +31,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Strict, ValidationError, model_validator
 from scipy.stats import qmc
 
-from sim.distributions import outside_support
-from sim.errors import ScenarioError, UsageError
-from sim.loader import load_document
-from sim.model import CompiledModel, CParameter, Value
-from sim.montecarlo import ExecutorKind, Progress, _compiled
-from sim.points import (
+from sim.analysis.points import (
     Setting,
     SettingsDirectory,
     analysis_manifest,
@@ -48,9 +43,14 @@ from sim.points import (
     run_settings,
     stream_settings,
 )
-from sim.points import default_out as _default_out
-from sim.results import BRANCHES, branch_schema, now_iso, write_gathered
-from sim.validation import explain_errors, suggest
+from sim.analysis.points import default_out as _default_out
+from sim.errors import ScenarioError, UsageError
+from sim.format.distributions.kinds import outside_support
+from sim.format.loader import load_document
+from sim.format.validation import explain_errors, suggest
+from sim.model.compiled import CompiledModel, CParameter, Value
+from sim.montecarlo.results import BRANCHES, branch_schema, now_iso, write_gathered
+from sim.montecarlo.runner import ExecutorKind, Progress, _compiled
 
 __all__ = [
     "DEFAULT_BRANCHES",
@@ -530,7 +530,7 @@ def _points_table(
 ) -> pa.Table:
     """Return one row per point: ``point``, the swept values, each outcome's interval.
 
-    ``rows`` holds each point's :func:`~sim.points.point_summary`.
+    ``rows`` holds each point's :func:`~sim.analysis.points.point_summary`.
     """
     columns: dict[str, Any] = {"point": pa.array(range(len(design.points)), type=pa.int64())}
     types = {p.name: p.type for p in model.parameters}

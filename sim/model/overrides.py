@@ -15,14 +15,14 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from sim.distributions import Distribution
 from sim.errors import SimError, UsageError
-from sim.expr import Type
-from sim.fields import FixedValue
-from sim.loader import format_path, parse_document
-from sim.model import Value
-from sim.scenario import Parameter, Scenario, VariantParameter
-from sim.validation import explain_errors, suggest
+from sim.format.distributions.kinds import Distribution
+from sim.format.expr import Type
+from sim.format.fields import FixedValue
+from sim.format.loader import format_path, parse_document
+from sim.format.scenario import Parameter, Scenario, VariantParameter
+from sim.format.validation import explain_errors, suggest
+from sim.model.compiled import Value
 
 __all__ = [
     "TYPE_WORDS",

@@ -3,7 +3,7 @@
 A *setting* is a variant and a set of ``--set`` overrides. Every setting runs the same branch
 numbers with the same seed, so the settings share random numbers wherever their structure
 agrees (common random numbers): differences between them are not drowned in noise. All the
-settings' chunks go to one executor as plain :class:`~sim.montecarlo.Job` values, so one
+settings' chunks go to one executor as plain :class:`~sim.montecarlo.runner.Job` values, so one
 progress report covers them all and the tables are the same whatever the executor.
 
 This module also writes the directories of sweeps and sensitivity analyses, atomically as a
@@ -26,20 +26,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.compile import compile_scenario
-from sim.engine import run_branches
+from sim.engine.simpy.branch import run_branches
 from sim.errors import UsageError
-from sim.loader import Document, parse_document
-from sim.model import CompiledModel, Value
-from sim.montecarlo import (
-    ExecutorKind,
-    Job,
-    Progress,
-    chunk_ranges,
-    default_chunk_size,
-    make_executor,
-)
-from sim.results import (
+from sim.format.loader import Document, parse_document
+from sim.format.scenario import Scenario
+from sim.format.validation import scenario_from_document
+from sim.model.compile import compile_scenario
+from sim.model.compiled import CompiledModel, Value
+from sim.montecarlo.results import (
     MANIFEST,
     _is_run_like,
     _publish,
@@ -54,9 +48,15 @@ from sim.results import (
     partial_path,
     write_chunk,
 )
-from sim.scenario import Scenario
-from sim.stats import summarize
-from sim.validation import scenario_from_document
+from sim.montecarlo.runner import (
+    ExecutorKind,
+    Job,
+    Progress,
+    chunk_ranges,
+    default_chunk_size,
+    make_executor,
+)
+from sim.stats.summary import summarize
 
 _CHUNKS = "chunks"
 _CHUNK_NAME = re.compile(r"(\d+)-(\d+)-(\d+)\.parquet")
@@ -147,7 +147,7 @@ class _SerialSettings:
             if not self._base.source:
                 raise UsageError(
                     "running settings of a scenario needs its text; "
-                    "build the model with sim.compile.build_model or load_model"
+                    "build the model with sim.model.compile.build_model or load_model"
                 )
             doc = parse_document(self._base.source, self._base.file)
             self._parsed = doc, scenario_from_document(doc)

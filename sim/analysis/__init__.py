@@ -1,0 +1,1 @@
+"""Analyses of runs: sweeps, points, comparisons, sensitivity, reports."""

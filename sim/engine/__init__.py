@@ -1,0 +1,1 @@
+"""Engines: run branches of a compiled model and return their rows."""

@@ -1,0 +1,1 @@
+"""The SimPy engine, the reference semantics: one branch at a time on a SimPy environment."""

@@ -1,0 +1,1 @@
+"""Probability distributions of scenario files, one module per family."""

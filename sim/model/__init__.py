@@ -1,0 +1,1 @@
+"""The compiled model: a validated scenario compiled into what an engine runs."""

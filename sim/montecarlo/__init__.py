@@ -1,0 +1,1 @@
+"""Monte Carlo runs: chunks of branches, executors, precision targets, run directories."""

@@ -1,0 +1,168 @@
+"""Summaries of outcome columns: the ``summary.json`` entry of each outcome kind."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from sim.stats.intervals import (
+    BoolArray,
+    FloatArray,
+    Interval,
+    mean_interval,
+    proportion,
+    quantile_key,
+    quantiles,
+    undefined,
+)
+from sim.stats.survival import (
+    KM_METHOD,
+    check_durations,
+    kaplan_meier,
+    km_median,
+    km_quantile,
+    survival_at,
+)
+
+KINDS = ("probability", "time_to", "value", "flow")
+
+# --- summaries ---------------------------------------------------------------------------------
+
+LEVELS = (0.05, 0.5, 0.95)
+
+
+def json_number(x: float | None) -> float | None:
+    """Return ``x`` as a Python float, or ``None`` for a missing or non-finite number."""
+    if x is None or not math.isfinite(x):
+        return None
+    return float(x)
+
+
+def _interval_fields(interval: Interval) -> dict[str, object]:
+    """Return an interval as the ``estimate``/``ci_low``/``ci_high``/``ci_method`` fields."""
+    return {
+        "estimate": json_number(interval.estimate),
+        "ci_low": json_number(interval.low),
+        "ci_high": json_number(interval.high),
+        "ci_method": interval.method,
+    }
+
+
+def censored(
+    values: npt.ArrayLike, t_end: npt.ArrayLike | None, horizon: float | None
+) -> tuple[FloatArray, BoolArray]:
+    """Turn a ``time_to`` column (NaN = not happened) into durations and event flags.
+
+    A branch whose event did not happen is censored at its ``t_end``, or at ``horizon``
+    when no ``t_end`` is given.
+    """
+    v = np.asarray(values, dtype=float)
+    if t_end is not None:
+        ends = np.asarray(t_end, dtype=float)
+    elif horizon is not None:
+        ends = np.full(v.shape, float(horizon))
+    else:
+        raise ValueError("a time_to outcome needs t_end or horizon to censor at")
+    if ends.shape != v.shape:
+        raise ValueError(f"t_end {ends.shape} must match the values {v.shape}")
+    observed = ~np.isnan(v)
+    return check_durations(np.where(observed, v, ends), observed)
+
+
+def _probability_summary(values: npt.ArrayLike, confidence: float) -> dict[str, object]:
+    """Summarise a bool column: the share of branches where it holds, Wilson interval."""
+    v = np.asarray(values, dtype=bool)
+    k = int(v.sum())
+    return {**_interval_fields(proportion(k, v.size, confidence)), "count": k}
+
+
+def _time_to_summary(
+    values: npt.ArrayLike,
+    t_end: npt.ArrayLike | None,
+    horizon: float | None,
+    confidence: float,
+) -> dict[str, object]:
+    """Summarise a censored time column by its Kaplan–Meier curve."""
+    durations, observed = censored(values, t_end, horizon)
+    curve = kaplan_meier(durations, observed, confidence)
+    at_horizon = survival_at(curve, horizon) if horizon is not None else undefined(KM_METHOD)
+    times = durations[observed]
+    return {
+        **_interval_fields(km_median(curve)),
+        "events": int(observed.sum()),
+        "censored": int((~observed).sum()),
+        "survival_at_horizon": {
+            "estimate": json_number(at_horizon.estimate),
+            "ci_low": json_number(at_horizon.low),
+            "ci_high": json_number(at_horizon.high),
+        },
+        **{quantile_key(q): json_number(km_quantile(curve, q)) for q in LEVELS},
+        "mean_observed": float(np.mean(times)) if times.size else None,
+    }
+
+
+def _value_summary(values: npt.ArrayLike, confidence: float) -> dict[str, object]:
+    """Summarise a number column: mean with t interval, spread and quantiles.
+
+    NaN values (an expression undefined in that branch) are left out and counted as
+    ``missing``.
+    """
+    v = np.asarray(values, dtype=float)
+    known = v[~np.isnan(v)]
+    return {
+        **_interval_fields(mean_interval(known, confidence)),
+        "sd": json_number(float(np.std(known, ddof=1))) if known.size > 1 else None,
+        "min": json_number(float(np.min(known))) if known.size else None,
+        "max": json_number(float(np.max(known))) if known.size else None,
+        **{key: json_number(q) for key, q in quantiles(known, LEVELS).items()},
+        "missing": int(v.size - known.size),
+    }
+
+
+def summarize_outcome(
+    kind: str,
+    values: npt.ArrayLike,
+    *,
+    t_end: npt.ArrayLike | None = None,
+    horizon: float | None = None,
+    confidence: float = 0.95,
+) -> dict[str, object]:
+    """Summarise one outcome column as its ``summary.json`` entry (JSON-ready, no NaN)."""
+    head: dict[str, object] = {"kind": kind, "n": int(np.asarray(values).size)}
+    if kind == "probability":
+        return {**head, **_probability_summary(values, confidence)}
+    if kind == "time_to":
+        return {**head, **_time_to_summary(values, t_end, horizon, confidence)}
+    if kind in ("value", "flow"):
+        return {**head, **_value_summary(values, confidence)}
+    raise ValueError(f"unknown outcome kind {kind!r}, expected one of {', '.join(KINDS)}")
+
+
+def _column(columns: Mapping[str, npt.ArrayLike], name: str) -> npt.ArrayLike:
+    """Return the column ``name``, refusing a table that lacks it."""
+    if name not in columns:
+        raise ValueError(f"no column {name!r} in the results, expected one per outcome")
+    return columns[name]
+
+
+def summarize(
+    columns: Mapping[str, npt.ArrayLike],
+    outcomes: Sequence[tuple[str, str]],
+    *,
+    horizon: float,
+    confidence: float = 0.95,
+) -> dict[str, object]:
+    """Return the ``summary.json`` object of a run: every ``(name, kind)`` outcome summarised.
+
+    ``time_to`` outcomes are censored at the ``t_end`` column.
+    """
+    summaries: dict[str, object] = {}
+    for name, kind in outcomes:
+        t_end = _column(columns, "t_end") if kind == "time_to" else None
+        summaries[name] = summarize_outcome(
+            kind, _column(columns, name), t_end=t_end, horizon=horizon, confidence=confidence
+        )
+    return {"outcomes": summaries}
