@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import simpy
 
-from sim.engine.simpy.branch import run_branches
+from sim.engine.simpy import run_branches
 from sim.model.compile import load_model
 
 MODEL = Path(__file__).with_name("engine_model.yaml")

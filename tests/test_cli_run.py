@@ -17,7 +17,7 @@ from typer.testing import CliRunner, Result
 import sim.montecarlo.runner
 from sim.cli import app
 from sim.cli._output import progress_bar
-from sim.engine.simpy.branch import run_branches
+from sim.engine.simpy import run_branches
 from sim.model.compiled import CompiledModel
 
 N = "40"

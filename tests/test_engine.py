@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from _models import model, within
 
-from sim.engine.simpy.branch import TraceRecord, run_branch, run_branches
+from sim.engine.common import TraceRecord
+from sim.engine.simpy import run_branch, run_branches
 from sim.errors import RunError
 
 SEED = 20230301

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 from _models import model, within
 
-from sim.engine.simpy.branch import branch_generator, run_branch, run_branches
+from sim.engine.common import branch_generator
+from sim.engine.simpy import run_branch, run_branches
 from sim.errors import RunError
 from sim.model.compiled import CompiledModel
 

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from _runs import same_rows
 
-from sim.engine.simpy.branch import run_branches
+from sim.engine.simpy import run_branches
 from sim.model.compile import load_model
 from sim.montecarlo.results import branch_schema
 

@@ -16,7 +16,7 @@ from _runs import same_rows
 
 import sim.montecarlo.results
 import sim.montecarlo.runner
-from sim.engine.simpy.branch import run_branches
+from sim.engine.simpy import run_branches
 from sim.errors import RunError, UsageError
 from sim.model.compiled import CompiledModel
 from sim.montecarlo.results import (

@@ -156,7 +156,7 @@ def test_every_shipped_scenario_passes_sim_validate() -> None:
     ("path", "variant"), VARIANT_CASES, ids=[f"{p.stem}:{v}" for p, v in VARIANT_CASES]
 )
 def test_every_variant_compiles_and_runs(path: Path, variant: str | None) -> None:
-    from sim.engine.simpy.branch import run_branches
+    from sim.engine.simpy import run_branches
     from sim.model.compile import load
 
     model = load(path, variant=variant)
@@ -166,7 +166,7 @@ def test_every_variant_compiles_and_runs(path: Path, variant: str | None) -> Non
 
 def test_documents_signed_are_poisson_with_the_sourced_mean() -> None:
     """The visit's 'about 20 documents' arrive as a Poisson number with mean 20."""
-    from sim.engine.simpy.branch import run_branches
+    from sim.engine.simpy import run_branches
     from sim.model.compile import load
 
     n = 1000
@@ -186,7 +186,7 @@ def test_backtest_drill_probability_matches_its_closed_form() -> None:
 
     from scipy import stats
 
-    from sim.engine.simpy.branch import run_branches
+    from sim.engine.simpy import run_branches
     from sim.model.compile import load
 
     n = 2000

@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.engine.simpy.branch import run_branches
+from sim.engine.simpy import run_branches
 from sim.errors import UsageError
 from sim.format.loader import Document, parse_document
 from sim.format.scenario import Scenario

@@ -12,7 +12,8 @@ import typer
 
 from sim.cli._app import app, reporting_errors
 from sim.cli._options import parse_overrides
-from sim.engine.simpy.branch import TraceRecord, run_branch
+from sim.engine.common import TraceRecord
+from sim.engine.simpy import run_branch
 
 
 class TraceFormat(StrEnum):

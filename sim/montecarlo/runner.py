@@ -44,7 +44,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import pyarrow as pa
 
-from sim.engine.simpy.branch import run_branches
+from sim.engine.simpy import run_branches
 from sim.errors import RunError, SimError, UsageError
 from sim.model.compile import build_model, load_model
 from sim.model.compiled import CompiledModel

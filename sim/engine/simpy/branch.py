@@ -1,8 +1,8 @@
-"""The engine: runs one branch of a compiled model on a SimPy environment.
+"""The SimPy engine: runs one branch of a compiled model on a SimPy environment.
 
-This is the only module that imports simpy. Processes are driven by event callbacks
+This subpackage is the only code that imports simpy. Processes are driven by event callbacks
 rather than generator processes, which keeps the per-event cost close to hand-written
-SimPy code. Every change of state goes through :meth:`_Branch.apply`, which re-checks
+SimPy code. Every change of state goes through :meth:`Branch.apply`, which re-checks
 exactly the rates and conditions that read the slots the change wrote (and those that
 read ``t``), so event intensities follow the state exactly and outcome conditions record
 the first time they hold. Processes due at the same time act in file order; regular times
@@ -12,16 +12,25 @@ the first time they hold. Processes due at the same time act in file order; regu
 from __future__ import annotations
 
 import math
-import sys
-import zlib
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import simpy
 from simpy.core import StopSimulation
 
+from sim.engine.common import (
+    PARAMETER_STREAM,
+    PROCESS_STREAM,
+    BranchResult,
+    TraceRecord,
+    branch_generator,
+    columns_of,
+    grid_time,
+)
+from sim.engine.simpy.flow import Flow
+from sim.engine.simpy.processes import Event, Periodic, Schedule, Trigger
+from sim.engine.simpy.timer import END_PRIORITY, INF, TICK_PRIORITY, Timer
 from sim.errors import RunError
 from sim.model.compiled import (
     CDelay,
@@ -35,94 +44,10 @@ from sim.model.compiled import (
     Effect,
 )
 
-__all__ = ["BranchResult", "TraceRecord", "branch_generator", "run_branch", "run_branches"]
-
-_INF = math.inf
-# At equal times SimPy runs events by priority, then in the order they were scheduled.
-# Resolution steps come first; process ``i`` acts with priority ``_PROCESS_PRIORITY + i``,
-# so processes due at the same time act in file order, however long ago each was
-# scheduled (SimPy's own resource grants have priority 1); the end of the branch comes
-# last, so events at exactly the horizon still happen.
-_TICK_PRIORITY = 0
-_PROCESS_PRIORITY = 2
-_END_PRIORITY = sys.maxsize
-# A grid time (first + k * every) this close past the horizon, as a fraction of `every`,
-# is the horizon: 34 * 0.2 + 0.2 is 7.000000000000001 in floating point, not 7.
-_GRID_SLACK = 1e-9
-_PARAMETER_STREAM = 0
-_PROCESS_STREAM = 1
+__all__ = ["Branch", "run_branch", "run_branches"]
 
 
-def branch_generator(
-    seed: int, branch: int, stream: int, name: str, *parts: str
-) -> np.random.Generator:
-    """The random generator of one named parameter or process (or part of one) of a branch.
-
-    Children are keyed by name, not position, so that variants and sweep points share
-    random numbers wherever their structure agrees (SPEC section 3). ``parts`` name a
-    child of a process's stream, such as a stage of a flow, so that changing a flow's
-    arrivals leaves its stages' service and loss draws alone.
-    """
-    key = (branch, stream, *(zlib.crc32(n.encode()) for n in (name, *parts)))
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key)))
-
-
-@dataclass(frozen=True, slots=True)
-class TraceRecord:
-    """One line of a branch's timeline."""
-
-    time: float
-    process: str
-    what: str
-    changes: tuple[tuple[str, Any, Any], ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class BranchResult:
-    """What one branch produced: its end time, parameter draws and outcome values."""
-
-    branch: int
-    t_end: float
-    parameters: tuple[Any, ...]
-    outcomes: tuple[Any, ...]
-
-
-class _Timer(simpy.Event):
-    """An event that calls ``callback`` after ``delay``, with a priority among equal times.
-
-    Like ``simpy.Timeout`` (whose initialisation this inlines for speed) but with a
-    priority, so that same-time events follow the file order of their processes.
-    """
-
-    def __init__(
-        self,
-        env: simpy.Environment,
-        delay: float,
-        priority: int,
-        callback: Callable[[simpy.Event], None],
-    ) -> None:
-        self.env = env
-        self.callbacks = [callback]
-        self._value = None
-        self._ok = True
-        env.schedule(self, priority, delay)  # type: ignore[arg-type]
-
-
-def _grid_time(first: float, every: float, k: int, horizon: float) -> float | None:
-    """The time ``first + k * every``, or None when it is past the horizon.
-
-    Computed from ``k`` rather than by repeated addition, so times do not drift; a time
-    only a rounding error past the horizon is the horizon.
-    """
-    at = first + k * every
-    if at <= horizon:
-        return at
-    if at - horizon <= _GRID_SLACK * every:
-        return horizon
-    return None
-
-
-class _Plan:
+class Plan:
     """Per-model wiring, computed once: which watchers each effect must wake."""
 
     def __init__(self, model: CompiledModel) -> None:
@@ -168,9 +93,9 @@ class _Plan:
 
 def run_branches(model: CompiledModel, seed: int, start: int, stop: int) -> dict[str, np.ndarray]:
     """Run branches ``start .. stop-1`` and return one array per column of ``model.columns``."""
-    plan = _Plan(model)
-    results = [_Branch(model, plan, seed, b, None).run() for b in range(start, stop)]
-    return _columns(model, seed, results)
+    plan = Plan(model)
+    results = [Branch(model, plan, seed, b, None).run() for b in range(start, stop)]
+    return columns_of(model, seed, results)
 
 
 def run_branch(
@@ -180,38 +105,16 @@ def run_branch(
     trace: Callable[[TraceRecord], None] | None = None,
 ) -> BranchResult:
     """Run one branch alone; with ``trace``, report every event, firing and state change."""
-    return _Branch(model, _Plan(model), seed, branch, trace).run()
+    return Branch(model, Plan(model), seed, branch, trace).run()
 
 
-def _columns(
-    model: CompiledModel, seed: int, results: Sequence[BranchResult]
-) -> dict[str, np.ndarray]:
-    n = len(results)
-    out: dict[str, np.ndarray] = {
-        "branch": np.fromiter((r.branch for r in results), dtype=np.int64, count=n),
-        "seed": np.full(n, seed, dtype=np.int64),
-        "t_end": np.fromiter((r.t_end for r in results), dtype=np.float64, count=n),
-    }
-    n_params = len(model.parameters)
-    data_columns = [c for c in model.columns if c.role != "id"]
-    for j, column in enumerate(data_columns):
-        if j < n_params:
-            values = [r.parameters[j] for r in results]
-        else:
-            values = [r.outcomes[j - n_params] for r in results]
-        out[column.name] = np.array(
-            values, dtype=np.bool_ if column.dtype == "bool" else np.float64
-        )
-    return out
-
-
-class _Branch:
+class Branch:
     """The state and processes of one running branch."""
 
     def __init__(
         self,
         model: CompiledModel,
-        plan: _Plan,
+        plan: Plan,
         seed: int,
         branch: int,
         trace: Callable[[TraceRecord], None] | None,
@@ -228,14 +131,14 @@ class _Branch:
         self.t_end = model.horizon
         self.first_time: list[float | None] = [None] * len(plan.conditional)
         self.watchers: list[Callable[[], None]] = []
-        self.flows: list[_Flow] = []
+        self.flows: list[Flow] = []
         self.ticks = 0
 
     # -- set-up -------------------------------------------------------------------------
 
     def rng(self, name: str, *parts: str) -> np.random.Generator:
         """The generator of the named process (or of a named part of it) in this branch."""
-        return branch_generator(self.seed, self.branch, _PROCESS_STREAM, name, *parts)
+        return branch_generator(self.seed, self.branch, PROCESS_STREAM, name, *parts)
 
     def _draw_parameters(self) -> None:
         v = self.v
@@ -244,7 +147,7 @@ class _Branch:
                 v[p.slot] = p.value
             else:
                 v[p.slot] = p.sampler(
-                    branch_generator(self.seed, self.branch, _PARAMETER_STREAM, p.name)
+                    branch_generator(self.seed, self.branch, PARAMETER_STREAM, p.name)
                 )
 
     def _init_state(self) -> None:
@@ -262,19 +165,19 @@ class _Branch:
 
     def _start_processes(self) -> None:
         env = self.env
-        events: list[_Event] = []
-        triggers: list[_Trigger] = []
+        events: list[Event] = []
+        triggers: list[Trigger] = []
         for proc in self.model.processes:
             if isinstance(proc, CPeriodic):
-                _Periodic(self, proc)
+                Periodic(self, proc)
             elif isinstance(proc, CSchedule):
-                _Schedule(self, proc)
+                Schedule(self, proc)
             elif isinstance(proc, CEvent):
-                events.append(_Event(self, proc))
+                events.append(Event(self, proc))
             elif isinstance(proc, CTrigger):
-                triggers.append(_Trigger(self, proc))
+                triggers.append(Trigger(self, proc))
             else:
-                self.flows.append(_Flow(self, proc))
+                self.flows.append(Flow(self, proc))
         watchers: list[Callable[[], None]] = []
         for kind, i, _ in self.plan.readers:
             if kind == "event":
@@ -290,7 +193,7 @@ class _Branch:
         self.watchers = watchers
         if self.plan.time_readers:
             self._next_tick()
-        _Timer(env, self.horizon, _END_PRIORITY, StopSimulation.callback)
+        Timer(env, self.horizon, END_PRIORITY, StopSimulation.callback)
 
     # -- running ------------------------------------------------------------------------
 
@@ -341,21 +244,21 @@ class _Branch:
         now = self.env.now
         delay = time - now
         while now + delay < time:  # SimPy adds the delay to now: land on ``time`` exactly
-            delay = math.nextafter(delay, _INF)
+            delay = math.nextafter(delay, INF)
         while now + delay > time:
             delay = math.nextafter(delay, 0.0)
-        _Timer(self.env, delay, priority, callback)
+        Timer(self.env, delay, priority, callback)
 
     def _next_tick(self) -> None:
         """Schedule the next resolution step: a multiple of the resolution, the horizon last."""
         step = self.model.resolution
-        at = _grid_time(step, step, self.ticks, self.horizon)
+        at = grid_time(step, step, self.ticks, self.horizon)
         if at is None:
             if self.env.now >= self.horizon:
                 return
             at = self.horizon
         self.ticks += 1
-        self.at(at, _TICK_PRIORITY, self._tick)
+        self.at(at, TICK_PRIORITY, self._tick)
 
     def _tick(self, _event: simpy.Event) -> None:
         self.v[0] = self.env.now
@@ -471,387 +374,3 @@ class _Branch:
         proc = self.model.processes[flow or 0]
         found = next(f for f in self.flows if f.spec is proc)
         return found.stat(stage, stat or "completed", self.t_end)
-
-
-class _Periodic:
-    """Applies its effect at ``first``, ``first + every``, ..."""
-
-    __slots__ = ("branch", "k", "spec")
-
-    def __init__(self, branch: _Branch, spec: CPeriodic) -> None:
-        self.branch, self.spec, self.k = branch, spec, 0
-        self._schedule()
-
-    def _schedule(self) -> None:
-        spec = self.spec
-        at = _grid_time(spec.first, spec.every, self.k, self.branch.horizon)
-        if at is not None:
-            self.branch.at(at, _PROCESS_PRIORITY + spec.index, self._fire)
-
-    def _fire(self, _event: simpy.Event) -> None:
-        self.k += 1
-        self._schedule()
-        self.branch.apply(self.spec.effect, self.spec.name, "periodic update")
-
-
-class _Schedule:
-    """Applies its effect at each listed time."""
-
-    __slots__ = ("branch", "spec")
-
-    def __init__(self, branch: _Branch, spec: CSchedule) -> None:
-        self.branch, self.spec = branch, spec
-        for at in spec.times:  # sorted, so equal times keep the order of the list
-            if at <= branch.horizon:
-                branch.at(at, _PROCESS_PRIORITY + spec.index, self._fire)
-
-    def _fire(self, _event: simpy.Event) -> None:
-        self.branch.apply(self.spec.effect, self.spec.name, "scheduled")
-
-
-class _Hazard:
-    """A Poisson clock whose intensity follows the state exactly (next-reaction method).
-
-    It keeps the unit-exponential hazard still to be consumed; when the rate changes, the
-    remaining hazard is carried over, which is exact by memorylessness and draws no new
-    random numbers.
-    """
-
-    __slots__ = ("branch", "fire_at", "pending", "priority", "rate", "rate_of", "rest", "rng")
-
-    def __init__(
-        self,
-        branch: _Branch,
-        rng: np.random.Generator,
-        rate_of: Callable[[], float],
-        index: int,
-    ) -> None:
-        self.branch, self.rng, self.rate_of = branch, rng, rate_of
-        self.priority = _PROCESS_PRIORITY + index
-        self.rate = 0.0
-        self.rest = rng.exponential()
-        self.fire_at = _INF
-        self.pending: simpy.Event | None = None
-
-    def start(self) -> None:
-        self.rate = self._current_rate()
-        self._reschedule()
-
-    def _current_rate(self) -> float:
-        rate = float(self.rate_of())
-        if not 0.0 <= rate < _INF:  # an infinite rate would fire forever at one instant
-            raise ValueError(f"a rate must be finite and >= 0, got {rate:g}")
-        return rate
-
-    def _reschedule(self) -> None:
-        self.pending = None
-        if self.rate > 0.0:
-            env = self.branch.env
-            delay = self.rest / self.rate
-            self.fire_at = env.now + delay  # the time SimPy computes for the event
-            if self.fire_at <= self.branch.horizon:
-                self.pending = _Timer(env, delay, self.priority, self._due)
-        else:
-            self.fire_at = _INF
-
-    def on_change(self) -> None:
-        """Recompute the rate after a change of what it reads."""
-        rate = self._current_rate()
-        if rate == self.rate:
-            return
-        if self.rate > 0.0:
-            self.rest = (self.fire_at - self.branch.env.now) * self.rate
-        self.rate = rate
-        self._reschedule()
-
-    def stop(self) -> None:
-        self.rate = 0.0
-        self.fire_at = _INF
-        self.pending = None
-        self.rate_of = _zero
-
-    def _due(self, event: simpy.Event) -> None:
-        if event is not self.pending:
-            return  # superseded by a rate change
-        self.rest = self.rng.exponential()
-        self._reschedule()
-        self.fired()
-
-    def fired(self) -> None:  # overridden by users of the clock
-        raise NotImplementedError
-
-
-def _zero() -> float:
-    return 0.0
-
-
-class _Event(_Hazard):
-    __slots__ = ("count", "spec")
-
-    def __init__(self, branch: _Branch, spec: CEvent) -> None:
-        v = branch.v
-        rate = spec.rate.fn
-        env = branch.env
-
-        def rate_of() -> float:
-            v[0] = env.now
-            branch.ctx = spec.rate.path
-            return float(rate(v))
-
-        super().__init__(branch, branch.rng(spec.name), rate_of, spec.index)
-        self.spec, self.count = spec, 0
-        self.start()
-
-    def fired(self) -> None:
-        self.count += 1
-        if self.spec.max_count is not None and self.count >= self.spec.max_count:
-            self.stop()
-        self.branch.apply(self.spec.effect, self.spec.name, f"event #{self.count}")
-
-
-class _Trigger:
-    """Fires its effect ``delay`` after ``when`` becomes true."""
-
-    __slots__ = ("branch", "done", "held", "pending", "rng", "spec")
-
-    def __init__(self, branch: _Branch, spec: CTrigger) -> None:
-        self.branch, self.spec = branch, spec
-        self.rng = branch.rng(spec.name)
-        self.held = False
-        self.done = False
-        self.pending: list[simpy.Event] = []
-
-    def check(self) -> None:
-        """Look for a rise (arm) or a fall (maybe cancel) of the condition."""
-        if self.done:
-            return
-        branch = self.branch
-        branch.v[0] = branch.env.now
-        branch.ctx = self.spec.when.path
-        held = bool(self.spec.when.fn(branch.v))
-        if held == self.held:
-            return
-        self.held = held
-        if held:
-            if self.pending and not self.spec.repeat:
-                return
-            wait = branch.delay(self.spec.delay, self.rng)
-            self.pending.append(
-                _Timer(branch.env, wait, _PROCESS_PRIORITY + self.spec.index, self._fire)
-            )
-            branch.note(self.spec.name, f"armed: fires in {wait:g}")
-        elif self.pending and self.spec.cancel_if_false:
-            self.pending.clear()
-            branch.note(self.spec.name, "cancelled: condition no longer holds")
-
-    def _fire(self, event: simpy.Event) -> None:
-        if event not in self.pending:
-            return  # cancelled
-        self.pending.remove(event)
-        branch = self.branch
-        if self.spec.chance is not None and not branch.chance(self.spec.chance, self.rng):
-            branch.note(self.spec.name, "fired without effect (chance)")
-        else:
-            if not self.spec.repeat:
-                self.done = True
-            branch.apply(self.spec.effect, self.spec.name, "fired")
-
-
-class _Flow(_Hazard):
-    """Entities arrive and pass through capacity-limited stages (one Resource each)."""
-
-    __slots__ = (
-        "arrived",
-        "completed",
-        "every_k",
-        "lost",
-        "resources",
-        "spec",
-        "stage_entered",
-        "stage_lost",
-        "stage_max_queue",
-        "stage_rngs",
-        "stage_served",
-        "stage_time",
-        "stage_wait",
-        "system_time",
-        "waits",
-    )
-
-    def __init__(self, branch: _Branch, spec: CFlow) -> None:
-        v = branch.v
-        env = branch.env
-        rng = branch.rng(spec.name)
-        rate, gate = spec.rate, spec.gate
-
-        def rate_of() -> float:
-            v[0] = env.now
-            if gate is not None:
-                branch.ctx = gate.path
-                if not gate.fn(v):
-                    return 0.0
-            assert rate is not None
-            branch.ctx = rate.path
-            return float(rate.fn(v))
-
-        super().__init__(branch, rng, rate_of, spec.index)
-        self.spec = spec
-        self.every_k = 0
-        n = len(spec.stages)
-        self.resources = [simpy.Resource(env, self._capacity(i)) for i in range(n)]
-        self.stage_rngs = [branch.rng(spec.name, stage.name) for stage in spec.stages]
-        self.arrived = self.completed = self.lost = 0
-        self.waits = 0.0
-        self.system_time = 0.0
-        self.stage_wait = [0.0] * n
-        self.stage_time = [0.0] * n
-        self.stage_served = [0] * n
-        self.stage_entered = [0] * n
-        self.stage_lost = [0] * n
-        self.stage_max_queue = [0] * n
-        if spec.rate is not None:
-            self.start()
-        else:
-            self._next_arrival()
-
-    def _capacity(self, i: int) -> int:
-        stage = self.spec.stages[i]
-        self.branch.ctx = stage.capacity.path
-        value = stage.capacity.fn(self.branch.v)
-        capacity = round(float(value))
-        if capacity < 1:
-            raise ValueError(f"a capacity must be >= 1, got {value:g}")
-        return capacity
-
-    def _next_arrival(self) -> None:
-        """Schedule the next fixed-interval arrival, at ``every * k``, unless ``max`` is reached."""
-        spec = self.spec
-        assert spec.every is not None
-        if spec.max_arrivals is not None and self.arrived >= spec.max_arrivals:
-            return
-        at = _grid_time(spec.every, spec.every, self.every_k, self.branch.horizon)
-        if at is not None:
-            self.every_k += 1
-            self.branch.at(at, self.priority, self._tick)
-
-    def _tick(self, _event: simpy.Event) -> None:
-        gate = self.spec.gate
-        branch = self.branch
-        if gate is None:
-            self._arrive()
-        else:
-            branch.v[0] = branch.env.now
-            branch.ctx = gate.path
-            if gate.fn(branch.v):  # a closed gate skips this arrival: it uses up no `max`
-                self._arrive()
-        self._next_arrival()
-
-    def fired(self) -> None:
-        if self.spec.max_arrivals is not None and self.arrived + 1 >= self.spec.max_arrivals:
-            self.stop()
-        self._arrive()
-
-    def _arrive(self) -> None:
-        self.arrived += 1
-        self.branch.note(self.spec.name, f"entity {self.arrived} arrives")
-        _Entity(self, self.branch.env.now)
-
-    def finish(self, entity: _Entity, lost: bool) -> None:
-        branch = self.branch
-        if lost:
-            self.lost += 1
-            if self.spec.on_loss is not None:
-                branch.apply(self.spec.on_loss, self.spec.name, f"entity lost at {entity.where()}")
-            else:
-                branch.note(self.spec.name, f"entity lost at {entity.where()}")
-        else:
-            self.completed += 1
-            self.waits += entity.waited
-            self.system_time += branch.env.now - entity.arrival
-            if self.spec.on_complete is not None:
-                branch.apply(self.spec.on_complete, self.spec.name, "entity completes")
-            else:
-                branch.note(self.spec.name, "entity completes")
-
-    def stat(self, stage: int | None, stat: str, t_end: float) -> float:
-        """A statistic of the flow, or of one stage, at the end of the branch."""
-        if stage is None:
-            if stat == "arrived":
-                return float(self.arrived)
-            if stat == "completed":
-                return float(self.completed)
-            if stat == "lost":
-                return float(self.lost)
-            if stat == "mean_wait":
-                return self.waits / self.completed if self.completed else math.nan
-            if stat == "mean_time_in_system":
-                return self.system_time / self.completed if self.completed else math.nan
-            return float(max(self.stage_max_queue))
-        served = self.stage_served[stage]
-        if stat == "arrived":
-            return float(self.stage_entered[stage])
-        if stat == "completed":
-            return float(served - self.stage_lost[stage])
-        if stat == "lost":
-            return float(self.stage_lost[stage])
-        if stat == "mean_wait":
-            return self.stage_wait[stage] / served if served else math.nan
-        if stat == "mean_time_in_system":
-            return self.stage_time[stage] / served if served else math.nan
-        return float(self.stage_max_queue[stage])
-
-
-class _Entity:
-    """One entity moving through the stages of a flow, driven by callbacks."""
-
-    __slots__ = ("arrival", "flow", "request", "requested", "stage", "wait_here", "waited")
-
-    def __init__(self, flow: _Flow, now: float) -> None:
-        self.flow, self.arrival, self.stage, self.waited = flow, now, 0, 0.0
-        self.wait_here = 0.0
-        self.request: Any = None
-        self.requested = now
-        self._enter()
-
-    def where(self) -> str:
-        return self.flow.spec.stages[self.stage].name
-
-    def _enter(self) -> None:
-        flow = self.flow
-        resource = flow.resources[self.stage]
-        self.requested = flow.branch.env.now
-        flow.stage_entered[self.stage] += 1
-        self.request = resource.request()
-        queue = len(resource.queue)
-        flow.stage_max_queue[self.stage] = max(flow.stage_max_queue[self.stage], queue)
-        self.request.callbacks.append(self._serve)
-
-    def _serve(self, _event: simpy.Event) -> None:
-        flow = self.flow
-        env = flow.branch.env
-        wait = env.now - self.requested
-        self.waited += wait
-        self.wait_here = wait
-        stage = flow.spec.stages[self.stage]
-        duration = flow.branch.delay(stage.duration, flow.stage_rngs[self.stage])
-        _Timer(env, duration, flow.priority, self._done)
-
-    def _done(self, _event: simpy.Event) -> None:
-        flow = self.flow
-        branch = flow.branch
-        flow.resources[self.stage].release(self.request)
-        # waits and times count when an entity leaves the stage, like the count they divide by
-        flow.stage_served[self.stage] += 1
-        flow.stage_wait[self.stage] += self.wait_here
-        flow.stage_time[self.stage] += branch.env.now - self.requested
-        stage = flow.spec.stages[self.stage]
-        if stage.loss is not None and branch.chance(stage.loss, flow.stage_rngs[self.stage]):
-            flow.stage_lost[self.stage] += 1
-            flow.finish(self, lost=True)
-            return
-        self.stage += 1
-        if self.stage < len(flow.spec.stages):
-            self._enter()
-        else:
-            self.stage -= 1
-            flow.finish(self, lost=False)
