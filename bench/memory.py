@@ -62,18 +62,18 @@ class Peaks:
 
 def child(scenario: Path, branches: int, executor: str, workers: int, out: Path) -> dict[str, Any]:
     """Run once in this process and return its figures (called in a fresh process)."""
-    import sim.montecarlo.results
+    import sim.montecarlo.directory
     from sim.montecarlo.runner import run
 
     peaks = Peaks()
     threading.Thread(target=peaks.sample, daemon=True).start()
-    finish = sim.montecarlo.results.RunDirectory.finish
+    finish = sim.montecarlo.directory.RunDirectory.finish
 
     def finishing(self: Any, *args: Any, **kwargs: Any) -> Any:
         with peaks.during("finishing"):
             return finish(self, *args, **kwargs)
 
-    sim.montecarlo.results.RunDirectory.finish = finishing  # type: ignore[method-assign]
+    sim.montecarlo.directory.RunDirectory.finish = finishing  # type: ignore[method-assign]
     time.sleep(0.05)
     baseline = peaks.peaks.get("start", 0.0)
     clock = time.perf_counter()

@@ -27,7 +27,8 @@ from pathlib import Path
 from memory import measure
 
 from sim.model.compile import load_model
-from sim.montecarlo.runner import available_cpus, run
+from sim.montecarlo.executors import available_cpus
+from sim.montecarlo.runner import run
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "belarus_annexation.yaml"
 CONFIGURATIONS = [("serial", None), ("process", 1), ("process", 2), ("dask", 2)]

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner, Result
 
-import sim.montecarlo.runner
+import sim.montecarlo.jobs
 from sim.cli import app
 from sim.cli._output import progress_bar
 from sim.engine.simpy import run_branches
@@ -155,7 +155,7 @@ def interrupt_at_branch(
                 raise stop
         return run_branches(model, seed, start, end)
 
-    monkeypatch.setattr(sim.montecarlo.runner, "run_branches", kernel)
+    monkeypatch.setattr(sim.montecarlo.jobs, "run_branches", kernel)
 
 
 def test_sigterm_stops_a_run_cleanly(

@@ -14,18 +14,13 @@ import pyarrow as pa
 import pytest
 from _runs import same_rows
 
-import sim.montecarlo.runner
+import sim.montecarlo.jobs
 from sim.errors import UsageError
 from sim.model.compile import build_model
 from sim.model.compiled import CompiledModel
-from sim.montecarlo.runner import (
-    Job,
-    SerialExecutor,
-    chunk_ranges,
-    default_chunk_size,
-    run,
-    run_job,
-)
+from sim.montecarlo.executors import SerialExecutor
+from sim.montecarlo.jobs import Job, chunk_ranges, default_chunk_size, run_job
+from sim.montecarlo.runner import run
 
 SEED = 20230301
 N = 120
@@ -82,8 +77,8 @@ def test_a_worker_compiles_a_scenario_once(
         calls.append(args)
         return build_model(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(sim.montecarlo.runner, "build_model", counting)
-    monkeypatch.setattr(sim.montecarlo.runner, "_models", type(sim.montecarlo.runner._models)())
+    monkeypatch.setattr(sim.montecarlo.jobs, "build_model", counting)
+    monkeypatch.setattr(sim.montecarlo.jobs, "_models", type(sim.montecarlo.jobs._models)())
     for start in (0, 10, 20):
         run_job(Job.for_model(model, SEED, start, start + 10))
     assert len(calls) == 1

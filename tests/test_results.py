@@ -14,14 +14,15 @@ import pyarrow.parquet as pq
 import pytest
 from _runs import same_rows
 
+import sim.montecarlo.directory
+import sim.montecarlo.jobs
 import sim.montecarlo.results
-import sim.montecarlo.runner
 from sim.engine.simpy import run_branches
 from sim.errors import RunError, UsageError
 from sim.model.compiled import CompiledModel
+from sim.montecarlo.directory import RunDirectory
 from sim.montecarlo.results import (
     MemorySink,
-    RunDirectory,
     branch_schema,
     open_run,
     partial_path,
@@ -81,7 +82,7 @@ def test_branch_columns_follow_the_model_with_their_types(model: CompiledModel, 
 def test_branches_parquet_has_row_groups_of_a_fixed_size(
     model: CompiledModel, out: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sim.montecarlo.results, "ROW_GROUP", 30)
+    monkeypatch.setattr(sim.montecarlo.directory, "ROW_GROUP", 30)
     run(model, branches=N, seed=SEED, out=out, chunk_size=CHUNK)
     metadata = pq.ParquetFile(out / "branches.parquet").metadata
     sizes = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
@@ -193,7 +194,7 @@ def test_a_failing_branch_leaves_neither_a_run_nor_a_partial(
             raise RunError(f"branch {start}: log of a negative number")
         return run_branches(m, seed, start, stop)
 
-    monkeypatch.setattr(sim.montecarlo.runner, "run_branches", failing)
+    monkeypatch.setattr(sim.montecarlo.jobs, "run_branches", failing)
     with pytest.raises(RunError, match="log of a negative number"):
         run(model, branches=N, out=out, chunk_size=CHUNK)
     # a model error would fail again on --resume: its partial directory is of no use

@@ -17,20 +17,14 @@ import pyarrow as pa
 import pytest
 from _runs import same_rows, write_tiny
 
-import sim.montecarlo.runner
+import sim.montecarlo.cluster
 from sim.errors import UsageError
 from sim.model.compile import load_model
 from sim.model.compiled import CompiledModel
-from sim.montecarlo.runner import (
-    IN_FLIGHT_PER_WORKER,
-    DaskExecutor,
-    ExecutorError,
-    Job,
-    ProcessExecutor,
-    chunk_ranges,
-    resume,
-    run,
-)
+from sim.montecarlo.cluster import DaskExecutor
+from sim.montecarlo.executors import IN_FLIGHT_PER_WORKER, ExecutorError, ProcessExecutor
+from sim.montecarlo.jobs import Job, chunk_ranges
+from sim.montecarlo.runner import resume, run
 
 SEED = 20230301
 N = 600
@@ -320,7 +314,8 @@ def test_a_signal_stops_a_run_cleanly_and_resume_finishes_it(
 
 def test_the_core_does_not_import_dask() -> None:
     code = (
-        "import sys, sim, sim.cli, sim.montecarlo.runner, sim.montecarlo.results; "
+        "import sys, sim, sim.cli, sim.montecarlo.runner, sim.montecarlo.executors; "
+        "import sim.montecarlo.results; "
         "print(sorted(m for m in ('dask', 'distributed') if m in sys.modules))"
     )
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -331,7 +326,7 @@ def test_the_core_does_not_import_dask() -> None:
 def test_a_cluster_with_another_sim_version_is_refused(
     model: CompiledModel, cluster: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sim.montecarlo.runner, "sim_version", lambda: "0.0.1")
+    monkeypatch.setattr(sim.montecarlo.cluster, "sim_version", lambda: "0.0.1")
     with pytest.raises(
         UsageError, match=r"dask worker tcp://127\.0\.0\.1:\d+ has sim .* this is sim 0\.0\.1"
     ):

@@ -26,8 +26,9 @@ from sim.analysis.points import Setting, run_settings
 from sim.errors import UsageError
 from sim.format.validation import suggest
 from sim.model.compiled import CompiledModel
+from sim.montecarlo.kinds import ExecutorKind
 from sim.montecarlo.results import BRANCHES, open_run
-from sim.montecarlo.runner import ExecutorKind, Progress, _compiled
+from sim.montecarlo.runner import Progress, _compiled
 from sim.stats.differences import MEASURES, compare_outcome
 from sim.stats.intervals import Interval, mean_interval, proportion
 from sim.stats.survival import kaplan_meier, rmst

@@ -33,29 +33,27 @@ from sim.format.scenario import Scenario
 from sim.format.validation import scenario_from_document
 from sim.model.compile import compile_scenario
 from sim.model.compiled import CompiledModel, Value
-from sim.montecarlo.results import (
-    MANIFEST,
+from sim.montecarlo.directory import (
     _is_run_like,
     _publish,
-    _read_json,
     _write_json,
-    branch_schema,
     check_replaceable,
     chunk_tables,
-    complete_manifest,
     default_directory,
-    make_manifest,
-    partial_path,
     write_chunk,
 )
-from sim.montecarlo.runner import (
-    ExecutorKind,
-    Job,
-    Progress,
-    chunk_ranges,
-    default_chunk_size,
-    make_executor,
+from sim.montecarlo.executors import make_executor
+from sim.montecarlo.jobs import Job, chunk_ranges, default_chunk_size
+from sim.montecarlo.kinds import ExecutorKind
+from sim.montecarlo.results import (
+    MANIFEST,
+    branch_schema,
+    complete_manifest,
+    make_manifest,
+    partial_path,
+    read_json,
 )
+from sim.montecarlo.runner import Progress
 from sim.stats.summary import summarize
 
 _CHUNKS = "chunks"
@@ -387,7 +385,7 @@ def open_directory(directory: str | Path, kind: str) -> dict[str, Any]:
     path = Path(directory)
     if not (path / MANIFEST).is_file():
         raise UsageError(f"{path}: not a {kind} directory (it has no {MANIFEST})")
-    manifest = _read_json(path / MANIFEST)
+    manifest = read_json(path / MANIFEST)
     if manifest.get("kind") != kind or manifest.get("status") != "complete":
         raise UsageError(f"{path}: not a complete {kind} directory")
     return manifest

@@ -41,8 +41,9 @@ from sim.analysis.points import default_out as _default_out
 from sim.errors import UsageError
 from sim.format.validation import suggest
 from sim.model.compiled import CompiledModel, CParameter
+from sim.montecarlo.kinds import ExecutorKind
 from sim.montecarlo.results import now_iso
-from sim.montecarlo.runner import ExecutorKind, Progress, _compiled
+from sim.montecarlo.runner import Progress, _compiled
 
 __all__ = [
     "INDICES",

@@ -49,8 +49,10 @@ from sim.format.distributions.kinds import outside_support
 from sim.format.loader import load_document
 from sim.format.validation import explain_errors, suggest
 from sim.model.compiled import CompiledModel, CParameter, Value
-from sim.montecarlo.results import BRANCHES, branch_schema, now_iso, write_gathered
-from sim.montecarlo.runner import ExecutorKind, Progress, _compiled
+from sim.montecarlo.directory import write_gathered
+from sim.montecarlo.kinds import ExecutorKind
+from sim.montecarlo.results import BRANCHES, branch_schema, now_iso
+from sim.montecarlo.runner import Progress, _compiled
 
 __all__ = [
     "DEFAULT_BRANCHES",

@@ -16,7 +16,7 @@ import typer
 
 from sim.cli._output import format_value
 from sim.errors import UsageError
-from sim.montecarlo.runner import ExecutorKind
+from sim.montecarlo.kinds import ExecutorKind
 
 __all__ = [
     "ExecutorOption",

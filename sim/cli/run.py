@@ -23,14 +23,10 @@ from sim.cli._options import parse_overrides
 from sim.cli._output import print_summary, progress_bar
 from sim.errors import UsageError
 from sim.model.compiled import CompiledModel
-from sim.montecarlo.results import (
-    RunResult,
-    default_directory,
-    open_run,
-    partial_path,
-    summary_records,
-)
-from sim.montecarlo.runner import ExecutorKind, resume, run
+from sim.montecarlo.directory import default_directory
+from sim.montecarlo.kinds import ExecutorKind
+from sim.montecarlo.results import RunResult, open_run, partial_path, summary_records
+from sim.montecarlo.runner import resume, run
 
 __all__ = ["SummaryFormat", "default_out", "run_command", "summary_command"]
 

@@ -20,7 +20,7 @@ from sim.cli._analysis import (
 from sim.cli._app import app, reporting_errors
 from sim.cli._options import parse_overrides
 from sim.cli._output import format_value, print_table, progress_bar
-from sim.montecarlo.runner import ExecutorKind
+from sim.montecarlo.kinds import ExecutorKind
 
 if TYPE_CHECKING:
     from sim.analysis.sensitivity import SensitivityResult

@@ -21,7 +21,7 @@ from sim.cli._app import app, reporting_errors
 from sim.cli._options import parse_overrides
 from sim.cli._output import format_value, print_table, progress_bar
 from sim.errors import UsageError
-from sim.montecarlo.runner import ExecutorKind
+from sim.montecarlo.kinds import ExecutorKind
 
 if TYPE_CHECKING:
     from sim.analysis.sweep import Plan, SweepResult

@@ -1,0 +1,148 @@
+"""Chunks of work as plain data, what a worker does with one, and how a run is cut into them.
+
+A run is cut into chunks of consecutive branch numbers. Each chunk is a :class:`Job` of plain
+data (the scenario text, its file name, variant, overrides, seed and branch range), so that
+any process, local or remote, can compile the scenario and run it; a worker compiles a
+scenario once and keeps the model. Branch ``i`` draws only from
+``SeedSequence(seed, spawn_key=(i,))``, so the rows are the same whatever the executor,
+the number of workers and the chunk size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import signal
+from collections import OrderedDict
+from collections.abc import Generator, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from sim.engine.simpy import run_branches
+from sim.model.compile import build_model
+from sim.model.compiled import CompiledModel
+from sim.montecarlo.results import branch_schema
+
+__all__ = [
+    "MAX_CHUNK",
+    "MIN_CHUNK",
+    "TARGET_CHUNKS",
+    "Job",
+    "Results",
+    "chunk_batch",
+    "chunk_ranges",
+    "default_chunk_size",
+    "ignore_interrupts",
+    "missing_ranges",
+    "run_job",
+]
+
+MAX_CHUNK = 1024
+MIN_CHUNK = 32
+TARGET_CHUNKS = 32
+# Chunks in flight per worker: enough to keep every worker busy, few enough that an
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A chunk of work as plain data: compile ``source`` and run branches ``start..stop-1``."""
+
+    source: str
+    file: str
+    variant: str | None
+    overrides: tuple[tuple[str, str], ...]
+    seed: int
+    start: int
+    stop: int
+
+    @classmethod
+    def for_model(cls, model: CompiledModel, seed: int, start: int, stop: int) -> Job:
+        """Return the job that runs branches ``start..stop-1`` of ``model``."""
+        return cls(model.source, model.file, model.variant, model.overrides, seed, start, stop)
+
+
+Results = Generator[tuple[Job, Any], None, None]
+"""What executors yield: each job with its ``pyarrow.RecordBatch``, in the order they finish."""
+
+# --- the worker side ---------------------------------------------------------------------------
+
+_CACHE_SIZE = 8
+_models: OrderedDict[tuple[str, str | None, tuple[tuple[str, str], ...]], CompiledModel]
+_models = OrderedDict()
+
+
+def _model_for(job: Job) -> CompiledModel:
+    """Return the compiled model of ``job``, compiling it once per process.
+
+    The cache is small and least-recently-used, since a sweep sends a stream of different
+    overrides to the same long-lived workers.
+    """
+    key = (hashlib.sha256(job.source.encode()).hexdigest(), job.variant, job.overrides)
+    model = _models.get(key)
+    if model is None:
+        model = build_model(job.source, job.file, variant=job.variant, overrides=job.overrides)
+        _models[key] = model
+        while len(_models) > _CACHE_SIZE:
+            _models.popitem(last=False)
+    _models.move_to_end(key)
+    return model
+
+
+def chunk_batch(model: CompiledModel, schema: pa.Schema, seed: int, start: int, stop: int) -> Any:
+    """Run branches ``start..stop-1`` of ``model`` and return them as a record batch."""
+    columns = run_branches(model, seed, start, stop)
+    arrays = [pa.array(np.asarray(columns[f.name]), type=f.type) for f in schema]
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def run_job(job: Job) -> Any:
+    """Run one job in this process and return its ``pyarrow.RecordBatch``.
+
+    This is what every executor's workers call; it needs only :mod:`sim` to be importable.
+    """
+    model = _model_for(job)
+    return chunk_batch(model, branch_schema(model), job.seed, job.start, job.stop)
+
+
+def ignore_interrupts() -> None:
+    """Let the parent alone handle Ctrl-C; a worker that saw it would only print a traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+# --- chunks ------------------------------------------------------------------------------------
+
+
+def default_chunk_size(branches: int) -> int:
+    """Return the default chunk size: ``branches / 32`` rounded up, kept within 32..1024.
+
+    It depends on the branch count alone. 32 chunks or more give the progress bar and the
+    workers some granularity; up to 1024 branches per chunk keep the cost of each chunk
+    (a task, a message, a file) small beside its work, and each batch still small.
+    """
+    return min(MAX_CHUNK, max(MIN_CHUNK, math.ceil(branches / TARGET_CHUNKS)))
+
+
+def chunk_ranges(branches: int, chunk_size: int) -> list[tuple[int, int]]:
+    """Return the ``(start, stop)`` ranges that cut ``range(branches)`` into chunks."""
+    return [(start, min(start + chunk_size, branches)) for start in range(0, branches, chunk_size)]
+
+
+def missing_ranges(
+    finished: Iterable[tuple[int, int]], total: int, chunk_size: int | None
+) -> list[tuple[int, int]]:
+    """Return chunks that cover the branches ``0..total-1`` not in the ``finished`` ranges.
+
+    Each gap is cut into chunks of ``chunk_size`` from its start, or of the default size
+    for the gap's length.
+    """
+    chunks: list[tuple[int, int]] = []
+    at = 0
+    for start, stop in [*sorted(finished), (total, total)]:
+        if start > at:
+            size = chunk_size or default_chunk_size(start - at)
+            chunks.extend((a, min(a + size, start)) for a in range(at, start, size))
+        at = max(at, stop)
+    return chunks
