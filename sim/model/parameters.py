@@ -1,0 +1,157 @@
+"""Compiling sources, parameters, state and variants: checks of names and types, and slots."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from sim.format.expr import Type
+from sim.format.scenario import (
+    Variant,
+)
+from sim.format.validation import suggest
+from sim.model.compiled import (
+    CParameter,
+    CState,
+    Value,
+)
+from sim.model.compiler import Core, NodePath, as_source
+from sim.model.overrides import (
+    TYPE_WORDS,
+    Spec,
+    declared_type,
+    replacement,
+    type_mismatch,
+    value_type,
+)
+
+__all__ = [
+    "ParameterSection",
+]
+
+
+class ParameterSection(Core):
+    """Compiling sources, parameters, state and variants: checks of names and types, and slots."""
+
+    def check_sources(self) -> None:
+        """Source ids are unique and every citation names a declared source."""
+        first: dict[str, int] = {}
+        for i, source in enumerate(self.s.sources):
+            if source.id in first:
+                earlier = f"sources[{first[source.id]}]"
+                self.report(("sources", i, "id"), f"duplicate source id {source.id!r} ({earlier})")
+            first.setdefault(source.id, i)
+        for name, parameter in self.s.parameters.items():
+            many = isinstance(parameter.source, list)
+            for k, citation in enumerate(parameter.citations):
+                if citation.ref in first:
+                    continue
+                path: NodePath = ("parameters", name, "source", *((k,) if many else ()), "ref")
+                hint = suggest(citation.ref, list(first))
+                declared = ", ".join(first) or "none"
+                self.report(
+                    path, f"unknown source {citation.ref!r}{hint}; declared sources: {declared}"
+                )
+
+    def declare_parameters(self) -> None:
+        """Give each parameter its slot and type (the type of its baseline value)."""
+        for name, parameter in self.s.parameters.items():
+            self.slots[name] = len(self.slots)
+            self.types[name] = self.parameter_types[name] = declared_type(
+                parameter.dist, parameter.value
+            )
+
+    def parameter_specs(
+        self, variant: Variant | None, overrides: Mapping[str, Any]
+    ) -> dict[str, Spec]:
+        """What each parameter draws from: the file, then the variant, then ``--set``."""
+        specs = {name: Spec(p.dist, p.value) for name, p in self.s.parameters.items()}
+        for name, change in (variant.parameters if variant else {}).items():
+            if name in specs:  # else check_variant reports it
+                specs[name] = replacement(change)
+        for name, change in overrides.items():
+            specs[name] = replacement(change)
+        return specs
+
+    def parameter(self, name: str, spec: Spec) -> CParameter:
+        """Compile one parameter."""
+        declared = self.s.parameters[name]
+        kind: Literal["number", "bool"] = (
+            "bool" if self.parameter_types[name] is Type.BOOL else "number"
+        )
+        dist, value, sampler = spec.dist, spec.value, None
+        if dist is not None and dist.kind == "fixed":
+            value = dist.value
+        elif dist is not None:
+            sampler = dist.sampler()
+        if kind == "number" and value is not None:
+            value = float(value)
+        return CParameter(name, self.slots[name], kind, value, sampler, dist, declared.doc)
+
+    def declare_state(
+        self, variant: Variant | None, variant_name: str | None
+    ) -> dict[str, tuple[Any, NodePath]]:
+        """Give each state variable its slot and type; return its initial value and path."""
+        parameters = {n: t for n, t in self.types.items() if n != "t"}
+        inits: dict[str, tuple[Any, NodePath]] = {}
+        for name, var in self.s.state.items():
+            path: NodePath = ("state", name)
+            if name in self.slots:
+                self.report_key(path, f"name {name!r} is already a parameter")
+                continue
+            type_ = self.init_type(var.init, (*path, "init"), parameters)
+            if type_ is Type.BOOL and (var.min is not None or var.max is not None):
+                self.report(path, "a true/false variable takes no min/max")
+            self.slots[name] = len(self.slots)
+            self.types[name] = type_
+            inits[name] = (var.init, (*path, "init"))
+        for name, change in (variant.state if variant else {}).items():
+            if name in inits:
+                inits[name] = (change.init, ("variants", variant_name or "", "state", name, "init"))
+        return inits
+
+    def init_type(self, init: Value | str, path: NodePath, scope: Mapping[str, Type]) -> Type:
+        """The type of an initial value; an expression is checked against the parameters."""
+        if not isinstance(init, str):
+            return value_type(init)
+        checked = self.check_expr(init, path, None, only=scope, what="an initial value")
+        return checked.type if checked is not None else Type.NUMBER
+
+    def state_var(self, name: str, init: tuple[Any, NodePath]) -> CState:
+        """Compile one state variable."""
+        var = self.s.state[name]
+        value, path = init
+        kind: Literal["number", "bool"] = "bool" if self.types[name] is Type.BOOL else "number"
+        parameters = {n: self.types[n] for n in self.s.parameters}
+        # No expected type: the baseline's init defines it, and check_variant compares a
+        # variant's init with it (expecting it here too would report a mismatch twice).
+        expr = self.expr(as_source(value), path, None, only=parameters, what="an initial value")
+        return CState(name, self.slots[name], kind, expr, var.min, var.max)
+
+    def check_variant(self, name: str, variant: Variant) -> None:
+        """A variant's parameters and state exist and keep their types."""
+        base: NodePath = ("variants", name)
+        for parameter, change in variant.parameters.items():
+            path: NodePath = (*base, "parameters", parameter)
+            if parameter not in self.parameter_types:
+                hint = suggest(parameter, list(self.parameter_types))
+                self.report_key(path, f"unknown parameter {parameter!r}{hint}")
+                continue
+            mismatch = type_mismatch(parameter, self.s.parameters[parameter], change)
+            if mismatch is not None:
+                self.report(path, mismatch)
+        parameters = {n: self.types[n] for n in self.s.parameters}
+        for var, new in variant.state.items():
+            path = (*base, "state", var)
+            if var not in self.s.state:
+                self.report_key(
+                    path, f"unknown state variable {var!r}{suggest(var, list(self.s.state))}"
+                )
+                continue
+            got = self.init_type(new.init, (*path, "init"), parameters)
+            wanted = self.types.get(var, got)
+            if got is not wanted:
+                self.report(
+                    (*path, "init"),
+                    f"state {var!r} is {TYPE_WORDS[wanted]}, got {TYPE_WORDS[got]}",
+                )
