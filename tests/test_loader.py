@@ -16,14 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.errors import Problem, ScenarioError, SimError
-from sim.format.loader import (
-    MAX_BYTES,
-    Document,
-    Mark,
-    format_path,
-    load_document,
-    parse_document,
-)
+from sim.format.document import MAX_BYTES, Document, Mark, format_path
+from sim.format.loader import load_document, parse_document
 
 BLOCK = """\
 name: demo

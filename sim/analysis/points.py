@@ -28,7 +28,8 @@ import pyarrow.parquet as pq
 
 from sim.engine.simpy import run_branches
 from sim.errors import UsageError
-from sim.format.loader import Document, parse_document
+from sim.format.document import Document
+from sim.format.loader import parse_document
 from sim.format.scenario import Scenario
 from sim.format.validation import scenario_from_document
 from sim.model.compile import compile_scenario

@@ -12,7 +12,7 @@ from sim.cli._app import EXIT_USAGE, app, reporting_errors
 from sim.errors import SimError
 
 if TYPE_CHECKING:
-    from sim.format.loader import Document
+    from sim.format.document import Document
     from sim.model.compiled import CompiledModel
 
 

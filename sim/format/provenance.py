@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from sim.errors import Problem
-from sim.format.loader import Document
+from sim.format.document import Document
 from sim.format.scenario import Scenario
 
 __all__ = ["citation_problems", "normalise"]

@@ -20,8 +20,8 @@ from pydantic import BaseModel, Tag, ValidationError
 from pydantic_core import ErrorDetails
 
 from sim.errors import Problem, ScenarioError
+from sim.format.document import Document
 from sim.format.fields import describe_value
-from sim.format.loader import Document
 from sim.format.scenario import Scenario
 
 __all__ = ["explain_errors", "scenario_error", "scenario_from_document", "suggest"]

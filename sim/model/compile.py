@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import UsageError
+from sim.format.document import Document
 from sim.format.expr import Type
-from sim.format.loader import Document, load_document, parse_document
+from sim.format.loader import load_document, parse_document
 from sim.format.scenario import (
     Scenario,
     Variant,

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 
 from sim.errors import ExprError, Problem
 from sim.format.distributions.kinds import Distribution
+from sim.format.document import Document, format_path
 from sim.format.expr import Checked, Type, check, compile_expr, to_python
-from sim.format.loader import Document, format_path
 from sim.format.scenario import (
     Scenario,
 )

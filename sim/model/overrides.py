@@ -17,9 +17,10 @@ from pydantic import TypeAdapter, ValidationError
 
 from sim.errors import SimError, UsageError
 from sim.format.distributions.kinds import Distribution
+from sim.format.document import format_path
 from sim.format.expr import Type
 from sim.format.fields import FixedValue
-from sim.format.loader import format_path, parse_document
+from sim.format.loader import parse_document
 from sim.format.scenario import Parameter, Scenario, VariantParameter
 from sim.format.validation import explain_errors, suggest
 from sim.model.compiled import Value
