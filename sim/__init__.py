@@ -4,25 +4,48 @@ The public API is what this module exports: :func:`load` a scenario file into a 
 model, :func:`run` its branches (in memory or into a run directory), :func:`open_run` a
 finished run, :func:`sweep` parameters, :func:`compare_variants` or :func:`compare_runs`,
 compute :func:`sensitivity` indices, and the errors every user-caused problem raises.
+
+Names are imported on first use, so that ``import sim`` (and the command line) stays quick:
+the analyses pull in pyarrow, scipy and SALib only when they are called.
 """
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from sim.analysis.compare import Comparison, compare_runs, compare_variants
-from sim.analysis.sensitivity import SensitivityResult, sensitivity
-from sim.analysis.sweep import Grid, Points, Sample, SweepResult, open_sweep, sweep
 from sim.errors import ExprError, Problem, RunError, ScenarioError, SimError, UsageError
-from sim.model.compile import load
-from sim.model.compiled import CompiledModel
-from sim.montecarlo.results import RunResult, open_run
-from sim.montecarlo.runner import resume, run
+from sim.version import __version__
 
-try:
-    __version__ = version("sim")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
+if TYPE_CHECKING:
+    from sim.analysis.compare import Comparison, compare_runs, compare_variants
+    from sim.analysis.sensitivity import SensitivityResult, sensitivity
+    from sim.analysis.sweep import Grid, Points, Sample, SweepResult, open_sweep, sweep
+    from sim.model.compile import load
+    from sim.model.compiled import CompiledModel
+    from sim.montecarlo.results import RunResult, open_run
+    from sim.montecarlo.runner import resume, run
+
+# name -> the module that defines it, imported when the name is first used
+_LAZY = {
+    "Comparison": "sim.analysis.compare",
+    "compare_runs": "sim.analysis.compare",
+    "compare_variants": "sim.analysis.compare",
+    "SensitivityResult": "sim.analysis.sensitivity",
+    "sensitivity": "sim.analysis.sensitivity",
+    "Grid": "sim.analysis.sweep",
+    "Points": "sim.analysis.sweep",
+    "Sample": "sim.analysis.sweep",
+    "SweepResult": "sim.analysis.sweep",
+    "open_sweep": "sim.analysis.sweep",
+    "sweep": "sim.analysis.sweep",
+    "load": "sim.model.compile",
+    "CompiledModel": "sim.model.compiled",
+    "RunResult": "sim.montecarlo.results",
+    "open_run": "sim.montecarlo.results",
+    "resume": "sim.montecarlo.runner",
+    "run": "sim.montecarlo.runner",
+}
 
 __all__ = [
     "Comparison",
@@ -50,3 +73,18 @@ __all__ = [
     "sensitivity",
     "sweep",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name from its module on first use (PEP 562)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sim' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """The public names, for tab completion."""
+    return sorted(set(globals()) | set(__all__))

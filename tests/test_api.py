@@ -38,3 +38,23 @@ def test_the_readme_example_validates_runs_and_reports_a_typo(tmp_path: Path) ->
     out = runner.invoke(app, ["validate", str(bad)])
     assert out.exit_code == 2
     assert out.output.strip() == f"{bad}{shown.group(1)}"
+
+
+def test_the_readme_python_api_section_lists_exactly_the_exports() -> None:
+    section = re.search(r"^## Python API\n(.*?)^## ", README, re.S | re.M)
+    assert section is not None
+    listed = set(re.findall(r"`sim\.(\w+)", section.group(1)))
+    assert listed == set(sim.__all__)
+
+
+def test_import_sim_is_quick_and_pulls_in_no_heavy_library() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, sim, sim.cli; "
+        "print(sorted(m for m in ('scipy', 'pyarrow', 'SALib', 'dask', 'simpy', 'pydantic') "
+        "if m in sys.modules))"
+    )
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "[]"

@@ -7,16 +7,16 @@ import io
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 import typer
 
 from sim.cli._output import format_value
 from sim.errors import UsageError
 from sim.montecarlo.kinds import ExecutorKind
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = [
     "ExecutorOption",
@@ -90,6 +90,9 @@ def check_table_path(path: Path, option: str = "--out") -> None:
 
 def write_table(table: pa.Table, path: Path, option: str = "--out") -> None:
     """Write ``table`` as CSV or Parquet, chosen by the file's suffix."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
     check_table_path(path, option)
     if path.suffix.lower() == ".csv":
         pacsv.write_csv(table, path)

@@ -10,8 +10,8 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from sim import __version__
 from sim.errors import SimError
+from sim.version import __version__
 
 try:  # typer vendors its own copy of click since 0.20; older releases use click itself
     from typer._click import exceptions as cli_errors

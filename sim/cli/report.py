@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from sim.analysis.report import find_runs, render, replace_section
 from sim.cli._app import app, fail, reporting_errors
 
 
@@ -31,6 +30,8 @@ def report(
     estimates, then every variant's estimates. With --readme, the text between the report
     markers of that file is replaced (or, with --check, compared).
     """
+    from sim.analysis.report import find_runs, render, replace_section
+
     if check and readme is None:
         fail("--check needs --readme FILE: the file whose section to compare")
     with reporting_errors():

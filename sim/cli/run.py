@@ -14,7 +14,7 @@ from enum import StrEnum
 from functools import partial
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -22,11 +22,11 @@ from sim.cli._app import app, fail, reporting_errors
 from sim.cli._options import parse_overrides
 from sim.cli._output import print_summary, progress_bar
 from sim.errors import UsageError
-from sim.model.compiled import CompiledModel
-from sim.montecarlo.directory import default_directory
 from sim.montecarlo.kinds import ExecutorKind
-from sim.montecarlo.results import RunResult, open_run, partial_path, summary_records
-from sim.montecarlo.runner import resume, run
+
+if TYPE_CHECKING:
+    from sim.model.compiled import CompiledModel
+    from sim.montecarlo.results import RunResult
 
 __all__ = ["SummaryFormat", "default_out", "run_command", "summary_command"]
 
@@ -67,6 +67,8 @@ def _sigterm_stops_cleanly() -> Iterator[None]:
 
 def default_out(model: CompiledModel) -> Path:
     """Return the default run directory: ``results/NAME[__VARIANT][__P=V...]``."""
+    from sim.montecarlo.directory import default_directory
+
     return default_directory(model)
 
 
@@ -166,6 +168,8 @@ def run_command(
     the same whatever the executor, workers and chunk size. Ctrl-C or SIGTERM leaves
     DIR.partial, which --resume DIR finishes.
     """
+    from sim.montecarlo.runner import resume, run
+
     with reporting_errors():
         if resume_dir is not None:
             _refuse_with_resume(
@@ -219,6 +223,8 @@ def _run_until_stopped(
 
 def _report_interrupt(target: Path, *, terminated: bool) -> NoReturn:
     """Say where an interrupted run was left, and leave with 130 (Ctrl-C) or 143 (SIGTERM)."""
+    from sim.montecarlo.results import partial_path
+
     what = "terminated" if terminated else "interrupted"
     code = EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
     partial_dir = partial_path(target)
@@ -247,6 +253,8 @@ def summary_command(
     ] = SummaryFormat.table,
 ) -> None:
     """Print the summary of a run: one row per outcome, with its estimate and interval."""
+    from sim.montecarlo.results import open_run, summary_records
+
     with reporting_errors():
         result = open_run(directory)
     if fmt is SummaryFormat.json:

@@ -12,8 +12,6 @@ import typer
 
 from sim.cli._app import app, reporting_errors
 from sim.cli._options import parse_overrides
-from sim.engine.common import TraceRecord
-from sim.engine.simpy import run_branch
 
 
 class TraceFormat(StrEnum):
@@ -66,6 +64,8 @@ def trace(
     The branch is the same as row BRANCH of `sim run FILE --seed SEED`: same draws, same
     outcomes.
     """
+    from sim.engine.common import TraceRecord
+    from sim.engine.simpy import run_branch
     from sim.model.compile import load_model
 
     with reporting_errors():

@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 from sim.errors import UsageError
 from sim.model.compiled import CompiledModel
 from sim.stats.summary import summarize_outcome
+from sim.version import __version__
 
 __all__ = [
     "BRANCHES",
@@ -146,10 +147,8 @@ def now_iso() -> str:
 
 
 def sim_version() -> str:
-    """Return the version of sim (read late: sim/__init__ may import this module)."""
-    import sim
-
-    return str(sim.__version__)
+    """Return the version of sim."""
+    return __version__
 
 
 def make_manifest(

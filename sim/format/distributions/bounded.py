@@ -9,7 +9,6 @@ import numpy.typing as npt
 from pydantic import (
     Field,
 )
-from scipy import special
 
 from sim.format.distributions.base import (
     BaseDistribution,
@@ -81,6 +80,8 @@ def _scaled_beta_sampler(a: float, b: float, low: float, width: float) -> Sample
 
 def _scaled_beta_ppf(a: float, b: float, low: float, width: float, q: npt.ArrayLike) -> FloatArray:
     """Return the inverse CDF of ``low + width * Beta(a, b)``."""
+    from scipy import special
+
     return low + width * np.asarray(special.betaincinv(a, b, q), dtype=float)
 
 

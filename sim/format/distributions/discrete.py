@@ -13,7 +13,6 @@ from pydantic import (
     Field,
     Strict,
 )
-from scipy import stats
 
 from sim.format.distributions.base import (
     POISSON_MEAN_MAX,
@@ -87,6 +86,8 @@ class Poisson(BaseDistribution):
 
     def ppf(self, q: npt.ArrayLike) -> FloatArray:
         """Return the smallest count whose CDF reaches ``q``."""
+        from scipy import stats
+
         # scipy answers -1 at q = 0; the left-continuous inverse stops at the support.
         counts = stats.poisson(self.mean).ppf(np.asarray(q, dtype=float))
         return np.asarray(np.maximum(counts, 0.0), dtype=float)

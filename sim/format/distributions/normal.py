@@ -11,7 +11,6 @@ import numpy.typing as npt
 from pydantic import (
     Field,
 )
-from scipy import special, stats
 
 from sim.format.distributions.base import (
     BELOW_ONE,
@@ -80,6 +79,8 @@ class Normal(QuantileForm):
         Above the mean the CDF rounds to 1, so an interval there is mirrored below the mean,
         where the CDF keeps its precision far into the tail.
         """
+        from scipy import special
+
         alpha, beta = self._standard_bounds()
         sign = 1.0
         if alpha > 0:
@@ -105,6 +106,8 @@ class Normal(QuantileForm):
         Truncation inverts the CDF of a uniform draw between the truncation points, with
         scipy's scalar ufuncs: one draw per call and no rejection.
         """
+        from scipy import special
+
         mean, sd = self.mean, self.sd
         if not self._truncated:
 
@@ -131,11 +134,15 @@ class Normal(QuantileForm):
         return self._low, self._high
 
     def _frozen(self) -> Any:
+        from scipy import stats
+
         alpha, beta = self._standard_bounds()
         return stats.truncnorm(alpha, beta, loc=self.mean, scale=self.sd)
 
     def ppf(self, q: npt.ArrayLike) -> FloatArray:
         """Return the inverse CDF (of the truncated normal when truncated)."""
+        from scipy import special
+
         q = np.asarray(q, dtype=float)
         if not self._truncated:
             return np.asarray(self.mean + self.sd * special.ndtri(q), dtype=float)
@@ -183,6 +190,8 @@ class LogNormal(QuantileForm):
 
     def ppf(self, q: npt.ArrayLike) -> FloatArray:
         """Return ``exp(mu + sigma * z_q)``."""
+        from scipy import special
+
         return np.exp(self.mu + self.sigma * np.asarray(special.ndtri(q), dtype=float))
 
     def expected_value(self) -> float:

@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import optimize, special
 
 __all__ = [
     "QUANTILE_PATTERN",
@@ -78,6 +77,8 @@ def line_through(s1: float, x1: float, s2: float, x2: float) -> tuple[float, flo
 
 def standard_normal_points(points: Points) -> tuple[float, float, float, float]:
     """Unpack two quantile points as standard normal quantiles and values ``z1, x1, z2, x2``."""
+    from scipy import special
+
     p1, x1, p2, x2 = two_points(points)
     return float(special.ndtri(p1)), x1, float(special.ndtri(p2)), x2
 
@@ -86,6 +87,8 @@ def _beta_probit_residuals(
     log_ab: FloatArray, p: FloatArray, u: FloatArray, z: FloatArray
 ) -> FloatArray:
     """Return probit(CDF(u)) - probit(p) for Beta(exp(log_ab)), precise in both tails."""
+    from scipy import special
+
     a, b = np.exp(log_ab)
     # Clipping keeps the residuals finite where a CDF underflows, far from the solution.
     lower = special.ndtri(np.maximum(special.betainc(a, b, u), _TINY_PROBABILITY))
@@ -101,6 +104,8 @@ def _beta_starts(z: FloatArray, u: FloatArray) -> Iterator[FloatArray]:
     as digamma(a) - digamma(b) and trigamma(a) + trigamma(b), which also serves small a or b;
     the last is the uniform, a = b = 1.
     """
+    from scipy import optimize, special
+
     logits = special.logit(u)
     s = (logits[1] - logits[0]) / (z[1] - z[0])
     m = logits[0] - s * z[0]
@@ -122,6 +127,8 @@ def fit_beta(p: FloatArray, u: FloatArray) -> tuple[float, float]:
     Least squares on ``log(a), log(b)`` from each start in turn until one fits; the caller
     checks the answer.
     """
+    from scipy import optimize, special
+
     z = special.ndtri(p)
     best: Any = None
     with np.errstate(all="ignore"):
@@ -145,6 +152,8 @@ def fit_beta(p: FloatArray, u: FloatArray) -> tuple[float, float]:
 
 def _gamma_log_ratio(log_shape: float, p1: float, p2: float) -> float:
     """Return log(q(p2) / q(p1)) of a gamma with the shape; it falls as the shape grows."""
+    from scipy import special
+
     shape = math.exp(log_shape)
     q1 = float(special.gammaincinv(shape, p1))
     q2 = float(special.gammaincinv(shape, p2))
@@ -159,6 +168,8 @@ def fit_gamma_shape(p1: float, x1: float, p2: float, x2: float) -> float | None:
     The ratio falls monotonically from infinity to 1 as the shape grows, so a bracket on a
     grid of log shapes and a 1-D root find settle it.
     """
+    from scipy import optimize
+
     target = math.log(x2) - math.log(x1)
     gaps = [_gamma_log_ratio(s, p1, p2) - target for s in _GAMMA_LOG_SHAPES]
     for i in range(len(gaps) - 1):

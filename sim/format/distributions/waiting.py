@@ -10,7 +10,6 @@ import numpy.typing as npt
 from pydantic import (
     Field,
 )
-from scipy import special
 
 from sim.format.distributions.base import (
     FloatArray,
@@ -88,6 +87,8 @@ class Gamma(QuantileForm):
         require_positive("scale", self.scale)
 
     def _solve(self, points: Points) -> dict[str, float]:
+        from scipy import special
+
         require_positive_points(self.kind, points)
         p1, x1, p2, x2 = two_points(points)
         shape = fit_gamma_shape(p1, x1, p2, x2)
@@ -110,6 +111,8 @@ class Gamma(QuantileForm):
 
     def ppf(self, q: npt.ArrayLike) -> FloatArray:
         """Return ``scale`` times the regularised inverse incomplete gamma."""
+        from scipy import special
+
         return self.scale * np.asarray(special.gammaincinv(self.shape, q), dtype=float)
 
     def expected_value(self) -> float:
