@@ -29,10 +29,8 @@ import pyarrow.parquet as pq
 from sim.engine.simpy import run_branches
 from sim.errors import UsageError
 from sim.format.document import Document
-from sim.format.loader import parse_document
 from sim.format.scenario import Scenario
-from sim.format.validation import scenario_from_document
-from sim.model.compile import compile_scenario
+from sim.model.compile import compile_scenario, parse_scenario
 from sim.model.compiled import CompiledModel, Value
 from sim.montecarlo.directory import (
     _is_run_like,
@@ -148,8 +146,9 @@ class _SerialSettings:
                     "running settings of a scenario needs its text; "
                     "build the model with sim.model.compile.build_model or load_model"
                 )
-            doc = parse_document(self._base.source, self._base.file)
-            self._parsed = doc, scenario_from_document(doc)
+            self._parsed = parse_scenario(
+                self._base.source, self._base.file, self._base.includes
+            )
         doc, scenario = self._parsed
         model = compile_scenario(
             scenario, doc, variant=setting.variant, overrides=setting.overrides
@@ -201,7 +200,8 @@ def run_settings(
     ranges = chunk_ranges(branches, default_chunk_size(branches))
     tables = {
         s: pa.Table.from_batches(
-            [batches[Job(model.source, model.file, s.variant, s.overrides, seed, a, b)]
+            [batches[Job(model.source, model.file, s.variant, s.overrides, seed, a, b,
+                         model.includes)]
              for a, b in ranges]
         )
         for s in dict.fromkeys(settings)
@@ -267,7 +267,7 @@ def _run(
     ranges = chunk_ranges(branches, default_chunk_size(branches))
     unique = list(dict.fromkeys(settings))
     jobs = [
-        Job(model.source, model.file, s.variant, s.overrides, seed, a, b)
+        Job(model.source, model.file, s.variant, s.overrides, seed, a, b, model.includes)
         for s in unique
         for a, b in ranges
     ]

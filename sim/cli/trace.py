@@ -86,6 +86,7 @@ def trace(
                     "process": r.process,
                     "what": r.what,
                     "changes": {n: [_plain(b), _plain(a)] for n, b, a in r.changes},
+                    **({"where": r.where} if r.where else {}),
                 }
                 for r in records
             ],
@@ -94,19 +95,17 @@ def trace(
         typer.echo(json.dumps(payload, indent=2))
         return
     if fmt is TraceFormat.csv:
-        typer.echo("time,process,what,name,before,after")
+        typer.echo("time,process,what,name,before,after,where")
         for r in records:
             for n, b, a in r.changes or ((None, None, None),):
-                typer.echo(
-                    ",".join(
-                        [repr(r.time), r.process, f'"{r.what}"', n or "", _exact(b), _exact(a)]
-                    )
-                )
+                fields = [repr(r.time), r.process, f'"{r.what}"', n or "", _exact(b), _exact(a)]
+                typer.echo(",".join([*fields, r.where]))
         return
     typer.echo(f"{model.name}: branch {branch}, seed {seed}")
     for r in records:
         changes = ", ".join(f"{n}: {_show(b)} -> {_show(a)}" for n, b, a in r.changes)
-        typer.echo(f"{r.time:>10.4f}  {r.process:<24} {r.what:<32} {changes}")
+        where = f"  [{r.where}]" if r.where else ""
+        typer.echo(f"{r.time:>10.4f}  {r.process:<24} {r.what:<32} {changes}{where}")
     typer.echo(f"t_end = {_show(result.t_end)}")
     for name, value in row.items():
         typer.echo(f"  {name} = {_show(value)}")

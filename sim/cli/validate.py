@@ -30,6 +30,8 @@ def summary_line(file: str, model: CompiledModel) -> str:
         _count(len(model.outcomes), "outcome"),
         _count(variants, "variant"),
     ]
+    if model.includes:
+        parts.append(_count(len(model.includes), "included file"))
     return f"{file}: ok ({model.name}: {', '.join(parts)})"
 
 
@@ -50,16 +52,14 @@ def validate(
     Every file is checked; the exit status is 2 if any of them has a problem.
     """
     # Imported here so that `sim --help` does not load scipy.
-    from sim.format.loader import load_document
-    from sim.format.validation import scenario_from_document
-    from sim.model.compile import compile_scenario
+    from sim.model.compile import compile_scenario, read_scenario
 
     failed = False
     with reporting_errors():
         for file in files:
             try:
-                doc = load_document(file)  # read once: compiled, then its quotes checked
-                model = compile_scenario(scenario_from_document(doc), doc)
+                doc, scenario = read_scenario(file)  # read once: compiled, then quotes checked
+                model = compile_scenario(scenario, doc)
                 if sources:
                     _check_citations(file, doc, model)
             except SimError as error:
@@ -84,8 +84,13 @@ def _check_citations(file: Path, doc: Document, model: CompiledModel) -> None:
 
 
 @app.command()
-def schema() -> None:
+def schema(
+    library: Annotated[
+        bool,
+        typer.Option("--library", help="The schema of library files, which scenarios include."),
+    ] = False,
+) -> None:
     """Print the JSON Schema of scenario files (for editors and outside checks)."""
-    from sim.format.scenario import json_schema
+    from sim.format.scenario import json_schema, library_schema
 
-    typer.echo(json.dumps(json_schema(), indent=2))
+    typer.echo(json.dumps(library_schema() if library else json_schema(), indent=2))

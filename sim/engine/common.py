@@ -22,6 +22,7 @@ __all__ = [
     "branch_generator",
     "columns_of",
     "grid_time",
+    "located",
 ]
 
 # A grid time (first + k * every) this close past the horizon, as a fraction of `every`,
@@ -53,6 +54,7 @@ class TraceRecord:
     process: str
     what: str
     changes: tuple[tuple[str, Any, Any], ...] = ()
+    where: str = ""  # FILE:LINE of a definition from an included file
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,19 @@ def grid_time(first: float, every: float, k: int, horizon: float) -> float | Non
     if at - horizon <= GRID_SLACK * every:
         return horizon
     return None
+
+
+def located(model: CompiledModel, ctx: str, error: Exception) -> str:
+    """``FILE:LINE:COL: PATH: message`` for an error met while evaluating ``ctx``.
+
+    ``ctx`` is the key of a compiled piece (:attr:`CompiledModel.locations`); the line names
+    the file that writes it, a library for an included definition.
+    """
+    site = model.locations.get(ctx)
+    if site is None:
+        return f"{model.file or model.name}: {ctx}: {error}"
+    file = site.file or model.file or model.name
+    return f"{file}:{site.line}:{site.col}: {site.path or ctx}: {error}"
 
 
 def columns_of(

@@ -62,6 +62,21 @@ class Document:
     marks: Mapping[NodePath, Mark]
     key_marks: Mapping[NodePath, Mark] = field(default_factory=dict)
 
+    def site(self, path: Sequence[str | int]) -> tuple[Document, NodePath]:
+        """Return the document where the value at *path* is written, and its path there.
+
+        A plain file writes every value itself; a composed one (:mod:`sim.format.include`)
+        answers with the file a definition was included from.
+        """
+        return self, tuple(path)
+
+    def where(self, path: Sequence[str | int]) -> str:
+        """Return ``FILE:LINE:COL`` of the value at *path*, in the file that writes it."""
+        doc, local = self.site(path)
+        mark = doc.key_marks.get(local)
+        line, col = (mark.line, mark.col) if mark is not None else doc.locate(local)
+        return f"{doc.file}:{line}:{col}"
+
     def locate(self, path: Sequence[str | int], offset: int | None = None) -> tuple[int, int]:
         """Return the 1-based line and column of the deepest known prefix of *path*.
 

@@ -32,6 +32,7 @@ __all__ = [
     "SetBlock",
     "Text",
     "TimeValue",
+    "Version",
     "describe_value",
 ]
 
@@ -181,6 +182,18 @@ TimeValue = Annotated[
             "description": "A time in the scenario's unit, or an ISO date when time.start is set.",
         }
     ),
+]
+
+
+def _version(value: Any) -> float:
+    """Accept a format version: 1 or 1.1 (read as numbers, as YAML and JSON give them)."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value in (1, 1.1):
+        return float(value)
+    raise ValueError(f"expected format version 1 or 1.1, got {describe_value(value)}")
+
+
+Version = Annotated[
+    float, PlainValidator(_version), WithJsonSchema({"enum": [1, 1.1]})
 ]
 
 

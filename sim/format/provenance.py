@@ -34,18 +34,24 @@ def _find(folder: Path, name: str) -> Path | None:
 
 
 def citation_problems(doc: Document, scenario: Scenario, folder: Path) -> list[Problem]:
-    """Every missing source file and every quote not found in its source, located."""
+    """Every missing source file and every quote not found in its source, located.
+
+    A source declared in an included library is looked for beside that library.
+    """
     problems: list[Problem] = []
     texts: dict[str, str] = {}
     for i, source in enumerate(scenario.sources):
         if source.file is None:
             continue
-        path = _find(folder, source.file)
+        owner, _ = doc.site(("sources", i))
+        path = _find(folder if owner is doc else Path(owner.file).parent, source.file)
         if path is None:
             problems.append(
                 doc.problem(
                     ("sources", i, "file"),
-                    f"no file {source.file!r} beside the scenario or in its sources/ folder",
+                    f"no file {source.file!r} beside "
+                    + ("the scenario" if owner is doc else owner.file)
+                    + " or in its sources/ folder",
                 )
             )
             continue

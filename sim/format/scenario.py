@@ -34,6 +34,7 @@ from sim.format.fields import (
     SetBlock,
     Text,
     TimeValue,
+    Version,
 )
 
 __all__ = [
@@ -43,7 +44,10 @@ __all__ = [
     "EventProcess",
     "FlowOutcome",
     "FlowProcess",
+    "Library",
+    "LibraryTime",
     "Outcome",
+    "Overrides",
     "Parameter",
     "PeriodicProcess",
     "ProbabilityOutcome",
@@ -61,9 +65,11 @@ __all__ = [
     "VariantParameter",
     "VariantState",
     "json_schema",
+    "library_schema",
 ]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 1.1
+"""The newest format version; files declare theirs as ``sim: 1`` or ``sim: 1.1``."""
 
 
 class _Model(BaseModel):
@@ -373,15 +379,41 @@ class Variant(_Model):
     )
 
 
+class Overrides(_Model):
+    """Replacements of included definitions, by name; each takes the included one's place."""
+
+    sources: list[Source] = Field(default_factory=list, description="Sources, by `id`.")
+    parameters: dict[Name, Parameter] = Field(
+        default_factory=dict, description="Parameters, by name."
+    )
+    state: dict[Name, StateVar] = Field(default_factory=dict, description="State, by name.")
+    processes: list[Process] = Field(default_factory=list, description="Processes, by `name`.")
+    outcomes: list[Outcome] = Field(default_factory=list, description="Outcomes, by `name`.")
+
+
+_INCLUDE_DOC = (
+    "Files whose definitions this one uses (format 1.1): paths relative to this file. Their "
+    "definitions come first in each section, in this order, as if written at its top."
+)
+_OVERRIDES_DOC = (
+    "Replacements of included definitions (format 1.1): a name defined by an include and "
+    "again here is an error unless it is here."
+)
+
+
 class Scenario(_Model):
     """A scenario file: one hypothesis as parameters, state, processes and outcomes."""
 
-    sim: Literal[1] = Field(description="Format version: 1.")
+    sim: Version = Field(
+        description="Format version: 1, or 1.1 for include, overrides and the other 1.1 fields."
+    )
     name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]+$")] = Field(
         description="Slug [a-z0-9_-]+; names the default run directory."
     )
     title: str = Field(description="One-line title.")
     description: str = Field(description="The hypothesis, what is modelled, what is left out.")
+    include: list[str] = Field(default_factory=list, description=_INCLUDE_DOC)
+    overrides: Overrides | None = Field(default=None, description=_OVERRIDES_DOC)
     time: TimeSpec = Field(description="Unit, horizon and optional start date.")
     sources: list[Source] = Field(default_factory=list, description="Documents cited.")
     parameters: dict[Name, Parameter] = Field(
@@ -394,12 +426,40 @@ class Scenario(_Model):
     variants: dict[Name, Variant] = Field(default_factory=dict, description="Named alternatives.")
 
 
+class LibraryTime(_Model):
+    """The time unit a library's rates and times are written in."""
+
+    unit: Literal["day", "week", "month", "quarter", "year"] = Field(
+        description="Must be the unit of every scenario that includes the library."
+    )
+
+
+class Library(_Model):
+    """A library: definitions that scenarios share through `include` (format 1.1)."""
+
+    sim: Version | None = Field(default=None, description="Format version: 1.1.")
+    description: str | None = Field(default=None, description="What the library holds.")
+    include: list[str] = Field(default_factory=list, description=_INCLUDE_DOC)
+    overrides: Overrides | None = Field(default=None, description=_OVERRIDES_DOC)
+    time: LibraryTime | None = Field(default=None, description="The unit of time it assumes.")
+    sources: list[Source] = Field(default_factory=list, description="Documents cited.")
+    parameters: dict[Name, Parameter] = Field(default_factory=dict, description="Parameters.")
+    state: dict[Name, StateVar] = Field(default_factory=dict, description="State variables.")
+    processes: list[Process] = Field(default_factory=list, description="Processes.")
+    outcomes: list[Outcome] = Field(default_factory=list, description="Outcomes.")
+
+
 def json_schema() -> dict[str, Any]:
     """Return the JSON Schema of scenario files (draft 2020-12), for editors and checks."""
-    schema = Scenario.model_json_schema()
+    return _schema(Scenario, "sim scenario file")
+
+
+def library_schema() -> dict[str, Any]:
+    """Return the JSON Schema of library files, which scenarios `include` (format 1.1)."""
+    return _schema(Library, "sim library file")
+
+
+def _schema(model: type[BaseModel], title: str) -> dict[str, Any]:
+    schema = model.model_json_schema()
     schema.pop("$id", None)
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        **schema,
-        "title": "sim scenario file",
-    }
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema, "title": title}

@@ -18,6 +18,7 @@ from typing import Any
 from sim.errors import UsageError
 from sim.format.document import Document
 from sim.format.expr import Type
+from sim.format.include import compose, file_reader
 from sim.format.loader import load_document, parse_document
 from sim.format.scenario import (
     Scenario,
@@ -35,9 +36,20 @@ from sim.model.overrides import (
 from sim.model.parameters import ParameterSection
 from sim.model.processes import ProcessSection
 
-__all__ = ["DAYS_PER_UNIT", "build_model", "compile_scenario", "load", "load_model"]
+__all__ = [
+    "DAYS_PER_UNIT",
+    "Includes",
+    "build_model",
+    "compile_scenario",
+    "load",
+    "load_model",
+    "parse_scenario",
+    "read_scenario",
+]
 
 Overrides = Iterable[tuple[str, str]]
+Includes = tuple[tuple[str, str], ...]
+"""The texts of a scenario's included files: ``(key, text)``, the key relative to its folder."""
 
 
 def load(
@@ -55,17 +67,38 @@ def load(
 def load_model(
     path: str | Path, *, variant: str | None = None, overrides: Overrides = ()
 ) -> CompiledModel:
-    """Read a scenario file from disk and compile it (see :func:`build_model`)."""
-    doc = load_document(path)
-    return compile_scenario(scenario_from_document(doc), doc, variant=variant, overrides=overrides)
+    """Read a scenario file (and those it includes) from disk and compile it."""
+    doc, scenario = read_scenario(path)
+    return compile_scenario(scenario, doc, variant=variant, overrides=overrides)
 
 
 def build_model(
-    source: str, file: str, *, variant: str | None = None, overrides: Overrides = ()
+    source: str,
+    file: str,
+    *,
+    variant: str | None = None,
+    overrides: Overrides = (),
+    includes: Includes = (),
 ) -> CompiledModel:
-    """Parse, validate and compile scenario text; ``file`` names it in messages."""
-    doc = parse_document(source, file)
-    return compile_scenario(scenario_from_document(doc), doc, variant=variant, overrides=overrides)
+    """Parse, validate and compile scenario text; ``file`` names it in messages.
+
+    Included files are read from ``includes`` (``(key, text)`` pairs, as
+    :attr:`CompiledModel.includes` holds them) where given, else from the disk beside ``file``.
+    """
+    doc, scenario = parse_scenario(source, file, includes)
+    return compile_scenario(scenario, doc, variant=variant, overrides=overrides)
+
+
+def read_scenario(path: str | Path) -> tuple[Document, Scenario]:
+    """Read a scenario file and the files it includes; return the whole and its model."""
+    doc = compose(load_document(path))
+    return doc, scenario_from_document(doc)
+
+
+def parse_scenario(source: str, file: str, includes: Includes = ()) -> tuple[Document, Scenario]:
+    """Parse scenario text and the files it includes (see :func:`build_model`)."""
+    doc = compose(parse_document(source, file), file_reader(dict(includes)))
+    return doc, scenario_from_document(doc)
 
 
 def compile_scenario(
@@ -152,4 +185,15 @@ class _Compiler(ParameterSection, ProcessSection, OutcomeSection):
             overrides=pairs,
             locations=dict(self.locations),
             scenario=s,
+            includes=getattr(self.doc, "includes", ()),
+            origins=self.origins(),
         )
+
+    def origins(self) -> dict[str, str]:
+        """Where each parameter and process from an included file is written."""
+        found: dict[str, str] = {}
+        for name in self.s.parameters:
+            found[f"parameters.{name}"] = self.origin(("parameters", name)) or ""
+        for i, process in enumerate(self.s.processes):
+            found[f"processes.{process.name}"] = self.origin(("processes", i)) or ""
+        return {key: where for key, where in found.items() if where}

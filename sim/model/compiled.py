@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
@@ -30,12 +30,26 @@ __all__ = [
     "Column",
     "CompiledModel",
     "Effect",
+    "Site",
     "Value",
 ]
 
 Value = float | bool
 Sampler = Callable[[np.random.Generator], Value]
 T_SLOT = 0
+
+
+class Site(NamedTuple):
+    """Where a compiled piece is written: line and column (1-based), file and path there.
+
+    ``file`` and ``path`` name the file that writes it, which for an included definition is
+    the library, not the scenario.
+    """
+
+    line: int
+    col: int
+    file: str = ""
+    path: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,11 +235,13 @@ class CompiledModel:
     file: str = ""  # the file name as given by the user
     variant: str | None = None
     overrides: tuple[tuple[str, str], ...] = ()
-    # where each compiled expression's path stands in the file: (line, column), for run errors
-    locations: Mapping[str, tuple[int, int]] = field(
-        default_factory=dict, compare=False, repr=False
-    )
+    # where each compiled expression's path stands: its Site (line, column, file, path)
+    locations: Mapping[str, Site] = field(default_factory=dict, compare=False, repr=False)
     scenario: Any = field(default=None, compare=False, repr=False)  # the validated Scenario
+    # the included files' keys and texts, sent to workers and kept for --resume with `source`
+    includes: tuple[tuple[str, str], ...] = ()
+    # "parameters.NAME" / "processes.NAME" -> "FILE:LINE" for definitions from included files
+    origins: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def n_slots(self) -> int:

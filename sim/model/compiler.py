@@ -26,6 +26,7 @@ from sim.model.compiled import (
     CDelay,
     CExpr,
     Effect,
+    Site,
     Value,
 )
 from sim.model.overrides import (
@@ -65,7 +66,7 @@ class Core:
         self.slots: dict[str, int] = {"t": T_SLOT}
         self.types: dict[str, Type] = {"t": Type.NUMBER}
         self.parameter_types: dict[str, Type] = {}
-        self.locations: dict[str, tuple[int, int]] = {}
+        self.locations: dict[str, Site] = {}
 
     def report(self, path: NodePath, message: str, offset: int | None = None) -> None:
         """Note a problem about the value at ``path``."""
@@ -146,10 +147,20 @@ class Core:
         return CExpr(fn, source, self.place(path), reads, checked.constant)
 
     def place(self, path: NodePath) -> str:
-        """The printed path of ``path``, remembering where it is in the file for run errors."""
+        """A key naming ``path``, remembering where it is written, for run errors."""
         where = format_path(path)
-        self.locations.setdefault(where, self.doc.locate(path))
+        if where not in self.locations:
+            doc, local = self.doc.site(path)
+            line, col = doc.locate(local)
+            self.locations[where] = Site(line, col, doc.file, format_path(local))
         return where
+
+    def origin(self, path: NodePath) -> str | None:
+        """``FILE:LINE`` of a definition written in an included file, else None."""
+        doc, local = self.doc.site(path)
+        if doc.file == self.doc.file:
+            return None
+        return f"{doc.file}:{doc.locate(local)[0]}"
 
     def ref(self, name: str) -> str:
         """Python source that reads ``name`` from the value list ``v``."""

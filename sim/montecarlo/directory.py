@@ -57,6 +57,7 @@ __all__ = [
 ROW_GROUP = 65_536
 _CHUNKS = "chunks"
 _SOURCE = "scenario.txt"  # the scenario text, kept in <out>.partial/ so a resume needs nothing else
+_INCLUDES = "includes.json"  # the texts of the files it includes, by key
 _CHUNK_NAME = re.compile(r"(\d+)-(\d+)\.parquet")
 
 
@@ -142,7 +143,13 @@ class RunDirectory:
         self.manifest = manifest
 
     @classmethod
-    def create(cls, out: Path, manifest: dict[str, Any], source: str) -> RunDirectory:
+    def create(
+        cls,
+        out: Path,
+        manifest: dict[str, Any],
+        source: str,
+        includes: tuple[tuple[str, str], ...] = (),
+    ) -> RunDirectory:
         """Start a run into ``out``: a fresh ``<out>.partial/`` with an incomplete manifest.
 
         An existing ``out`` must be a run directory (or empty), since it will be replaced.
@@ -164,6 +171,8 @@ class RunDirectory:
         _write_json(run.partial / MANIFEST, manifest)
         if source:
             _write_text(run.partial / _SOURCE, source)
+        if includes:
+            _write_json(run.partial / _INCLUDES, dict(includes))
         return run
 
     @classmethod
@@ -192,6 +201,13 @@ class RunDirectory:
     def source(self) -> str:
         """Return the scenario text the run was started with."""
         return (self.partial / _SOURCE).read_text(encoding="utf-8")
+
+    def includes(self) -> tuple[tuple[str, str], ...]:
+        """Return the texts of the files the scenario included, by key."""
+        path = self.partial / _INCLUDES
+        if not path.is_file():
+            return ()
+        return tuple((str(k), str(v)) for k, v in read_json(path).items())
 
     def _chunk_files(self) -> dict[tuple[int, int], Path]:
         """Return the chunk files written so far, by branch range."""
@@ -257,6 +273,7 @@ class RunDirectory:
         """Drop the working files of a complete run and rename it to ``out``."""
         shutil.rmtree(self.partial / _CHUNKS, ignore_errors=True)
         (self.partial / _SOURCE).unlink(missing_ok=True)
+        (self.partial / _INCLUDES).unlink(missing_ok=True)
         _publish(self.partial, self.out)
         return RunResult(read_json(self.out / SUMMARY), self.manifest, self.out)
 

@@ -115,8 +115,8 @@ class SerialExecutor(Executor):
     def _is_own(self, job: Job) -> bool:
         """Whether ``job`` runs this executor's model (same text, variant and overrides)."""
         model = self.model
-        return (job.source, job.variant, job.overrides) == (
-            model.source, model.variant, model.overrides
+        return (job.source, job.includes, job.variant, job.overrides) == (
+            model.source, model.includes, model.variant, model.overrides
         )  # fmt: skip
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "ignore_interrupts",
     "missing_ranges",
     "run_job",
+    "text_digest",
 ]
 
 MAX_CHUNK = 1024
@@ -57,11 +58,15 @@ class Job:
     seed: int
     start: int
     stop: int
+    includes: tuple[tuple[str, str], ...] = ()  # the included files' keys and texts
 
     @classmethod
     def for_model(cls, model: CompiledModel, seed: int, start: int, stop: int) -> Job:
         """Return the job that runs branches ``start..stop-1`` of ``model``."""
-        return cls(model.source, model.file, model.variant, model.overrides, seed, start, stop)
+        return cls(
+            model.source, model.file, model.variant, model.overrides, seed, start, stop,
+            model.includes,
+        )  # fmt: skip
 
 
 Results = Generator[tuple[Job, Any], None, None]
@@ -74,16 +79,27 @@ _models: OrderedDict[tuple[str, str | None, tuple[tuple[str, str], ...]], Compil
 _models = OrderedDict()
 
 
+def text_digest(source: str, includes: tuple[tuple[str, str], ...] = ()) -> str:
+    """Return the sha256 of a scenario's text and of the files it includes."""
+    digest = hashlib.sha256(source.encode())
+    for key, text in includes:
+        digest.update(b"\0" + key.encode() + b"\0" + text.encode())
+    return digest.hexdigest()
+
+
 def _model_for(job: Job) -> CompiledModel:
     """Return the compiled model of ``job``, compiling it once per process.
 
     The cache is small and least-recently-used, since a sweep sends a stream of different
     overrides to the same long-lived workers.
     """
-    key = (hashlib.sha256(job.source.encode()).hexdigest(), job.variant, job.overrides)
+    key = (text_digest(job.source, job.includes), job.variant, job.overrides)
     model = _models.get(key)
     if model is None:
-        model = build_model(job.source, job.file, variant=job.variant, overrides=job.overrides)
+        model = build_model(
+            job.source, job.file, variant=job.variant, overrides=job.overrides,
+            includes=job.includes,
+        )  # fmt: skip
         _models[key] = model
         while len(_models) > _CACHE_SIZE:
             _models.popitem(last=False)

@@ -9,6 +9,7 @@ summary reads one outcome column at a time.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -40,6 +41,7 @@ __all__ = [
     "check_rows",
     "complete_manifest",
     "count_true",
+    "include_digests",
     "make_manifest",
     "make_summary",
     "now_iso",
@@ -141,6 +143,11 @@ def summary_of(
     return {**head, "outcomes": outcomes}
 
 
+def include_digests(model: CompiledModel) -> dict[str, str]:
+    """Return the sha256 of each file the scenario includes, by key (relative to its folder)."""
+    return {key: hashlib.sha256(text.encode("utf-8")).hexdigest() for key, text in model.includes}
+
+
 def now_iso() -> str:
     """Return the current time as an ISO 8601 string in UTC."""
     return datetime.now(UTC).isoformat(timespec="milliseconds")
@@ -175,6 +182,7 @@ def make_manifest(
         "scenario": model.name,
         "file": model.file,
         "sha256": model.source_sha256,
+        **({"includes": include_digests(model)} if model.includes else {}),
         "sim_version": sim_version(),
         "seed": seed,
         "branches": branches,

@@ -29,6 +29,7 @@ from sim.montecarlo.results import (
     Sink,
     branch_schema,
     complete_manifest,
+    include_digests,
     make_manifest,
     make_summary,
     now_iso,
@@ -198,7 +199,7 @@ def run(
             workers=pool.workers, stop_reason=reason,
         )  # fmt: skip
         return RunResult(summary, done, None, table)
-    directory = RunDirectory.create(Path(out), manifest, model.source)
+    directory = RunDirectory.create(Path(out), manifest, model.source, model.includes)
     try:
         return _finish(
             _Rounds(model, seed, rule, directory, manifest, directory), pool, progress, clock
@@ -255,8 +256,9 @@ def resume(
         str(plan["file"]),
         variant=plan["variant"],
         overrides=tuple((str(k), str(v)) for k, v in plan["overrides"].items()),
+        includes=writer.includes(),
     )
-    if model.source_sha256 != plan["sha256"]:
+    if model.source_sha256 != plan["sha256"] or include_digests(model) != plan.get("includes", {}):
         raise UsageError(f"{writer.partial}: the kept scenario text does not match its sha256")
     rounds = plan.get("rounds") or []
     first = int(rounds[0]["branches"] if rounds else plan["branches"])

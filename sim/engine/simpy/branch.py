@@ -27,6 +27,7 @@ from sim.engine.common import (
     branch_generator,
     columns_of,
     grid_time,
+    located,
 )
 from sim.engine.simpy.flow import Flow
 from sim.engine.simpy.processes import Event, Periodic, Schedule, Trigger
@@ -207,11 +208,7 @@ class Branch:
 
     def _located(self, error: Exception) -> str:
         """One line for a run error: ``FILE:LINE:COL: PATH: message (branch, seed, time)``."""
-        where = self.model.locations.get(self.ctx)
-        file = self.model.file or self.model.name
-        head = f"{file}:{where[0]}:{where[1]}" if where is not None else file
-        return (
-            f"{head}: {self.ctx}: {error} "
+        return f"{located(self.model, self.ctx, error)} " + (
             f"(branch {self.branch}, seed {self.seed}, t={self.env.now:g})"
         )
 
@@ -232,8 +229,11 @@ class Branch:
 
     def _trace_start(self) -> None:
         assert self.trace is not None
+        origins = self.model.origins
         for p in self.model.parameters:
-            self.trace(TraceRecord(0.0, "parameters", "drawn", ((p.name, None, self.v[p.slot]),)))
+            change = ((p.name, None, self.v[p.slot]),)
+            where = origins.get(f"parameters.{p.name}", "")
+            self.trace(TraceRecord(0.0, "parameters", "drawn", change, where))
         for s in self.model.state:
             self.trace(
                 TraceRecord(0.0, "state", "initial value", ((s.name, None, self.v[s.slot]),))
@@ -279,11 +279,9 @@ class Branch:
             before = list(v)
             changed = effect.fn(v)
             names = self.model.slot_names
-            self.trace(
-                TraceRecord(
-                    self.env.now, process, what, tuple((names[s], before[s], v[s]) for s in changed)
-                )
-            )
+            changes = tuple((names[s], before[s], v[s]) for s in changed)
+            where = self.model.origins.get(f"processes.{process}", "")
+            self.trace(TraceRecord(self.env.now, process, what, changes, where))
         if changed:
             watchers = self.watchers
             for i in self.plan.watchers_of(effect):
@@ -292,7 +290,8 @@ class Branch:
     def note(self, process: str, what: str) -> None:
         """Report a happening without state change (only when tracing)."""
         if self.trace is not None:
-            self.trace(TraceRecord(self.env.now, process, what))
+            where = self.model.origins.get(f"processes.{process}", "")
+            self.trace(TraceRecord(self.env.now, process, what, (), where))
 
     def delay(self, spec: CDelay, rng: np.random.Generator) -> float:
         """Draw a delay or duration; negative values are errors."""

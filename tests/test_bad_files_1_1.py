@@ -1,0 +1,137 @@
+"""Bad files of format 1.1 through `sim validate`: exit 2, no traceback, one located line each.
+
+The table style of ``test_bad_files``: each case gives its files (``main.yaml`` is the one
+validated), the file and line of the problem, where on that line it is (a fragment whose
+first character is the column, or the column), the path printed and a fragment of the
+message. The expected prefix is exact: ``FILE:LINE:COL: PATH:``; for problems of included
+files, FILE is the library where the definition lives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from test_bad_files import column, validate
+
+HEAD = """\
+sim: 1.1
+name: bad
+title: Bad
+description: A file with a problem.
+time: {unit: month, horizon: 120}
+"""  # lines 1-5
+STATE = "state:\n  x: {init: 0}\n  flag: {init: false}\n"  # lines 6-8 after HEAD
+OUT = "outcomes:\n  - {kind: value, name: v, expr: x}\n"  # lines 9-10 after HEAD + STATE
+BODY = HEAD + STATE + OUT  # a valid file of 10 lines
+LIB = "sim: 1.1\nparameters:\n  p: {value: 1, assumption: a guess}\n"  # p on line 3
+
+
+@dataclass(frozen=True)
+class Case:
+    main: str
+    line: int
+    at: str | int
+    path: str
+    message: str
+    file: str = "main.yaml"
+    others: dict[str, str] = field(default_factory=dict)
+
+
+def including(*paths: str, rest: str = "") -> str:
+    """A valid main file (10 lines) that includes ``paths`` on line 11, then ``rest``."""
+    return BODY + f"include: [{', '.join(paths)}]\n" + rest
+
+
+CASES = {
+    "include_needs_1_1": Case(
+        BODY.replace("sim: 1.1", "sim: 1") + "include: [lib.yaml]\n", 11, "include",
+        "include", "`include` is format 1.1: declare `sim: 1.1`", others={"lib.yaml": LIB},
+    ),
+    "include_not_a_list": Case(
+        BODY + "include: lib.yaml\n", 11, "lib", "include", "expected a list of file paths",
+    ),
+    "include_missing_file": Case(
+        including("lib.yaml", "nowhere.yaml"), 11, "nowhere", "include[1]",
+        "cannot include nowhere.yaml: no such file", others={"lib.yaml": LIB},
+    ),
+    "include_cycle": Case(
+        including("a.yaml"), 2, "main", "include[0]",
+        "include cycle: main.yaml -> a.yaml -> main.yaml", file="a.yaml",
+        others={"a.yaml": "sim: 1.1\ninclude: [main.yaml]\n"},
+    ),
+    "include_defined_twice": Case(
+        including("a.yaml", "b.yaml"), 3, "p:", "parameters.p",
+        "parameter 'p' is defined twice: here and at a.yaml:3:3, both included by main.yaml",
+        file="b.yaml", others={"a.yaml": LIB, "b.yaml": LIB},
+    ),
+    "include_shadowed": Case(
+        including("lib.yaml", rest="parameters:\n  p: {value: 2, assumption: mine}\n"), 13, "p:",
+        "parameters.p", "parameter 'p' is already defined at lib.yaml:3:3 (included); to "
+        "replace it, move this definition under overrides.parameters", others={"lib.yaml": LIB},
+    ),
+    "include_shadowed_process": Case(
+        including("lib.yaml", rest="processes:\n  - {kind: event, name: e, rate: 1, set: {}}\n"),
+        13, "{kind", "processes[0]", "process 'e' is already defined at lib.yaml:2:5",
+        others={"lib.yaml": "processes:\n  - {kind: event, name: e, rate: 2, set: {}}\n"},
+    ),
+    "override_of_nothing": Case(
+        including("lib.yaml", rest="overrides:\n  parameters:\n    q: {value: 2, assumption: a}\n"),
+        14, "q:", "overrides.parameters.q", "nothing to override: no parameter 'q' is included",
+        others={"lib.yaml": LIB},
+    ),
+    "override_unknown_section": Case(
+        including("lib.yaml", rest="overrides:\n  parameter:\n    p: {value: 2, assumption: a}\n"),
+        13, "parameter", "overrides.parameter",
+        "unknown section 'parameter' (did you mean 'parameters'?)", others={"lib.yaml": LIB},
+    ),
+    "library_with_a_name": Case(
+        including("lib.yaml"), 2, 1, "name", "a library cannot set 'name'",
+        file="lib.yaml", others={"lib.yaml": "sim: 1.1\nname: lib\n"},
+    ),
+    "library_unknown_field": Case(
+        including("lib.yaml"), 2, 1, "parameter",
+        "unknown field 'parameter' (did you mean 'parameters'?)",
+        file="lib.yaml", others={"lib.yaml": "sim: 1.1\nparameter: {}\n"},
+    ),
+    "library_in_other_units": Case(
+        including("lib.yaml"), 1, "year", "time.unit",
+        "this library counts time in years but main.yaml in months",
+        file="lib.yaml", others={"lib.yaml": "time: {unit: year}\n"},
+    ),
+    "library_error_is_located_in_the_library": Case(
+        including("lib.yaml"), 2, "rat:", "processes[0].rat",
+        "unknown field 'rat' (did you mean 'rate'?)", file="lib.yaml",
+        others={"lib.yaml": "processes:\n  - {kind: event, name: e, rate: 1, rat: 1, set: {}}\n"},
+    ),
+    "library_expression_error": Case(
+        including("lib.yaml"), 2, "y +", "processes[0].rate", "unknown name 'y'", file="lib.yaml",
+        others={"lib.yaml": 'processes:\n  - {kind: event, name: e, rate: "y + 1", set: {}}\n'},
+    ),
+    "library_syntax_error": Case(
+        including("lib.yaml"), 1, "}", "(syntax)", "expected ','", file="lib.yaml",
+        others={"lib.yaml": "parameters: {p: [1, 2}\n"},
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_a_bad_file_gets_one_exact_located_line(name: str, tmp_path: Path) -> None:
+    case = CASES[name]
+    files = {"main.yaml": case.main, **case.others}
+    for file, text in files.items():
+        (tmp_path / file).write_text(text, encoding="utf-8")
+    code, stdout, stderr = validate(tmp_path / "main.yaml")
+    assert code == 2
+    assert stdout == ""
+    lines = stderr.splitlines()
+    assert len(lines) == 1, lines
+    col = column(files[case.file], case.line, case.at)
+    prefix = f"{tmp_path / case.file}:{case.line}:{col}: {case.path}: "
+    assert lines[0].startswith(prefix), lines[0]
+    message = case.message.replace("a.yaml:", f"{tmp_path / 'a.yaml'}:")
+    message = message.replace("lib.yaml:", f"{tmp_path / 'lib.yaml'}:")
+    for name_ in ("main.yaml", "a.yaml", "nowhere.yaml"):
+        message = message.replace(f" {name_}", f" {tmp_path / name_}")
+    assert message in lines[0], lines[0]
