@@ -25,6 +25,7 @@ time: {unit: month, horizon: 120}
 STATE = "state:\n  x: {init: 0}\n  flag: {init: false}\n"  # lines 6-8 after HEAD
 OUT = "outcomes:\n  - {kind: value, name: v, expr: x}\n"  # lines 9-10 after HEAD + STATE
 BODY = HEAD + STATE + OUT  # a valid file of 10 lines
+PARAMS = "parameters:\n  p: {value: 1, assumption: a guess}\n"  # lines 11-12 after BODY
 LIB = "sim: 1.1\nparameters:\n  p: {value: 1, assumption: a guess}\n"  # p on line 3
 
 
@@ -112,6 +113,34 @@ CASES = {
     "library_syntax_error": Case(
         including("lib.yaml"), 1, "}", "(syntax)", "expected ','", file="lib.yaml",
         others={"lib.yaml": "parameters: {p: [1, 2}\n"},
+    ),
+    # distribution fields that are expressions
+    "dist_expression_needs_1_1": Case(
+        BODY.replace("sim: 1.1", "sim: 1") + PARAMS
+        + '  a: {dist: {kind: exponential, mean: "p"}, assumption: x}\n', 13, '"p"',
+        "parameters.a.dist.mean", "an expression in a distribution field is format 1.1",
+    ),
+    "dist_expression_cycle": Case(
+        BODY + PARAMS + '  a: {dist: {kind: exponential, mean: "b"}, assumption: x}\n'
+        '  b: {dist: {kind: exponential, mean: "2 * a"}, assumption: x}\n', 13, "{kind",
+        "parameters.a.dist", "parameters depend on each other in a cycle: a -> b -> a",
+    ),
+    "dist_expression_reads_state": Case(
+        BODY + PARAMS + '  a: {dist: {kind: exponential, mean: "x + p"}, assumption: x}\n', 13,
+        'x + p', "parameters.a.dist.mean", "a distribution may read parameters only, not state 'x'",
+    ),
+    "dist_expression_unknown_name": Case(
+        BODY + "processes:\n  - {kind: trigger, name: tr, when: flag, "
+        'delay: {kind: exponential, mean: "2 * slow"}, set: {x: 1}}\n', 12, "slow",
+        "processes[0].delay.mean", "unknown name 'slow'",
+    ),
+    "dist_expression_condition": Case(
+        BODY + PARAMS + '  a: {dist: {kind: exponential, mean: "p > 1"}, assumption: x}\n', 13,
+        'p >', "parameters.a.dist.mean", "expected a number, got a condition (bool)",
+    ),
+    "dist_quantile_expression_not_solvable": Case(
+        BODY + PARAMS + '  a: {dist: {kind: gamma, p5: "p", p95: 4}, assumption: x}\n', 13,
+        "{kind", "parameters.a.dist", "the quantiles of a gamma cannot be expressions",
     ),
 }  # fmt: skip
 

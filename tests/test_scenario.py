@@ -96,7 +96,7 @@ def test_value_errors_lose_pydantic_prefix() -> None:
 
 def test_error_inside_a_distribution_field_points_at_the_field() -> None:
     problem = only(
-        OUTCOMES + "parameters:\n  p: {dist: {kind: normal, mean: 1, sd: x}, assumption: a}\n"
+        OUTCOMES + "parameters:\n  p: {dist: {kind: normal, mean: 1, sd: true}, assumption: a}\n"
     )
     assert problem.path == "parameters.p.dist.sd"
 

@@ -79,8 +79,12 @@ _EPS = 1e-12
 def uncertain_parameters(
     model: CompiledModel, names: Sequence[str] | None = None
 ) -> list[CParameter]:
-    """Return the parameters drawn from a distribution, or those of ``names`` (checked)."""
-    uncertain = [p for p in model.parameters if p.sampler is not None and p.dist is not None]
+    """Return the parameters drawn from a distribution, or those of ``names`` (checked).
+
+    They come in the order they are drawn, so that a parameter whose distribution reads
+    others (format 1.1) comes after them; it can be analysed only with them.
+    """
+    uncertain = [p for p in model.parameters_in_draw_order() if p.uncertain and p.dist]
     if names is None:
         if not uncertain:
             raise UsageError(
@@ -100,7 +104,15 @@ def uncertain_parameters(
         chosen.append(by_name[name])
     if len(set(names)) != len(names):
         raise UsageError(f"--parameter: a parameter is named twice in {', '.join(names)}")
-    return chosen
+    slots = {p.slot: p.name for p in uncertain}
+    for p in chosen:
+        left_out = sorted(slots[s] for s in p.reads if s in slots and slots[s] not in names)
+        if left_out:
+            raise UsageError(
+                f"--parameter {p.name}: its distribution reads {', '.join(left_out)}, "
+                "which must be analysed with it"
+            )
+    return [p for p in uncertain if p.name in names]
 
 
 def _generator(seed: int, key: tuple[int, int]) -> np.random.Generator:
@@ -151,12 +163,33 @@ def _levels(method: str, unit: np.ndarray) -> np.ndarray:
     return np.asarray(np.clip(unit, _EPS, 1.0 - _EPS), dtype=float)
 
 
-def _values(parameters: Sequence[CParameter], levels: np.ndarray) -> list[list[float | bool]]:
-    """Return each row's parameter values: the inverse CDF at its levels."""
+def _values(
+    model: CompiledModel, parameters: Sequence[CParameter], levels: np.ndarray
+) -> list[list[float | bool]]:
+    """Return each row's parameter values: the inverse CDF at its levels.
+
+    A parameter whose distribution reads others takes the inverse CDF of its distribution
+    given their values in the row (the Rosenblatt transform), so that the levels stay
+    independent and uniform.
+    """
     columns = []
+    rows: list[list[Any]] = []
+    if any(p.resolve is not None for p in parameters):
+        base: list[Any] = [0.0] * model.n_slots
+        for p in model.parameters:
+            if p.value is not None:
+                base[p.slot] = p.value
+        rows = [list(base) for _ in range(levels.shape[0])]
     for k, p in enumerate(parameters):
-        x = np.asarray(p.dist.ppf(levels[:, k]), dtype=float)
-        columns.append([bool(v > 0.5) for v in x] if p.type == "bool" else [float(v) for v in x])
+        if p.resolve is None:
+            x = np.asarray(p.dist.ppf(levels[:, k]), dtype=float)
+        else:
+            given = zip(rows, levels[:, k], strict=True)
+            x = np.array([float(p.resolve(v).ppf(q)) for v, q in given])
+        values = [bool(v > 0.5) for v in x] if p.type == "bool" else [float(v) for v in x]
+        for v, value in zip(rows, values, strict=False):
+            v[p.slot] = value
+        columns.append(values)
     return [list(row) for row in zip(*columns, strict=True)]
 
 
@@ -261,7 +294,7 @@ def sensitivity(
     size = DEFAULT_N[method] if n is None else n
     problem = _problem(chosen)
     unit = _sample(method, problem, size, seed)
-    rows = _values(chosen, _levels(method, unit))
+    rows = _values(model, chosen, _levels(method, unit))
     names = [p.name for p in chosen]
     settings = [
         Setting(

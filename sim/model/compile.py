@@ -153,10 +153,14 @@ class _Compiler(ParameterSection, ProcessSection, OutcomeSection):
         self.declare_parameters()
         specs = self.parameter_specs(variant, overrides)
         parameters = tuple(self.parameter(name, spec) for name, spec in specs.items())
+        draw_order = self.draw_order(parameters, specs)
         inits = self.declare_state(variant, variant_name)
         state = tuple(self.state_var(name, init) for name, init in inits.items())
         for name, block in s.variants.items():
             self.check_variant(name, block)
+            if block is not variant:  # its distributions may read each other in a cycle
+                others = self.parameter_specs(block, {})
+                self.draw_order(tuple(self.parameter(n, p) for n, p in others.items()), others)
         processes = self.processes()
         outcomes = tuple(self.outcome(o, i, processes) for i, o in enumerate(s.outcomes))
         stop_when = None
@@ -187,6 +191,7 @@ class _Compiler(ParameterSection, ProcessSection, OutcomeSection):
             scenario=s,
             includes=getattr(self.doc, "includes", ()),
             origins=self.origins(),
+            draw_order=draw_order,
         )
 
     def origins(self) -> dict[str, str]:

@@ -29,6 +29,7 @@ __all__ = [
     "CTrigger",
     "Column",
     "CompiledModel",
+    "DrawFn",
     "Effect",
     "Site",
     "Value",
@@ -36,6 +37,8 @@ __all__ = [
 
 Value = float | bool
 Sampler = Callable[[np.random.Generator], Value]
+DrawFn = Callable[[np.random.Generator, list[Any]], Value]
+"""Draws from a distribution whose fields are expressions, given the branch's values ``v``."""
 T_SLOT = 0
 
 
@@ -80,17 +83,27 @@ class Effect:
 
 @dataclass(frozen=True, slots=True)
 class CDelay:
-    """A delay or duration: a constant, an expression, or a distribution drawn each time."""
+    """A delay or duration: a constant, an expression, or a distribution drawn each time.
+
+    ``draw`` is set instead of ``sampler`` for a distribution whose fields are expressions
+    (format 1.1): they are evaluated on the branch's values when it is drawn.
+    """
 
     constant: float | None = None
     expr: CExpr | None = None
     sampler: Callable[[np.random.Generator], Value] | None = None
     path: str = ""
+    draw: DrawFn | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class CParameter:
-    """A parameter: drawn per branch from ``dist`` (``sampler``), or fixed ``value``."""
+    """A parameter: drawn per branch from ``dist`` (``sampler``), or fixed ``value``.
+
+    A distribution whose fields are expressions of other parameters (format 1.1) has
+    ``draw`` instead of ``sampler``, ``reads`` (the slots of those parameters, drawn before
+    it: see :attr:`CompiledModel.draw_order`) and ``path`` (the key of its location).
+    """
 
     name: str
     slot: int
@@ -99,6 +112,17 @@ class CParameter:
     sampler: Sampler | None
     dist: Any = None  # the pydantic distribution (ppf, support) for sweeps and sensitivity
     doc: str | None = None
+    draw: DrawFn | None = None
+    reads: frozenset[int] = frozenset()
+    path: str = ""
+    # the distribution for given values of those it reads (a dynamic one only): for designs
+    # that set each parameter at a quantile of its distribution given the others
+    resolve: Callable[[list[Any]], Any] | None = None
+
+    @property
+    def uncertain(self) -> bool:
+        """Whether the parameter is drawn per branch rather than fixed."""
+        return self.value is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +266,14 @@ class CompiledModel:
     includes: tuple[tuple[str, str], ...] = ()
     # "parameters.NAME" / "processes.NAME" -> "FILE:LINE" for definitions from included files
     origins: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    # indices into `parameters` in the order they are drawn: each after those it reads
+    draw_order: tuple[int, ...] = ()
+
+    def parameters_in_draw_order(self) -> tuple[CParameter, ...]:
+        """The parameters in the order a branch draws them (file order when none depends)."""
+        if not self.draw_order:
+            return self.parameters
+        return tuple(self.parameters[i] for i in self.draw_order)
 
     @property
     def n_slots(self) -> int:

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
 
 from sim.errors import ExprError, Problem
 from sim.format.distributions.kinds import Distribution
 from sim.format.document import Document, format_path
 from sim.format.expr import Checked, Type, check, compile_expr, to_python
+from sim.format.include import is_version_1_1
 from sim.format.scenario import (
     Scenario,
 )
@@ -25,6 +29,7 @@ from sim.model.compiled import (
     T_SLOT,
     CDelay,
     CExpr,
+    DrawFn,
     Effect,
     Site,
     Value,
@@ -38,6 +43,7 @@ __all__ = [
     "Core",
     "NodePath",
     "as_source",
+    "dynamic_draw",
     "offset_of",
     "placeholder",
 ]
@@ -71,6 +77,47 @@ class Core:
     def report(self, path: NodePath, message: str, offset: int | None = None) -> None:
         """Note a problem about the value at ``path``."""
         self.problems.append(self.doc.problem(path, message, offset))
+
+    def require_1_1(self, path: NodePath, what: str, *, at_key: bool = False) -> None:
+        """Note a problem if the file uses ``what``, a field of format 1.1, as a 1.0 file."""
+        if not is_version_1_1(self.s.sim):
+            message = f"{what} is format 1.1: declare `sim: 1.1` at the top"
+            if at_key:
+                self.report_key(path, message)
+            else:
+                self.report(path, message)
+
+    def dynamic(
+        self,
+        dist: Distribution,
+        path: NodePath,
+        *,
+        only: Mapping[str, Type] | None = None,
+        what: str = "",
+    ) -> tuple[DrawFn, frozenset[int], Callable[[list[Any]], Any]]:
+        """Compile a distribution whose fields are expressions.
+
+        Return its draw, the slots it reads, and a function giving the distribution for
+        the values ``v``.
+        """
+        fields: list[tuple[str, CExpr]] = []
+        for name, source in dist.expressions.items():
+            where: NodePath = (*path, name)
+            self.require_1_1(where, "an expression in a distribution field")
+            fields.append((name, self.expr(source, where, Type.NUMBER, only=only, what=what)))
+        reads = frozenset().union(*(expr.reads for _, expr in fields))
+        constants = {name: expr.constant for name, expr in fields}
+        if all(isinstance(c, float) for c in constants.values()):
+            try:  # expressions that fold to numbers are checked now, like numbers
+                dist.resolved(constants)  # type: ignore[arg-type]
+            except ValueError as error:
+                self.report(path, str(error))
+        functions = tuple((name, expr.fn) for name, expr in fields)
+
+        def resolve(v: list[Any]) -> Any:
+            return dist.resolved({name: float(fn(v)) for name, fn in functions})
+
+        return dynamic_draw(dist, tuple(fields)), reads, resolve
 
     def report_key(self, path: NodePath, message: str) -> None:
         """Note a problem about the key of the value at ``path``."""
@@ -189,6 +236,9 @@ class Core:
             return CDelay(expr=expr, path=where)
         if value.value_type() != "number":
             self.report(path, f"{what} must be a number; a {value.kind} draws true/false")
+        elif value.expressions:
+            draw, _, _ = self.dynamic(value, path)
+            return CDelay(path=where, draw=draw)  # a negative draw is a run error
         elif value.support()[0] < 0:
             self.report(
                 path, f"{what} must be >= 0, but this {value.kind} can draw negative values"
@@ -226,6 +276,22 @@ class Core:
         fn = effect_function(assignments, self.place(path))
         targets = tuple(a.slot for a in assignments)
         return Effect(fn, targets, frozenset(reads), self.place(path))
+
+
+def dynamic_draw(dist: Distribution, fields: tuple[tuple[str, CExpr], ...]) -> DrawFn:
+    """Return a draw from ``dist`` with its expression ``fields`` evaluated on ``v``.
+
+    The distribution is made for the values (:meth:`resolved`, which checks them) at each
+    draw, then sampled once from the generator.
+    """
+    functions = tuple((name, expr.fn) for name, expr in fields)
+    resolved = dist.resolved
+
+    def draw(rng: np.random.Generator, v: list[Any]) -> Value:
+        values = {name: float(fn(v)) for name, fn in functions}
+        return resolved(values).sampler()(rng)
+
+    return draw
 
 
 def as_source(value: Value | str | int) -> str:

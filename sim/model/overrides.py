@@ -43,10 +43,14 @@ _FIXED_ADAPTER: TypeAdapter[Any] = TypeAdapter(FixedValue)
 
 @dataclass(frozen=True, slots=True)
 class Spec:
-    """What a parameter draws from in this compilation (after variant and overrides)."""
+    """What a parameter draws from in this compilation (after variant and overrides).
+
+    ``path`` is where its distribution is written (None for a ``--set`` value).
+    """
 
     dist: Any
     value: Value | None
+    path: tuple[str | int, ...] | None = None
 
 
 def parse_overrides(scenario: Scenario, pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
@@ -59,6 +63,13 @@ def parse_overrides(scenario: Scenario, pairs: Sequence[tuple[str, str]]) -> dic
             hint = suggest(name, list(scenario.parameters))
             raise UsageError(f"{option}: unknown parameter {name!r}{hint}")
         value = _override_value(option, text)
+        expressions = getattr(value, "expressions", None)
+        if expressions:
+            field = next(iter(expressions))
+            raise UsageError(
+                f"{option}: {field}: a --set distribution takes numbers, not expressions; "
+                "write the expression in the file or in a variant"
+            )
         mismatch = type_mismatch(name, parameter, value)
         if mismatch is not None:
             raise UsageError(f"{option}: {mismatch}")
@@ -68,10 +79,13 @@ def parse_overrides(scenario: Scenario, pairs: Sequence[tuple[str, str]]) -> dic
     return replaced
 
 
-def replacement(change: Any) -> Spec:
-    """A parameter's new source: a fixed value, ``{dist: ...}``, or a distribution."""
+def replacement(change: Any, path: tuple[str | int, ...] | None = None) -> Spec:
+    """A parameter's new source: a fixed value, ``{dist: ...}``, or a distribution.
+
+    ``path`` is where a variant writes it.
+    """
     if isinstance(change, VariantParameter):
-        return Spec(change.dist, None)
+        return Spec(change.dist, None, None if path is None else (*path, "dist"))
     if _is_fixed(change):
         return Spec(None, change)
     return Spec(change, None)

@@ -65,13 +65,21 @@ class ParameterSection(Core):
         self, variant: Variant | None, overrides: Mapping[str, Any]
     ) -> dict[str, Spec]:
         """What each parameter draws from: the file, then the variant, then ``--set``."""
-        specs = {name: Spec(p.dist, p.value) for name, p in self.s.parameters.items()}
-        for name, change in (variant.parameters if variant else {}).items():
-            if name in specs:  # else check_variant reports it
-                specs[name] = replacement(change)
+        specs = {
+            name: Spec(p.dist, p.value, ("parameters", name, "dist"))
+            for name, p in self.s.parameters.items()
+        }
+        for name, change in (variant.parameters if variant is not None else {}).items():
+            if name in specs and variant is not None:  # else check_variant reports it
+                specs[name] = replacement(change, self.variant_path(variant, name))
         for name, change in overrides.items():
             specs[name] = replacement(change)
         return specs
+
+    def variant_path(self, variant: Variant, name: str) -> NodePath:
+        """Where ``variant`` writes its change of parameter ``name``."""
+        label = next((k for k, v in self.s.variants.items() if v is variant), "")
+        return ("variants", label, "parameters", name)
 
     def parameter(self, name: str, spec: Spec) -> CParameter:
         """Compile one parameter."""
@@ -82,11 +90,53 @@ class ParameterSection(Core):
         dist, value, sampler = spec.dist, spec.value, None
         if dist is not None and dist.kind == "fixed":
             value = dist.value
+        elif dist is not None and dist.expressions:
+            path = spec.path or ("parameters", name, "dist")
+            draw, reads, resolve = self.dynamic(
+                dist, path, only=self.parameter_types, what="a distribution"
+            )
+            return CParameter(
+                name, self.slots[name], kind, None, None, dist, declared.doc, draw, reads,
+                self.place(path), resolve,
+            )  # fmt: skip
         elif dist is not None:
             sampler = dist.sampler()
         if kind == "number" and value is not None:
             value = float(value)
         return CParameter(name, self.slots[name], kind, value, sampler, dist, declared.doc)
+
+    def draw_order(
+        self, parameters: tuple[CParameter, ...], specs: Mapping[str, Spec]
+    ) -> tuple[int, ...]:
+        """The order to draw the parameters in: each after those its distribution reads.
+
+        File order where nothing depends; a cycle is a problem located at the first
+        parameter of the file on it.
+        """
+        by_slot = {p.slot: i for i, p in enumerate(parameters)}
+        order: list[int] = []
+        state: dict[int, str] = {}  # "open" while being visited, "done" after
+
+        def visit(i: int, trail: list[int]) -> None:
+            if state.get(i) == "done":
+                return
+            if state.get(i) == "open":
+                cycle = [*trail[trail.index(i) :], i]
+                names = " -> ".join(parameters[k].name for k in cycle)
+                p = parameters[i]  # reported once, where the cycle is entered
+                path = specs[p.name].path or ("parameters", p.name, "dist")
+                self.report(path, f"parameters depend on each other in a cycle: {names}")
+                return
+            state[i] = "open"
+            for slot in sorted(parameters[i].reads):
+                if slot in by_slot:
+                    visit(by_slot[slot], [*trail, i])
+            state[i] = "done"
+            order.append(i)
+
+        for i in range(len(parameters)):
+            visit(i, [])
+        return tuple(order)
 
     def declare_state(
         self, variant: Variant | None, variant_name: str | None

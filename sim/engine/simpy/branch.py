@@ -143,13 +143,16 @@ class Branch:
 
     def _draw_parameters(self) -> None:
         v = self.v
-        for p in self.model.parameters:
-            if p.sampler is None:
-                v[p.slot] = p.value
+        seed, branch = self.seed, self.branch
+        for p in self.model.parameters_in_draw_order():
+            if p.sampler is not None:
+                v[p.slot] = p.sampler(branch_generator(seed, branch, PARAMETER_STREAM, p.name))
+            elif p.draw is not None:  # a distribution of other parameters' values
+                self.ctx = p.path
+                rng = branch_generator(seed, branch, PARAMETER_STREAM, p.name)
+                v[p.slot] = p.draw(rng, v)
             else:
-                v[p.slot] = p.sampler(
-                    branch_generator(self.seed, self.branch, PARAMETER_STREAM, p.name)
-                )
+                v[p.slot] = p.value
 
     def _init_state(self) -> None:
         v = self.v
@@ -301,6 +304,9 @@ class Branch:
         if spec.expr is not None:
             self.v[0] = self.env.now
             value = float(spec.expr.fn(self.v))
+        elif spec.draw is not None:
+            self.v[0] = self.env.now
+            value = float(spec.draw(rng, self.v))
         else:
             assert spec.sampler is not None
             value = float(spec.sampler(rng))

@@ -13,10 +13,11 @@ from pydantic import (
 from sim.format.distributions.base import (
     BaseDistribution,
     FloatArray,
-    Number,
+    Param,
     QuantileForm,
     Sampler,
     fmt,
+    numbers,
     points_text,
     require_ordered,
     require_positive,
@@ -37,8 +38,8 @@ class Uniform(QuantileForm):
 
     _placeholder: ClassVar[dict[str, float]] = {"low": 0.0, "high": 1.0}
     kind: Literal["uniform"] = Field("uniform", description="The kind of distribution: uniform.")
-    low: Number = Field(description="Lower bound.")
-    high: Number = Field(description="Upper bound; must be > low.")
+    low: Param = Field(description="Lower bound.")
+    high: Param = Field(description="Upper bound; must be > low.")
 
     def _check(self) -> None:
         require_ordered(self.low, self.high)
@@ -93,11 +94,15 @@ class Beta(QuantileForm):
     """
 
     _placeholder: ClassVar[dict[str, float]] = {"a": 1.0, "b": 1.0}
+    _not_at_draw: ClassVar[str] = (
+        "solving them needs a numerical fit at every draw; give a and b, which may be "
+        "expressions"
+    )
     kind: Literal["beta"] = Field("beta", description="The kind of distribution: beta.")
-    a: Number = Field(description="First shape parameter (alpha); > 0.")
-    b: Number = Field(description="Second shape parameter (beta); > 0.")
-    low: Number | None = Field(None, description="Optional lower end to rescale [0, 1] to.")
-    high: Number | None = Field(None, description="Optional upper end to rescale [0, 1] to.")
+    a: Param = Field(description="First shape parameter (alpha); > 0.")
+    b: Param = Field(description="Second shape parameter (beta); > 0.")
+    low: Param | None = Field(None, description="Optional lower end to rescale [0, 1] to.")
+    high: Param | None = Field(None, description="Optional upper end to rescale [0, 1] to.")
 
     def _check(self) -> None:
         require_positive("a", self.a)
@@ -147,12 +152,14 @@ class Beta(QuantileForm):
 class _ThreePoint(BaseDistribution):
     """Fields and checks shared by the kinds given by low, mode and high."""
 
-    low: Number = Field(description="Lowest possible value.")
-    mode: Number = Field(description="Most likely value; within [low, high].")
-    high: Number = Field(description="Highest possible value; > low.")
+    low: Param = Field(description="Lowest possible value.")
+    mode: Param = Field(description="Most likely value; within [low, high].")
+    high: Param = Field(description="Highest possible value; > low.")
 
     def _check(self) -> None:
         require_ordered(self.low, self.high)
+        if not numbers(self.low, self.mode, self.high):
+            return
         if not self.low <= self.mode <= self.high:
             raise ValueError(
                 f"mode must be within [low, high] = [{fmt(self.low)}, {fmt(self.high)}], "

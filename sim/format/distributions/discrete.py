@@ -19,8 +19,10 @@ from sim.format.distributions.base import (
     BaseDistribution,
     FloatArray,
     Number,
+    Param,
     Sampler,
     fmt,
+    numbers,
     require_positive,
     require_probability,
 )
@@ -64,11 +66,11 @@ class Poisson(BaseDistribution):
     """Poisson count with the given mean; draws are whole numbers returned as floats."""
 
     kind: Literal["poisson"] = Field("poisson", description="The kind of distribution: poisson.")
-    mean: Number = Field(description="Mean count; > 0.")
+    mean: Param = Field(description="Mean count; > 0.")
 
     def _check(self) -> None:
         require_positive("mean", self.mean)
-        if self.mean > POISSON_MEAN_MAX:
+        if numbers(self.mean) and self.mean > POISSON_MEAN_MAX:
             raise ValueError(f"mean must be <= 1e18, got {fmt(self.mean)}")
 
     def sampler(self) -> Sampler:
@@ -103,7 +105,7 @@ class Bernoulli(BaseDistribution):
     kind: Literal["bernoulli"] = Field(
         "bernoulli", description="The kind of distribution: bernoulli."
     )
-    p: Number = Field(description="Probability of true; within [0, 1].")
+    p: Param = Field(description="Probability of true; within [0, 1].")
 
     def _check(self) -> None:
         require_probability("p", self.p)

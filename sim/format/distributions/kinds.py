@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
 import numpy as np
@@ -80,6 +81,9 @@ def outside_support(dist: Any, x: float) -> str | None:
     if dist.kind == "fixed":
         return None
     low, high = dist.support()
+    if dist.expressions:  # bounds that are expressions are known only when drawn
+        low = low if isinstance(low, int | float) else -math.inf
+        high = high if isinstance(high, int | float) else math.inf
     if low <= x <= high:
         return None
     return f"outside the support [{low:g}, {high:g}] of {dist.describe()}"

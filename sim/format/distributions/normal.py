@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -16,10 +16,11 @@ from sim.format.distributions.base import (
     BELOW_ONE,
     TINY,
     FloatArray,
-    Number,
+    Param,
     QuantileForm,
     Sampler,
     fmt,
+    numbers,
     require_ordered,
     require_positive,
     require_positive_points,
@@ -40,16 +41,16 @@ class Normal(QuantileForm):
 
     _placeholder: ClassVar[dict[str, float]] = {"mean": 0.0, "sd": 1.0}
     kind: Literal["normal"] = Field("normal", description="The kind of distribution: normal.")
-    mean: Number = Field(description="Mean (of the untruncated normal).")
-    sd: Number = Field(description="Standard deviation (of the untruncated normal); > 0.")
-    low: Number | None = Field(None, description="Optional lower truncation point.")
-    high: Number | None = Field(None, description="Optional upper truncation point; > low.")
+    mean: Param = Field(description="Mean (of the untruncated normal).")
+    sd: Param = Field(description="Standard deviation (of the untruncated normal); > 0.")
+    low: Param | None = Field(None, description="Optional lower truncation point.")
+    high: Param | None = Field(None, description="Optional upper truncation point; > low.")
 
     def _check(self) -> None:
         require_positive("sd", self.sd)
         if self.low is not None and self.high is not None:
             require_ordered(self.low, self.high)
-        if self._truncated:
+        if self._truncated and numbers(self.mean, self.sd, self.low, self.high):
             lo, hi, _ = self._tail_interval()
             if not lo < hi:
                 raise ValueError(
@@ -88,7 +89,7 @@ class Normal(QuantileForm):
         return float(special.ndtr(alpha)), float(special.ndtr(beta)), sign
 
     @classmethod
-    def _check_points(cls, rest: Mapping[str, Any], points: list[tuple[int, float]]) -> None:
+    def _check_points(cls, rest: Mapping[str, Any], points: Sequence[tuple[int, Any]]) -> None:
         if "low" in rest or "high" in rest:
             raise ValueError(
                 "the quantile form describes an untruncated normal; "
@@ -163,8 +164,8 @@ class LogNormal(QuantileForm):
     kind: Literal["lognormal"] = Field(
         "lognormal", description="The kind of distribution: lognormal."
     )
-    mu: Number = Field(description="Mean of the logarithm (log of the median).")
-    sigma: Number = Field(description="Standard deviation of the logarithm; > 0.")
+    mu: Param = Field(description="Mean of the logarithm (log of the median).")
+    sigma: Param = Field(description="Standard deviation of the logarithm; > 0.")
 
     def _check(self) -> None:
         require_positive("sigma", self.sigma)

@@ -44,20 +44,28 @@ _BETA_LOG_BOUNDS = (-15.0, 25.0)  # a and b within [3e-7, 7e10]
 _GAMMA_LOG_SHAPES = np.arange(-12.0, 31.0)  # bracket search grid for the gamma shape
 
 
-def quantile_points(data: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[int, float]]]:
-    """Split the quantile keys off a raw mapping; return the rest and the points by level."""
+def quantile_points(
+    data: Mapping[str, Any],
+) -> tuple[dict[str, Any], list[tuple[int, float | str]]]:
+    """Split the quantile keys off a raw mapping; return the rest and the points by level.
+
+    A point's value is a number, or the text of an expression (format 1.1).
+    """
     rest: dict[str, Any] = {}
-    points: list[tuple[int, float]] = []
+    points: list[tuple[int, float | str]] = []
     for key, value in data.items():
         if not (isinstance(key, str) and _QUANTILE_LIKE.match(key)):
             rest[key] = value
             continue
         if not re.match(QUANTILE_PATTERN, key):
             raise ValueError(f"quantile keys are p1 ... p99 (whole percent), got {key!r}")
+        if isinstance(value, str) and value.strip():
+            points.append((int(key[1:]), value))
+            continue
         if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
             raise ValueError(f"{key} must be a finite number, got {value!r}")
         points.append((int(key[1:]), float(value)))
-    points.sort()
+    points.sort(key=lambda point: point[0])
     return rest, points
 
 

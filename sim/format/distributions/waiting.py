@@ -13,7 +13,7 @@ from pydantic import (
 
 from sim.format.distributions.base import (
     FloatArray,
-    Number,
+    Param,
     QuantileForm,
     Sampler,
     no_fit,
@@ -38,7 +38,7 @@ class Exponential(QuantileForm):
     kind: Literal["exponential"] = Field(
         "exponential", description="The kind of distribution: exponential."
     )
-    mean: Number = Field(description="Mean, the inverse of the rate; > 0.")
+    mean: Param = Field(description="Mean, the inverse of the rate; > 0.")
 
     def _check(self) -> None:
         require_positive("mean", self.mean)
@@ -78,9 +78,13 @@ class Gamma(QuantileForm):
     """
 
     _placeholder: ClassVar[dict[str, float]] = {"shape": 1.0, "scale": 1.0}
+    _not_at_draw: ClassVar[str] = (
+        "solving them needs a numerical fit at every draw; give shape and scale, which may "
+        "be expressions"
+    )
     kind: Literal["gamma"] = Field("gamma", description="The kind of distribution: gamma.")
-    shape: Number = Field(description="Shape parameter (k); > 0.")
-    scale: Number = Field(description="Scale parameter (theta, 1 / rate); > 0.")
+    shape: Param = Field(description="Shape parameter (k); > 0.")
+    scale: Param = Field(description="Scale parameter (theta, 1 / rate); > 0.")
 
     def _check(self) -> None:
         require_positive("shape", self.shape)
