@@ -141,7 +141,8 @@ def test_a_value_outside_the_rules_when_drawn_is_a_located_run_error() -> None:
           wait: {dist: {kind: exponential, mean: "shift"}, assumption: a test}
         """
     )
-    with pytest.raises(RunError, match=r"hier.yaml:8:16: parameters.wait.dist: mean must be > 0, got -1 \(branch 0"):
+    where = r"hier.yaml:8:16: parameters.wait.dist: mean must be > 0, got -1 \(branch 0"
+    with pytest.raises(RunError, match=where):
         sim.run(model, branches=1)
 
 
