@@ -64,8 +64,8 @@ def test_different_seeds_give_different_rows(model: CompiledModel, serial: pa.Ta
 
 
 def test_a_job_run_anywhere_gives_the_same_rows(model: CompiledModel, serial: pa.Table) -> None:
-    batch = run_job(Job.for_model(model, SEED, 30, 47))
-    assert same_rows(pa.Table.from_batches([batch]), serial.slice(30, 17))
+    chunk = run_job(Job.for_model(model, SEED, 30, 47))
+    assert same_rows(pa.Table.from_batches([chunk.rows]), serial.slice(30, 17))
 
 
 def test_a_worker_compiles_a_scenario_once(
@@ -87,10 +87,10 @@ def test_a_worker_compiles_a_scenario_once(
 def test_the_serial_executor_runs_jobs_of_other_settings(model: CompiledModel) -> None:
     other = Job(model.source, model.file, "calm", (("pressure", "0.5"),), SEED, 0, 4)
     with SerialExecutor(model) as executor:
-        [(job, batch)] = list(executor.results([other]))
+        [(job, chunk)] = list(executor.results([other]))
     assert job is other
-    assert batch.column("boost").to_pylist() == [0.1] * 4
-    assert batch.column("pressure").to_pylist() == [0.5] * 4
+    assert chunk.rows.column("boost").to_pylist() == [0.1] * 4
+    assert chunk.rows.column("pressure").to_pylist() == [0.5] * 4
 
 
 def test_variant_and_overrides_reach_the_rows(scenario: Path) -> None:

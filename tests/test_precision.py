@@ -115,7 +115,9 @@ def test_a_target_needs_a_probability_outcome(model: CompiledModel) -> None:
         "outcomes:\n  - {kind: value, name: final_level, expr: level}\n"
     )
     values_only = build_model(source, "values.yaml")
-    with pytest.raises(UsageError, match="'tiny': target_ci needs a probability outcome"):
+    with pytest.raises(
+        UsageError, match="'tiny': target_ci needs a probability or first_of outcome"
+    ):
         run(values_only, branches=FIRST, target_ci=0.01)
 
 

@@ -21,6 +21,7 @@ from sim.engine.simpy import run_branches
 from sim.errors import RunError, UsageError
 from sim.model.compiled import CompiledModel
 from sim.montecarlo.directory import RunDirectory
+from sim.montecarlo.jobs import Chunk
 from sim.montecarlo.results import (
     MemorySink,
     branch_schema,
@@ -297,9 +298,9 @@ def test_chunks_arriving_out_of_order_are_written_in_branch_order(
     directory = RunDirectory.create(out, whole.manifest | {"status": "incomplete"}, model.source)
     memory = MemorySink(branch_schema(model))
     for a, b in [(80, 100), (0, 40), (40, 80)]:
-        batch = table.slice(a, b - a).to_batches()[0]
-        directory.add(a, b, batch)
-        memory.add(a, b, batch)
+        chunk = Chunk(table.slice(a, b - a).to_batches()[0])
+        directory.add(a, b, chunk)
+        memory.add(a, b, chunk)
     directory.finish(model, 0.0, executor="serial", workers=1)
     assert pq.read_table(out / "branches.parquet").column("branch").to_pylist() == list(range(N))
     assert memory.table().column("branch").to_pylist() == list(range(N))

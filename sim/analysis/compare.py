@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +26,12 @@ from sim.analysis.points import Setting, run_settings
 from sim.errors import UsageError
 from sim.format.validation import suggest
 from sim.model.compiled import CompiledModel
+from sim.model.outcomes import FROM_SUFFIX, GIVEN_SUFFIX
 from sim.montecarlo.kinds import ExecutorKind
 from sim.montecarlo.results import BRANCHES, open_run
 from sim.montecarlo.runner import Progress, _compiled
-from sim.stats.differences import MEASURES, compare_outcome
-from sim.stats.intervals import Interval, mean_interval, proportion
-from sim.stats.survival import kaplan_meier, rmst
+from sim.stats.differences import MEASURES, compare_outcome, estimate
+from sim.stats.differences import Arm as StatsArm
 
 __all__ = [
     "COLUMNS",
@@ -47,6 +47,7 @@ BASELINE = "baseline"
 
 COLUMNS = (
     "outcome",
+    "category",
     "kind",
     "measure",
     "baseline",
@@ -70,7 +71,10 @@ COLUMNS = (
 _TYPES = {
     "paired": pa.bool_(),
     "significant": pa.bool_(),
-    **{c: pa.string() for c in ("outcome", "kind", "measure", "baseline", "run", "ci_method")},
+    **{
+        c: pa.string()
+        for c in ("outcome", "category", "kind", "measure", "baseline", "run", "ci_method")
+    },
     "difference_method": pa.string(),
 }
 
@@ -79,9 +83,10 @@ _TYPES = {
 class Arm:
     """One run in a comparison: its outcome columns and what says how its branches were drawn.
 
-    ``columns`` holds ``branch``, ``t_end`` and one array per outcome; ``outcomes`` lists
-    ``(name, kind)`` in order. Two arms share random numbers when their ``sha256``, ``seed``
-    and branch numbers agree.
+    ``columns`` holds ``branch``, ``t_end`` and one array per outcome (and its detail
+    columns ``NAME__from`` and ``NAME__given`` where it has them); ``outcomes`` lists
+    ``(name, kind)`` in order; ``labels`` the categories of each ``first_of`` outcome.
+    Two arms share random numbers when their ``sha256``, ``seed`` and branch numbers agree.
     """
 
     label: str
@@ -90,6 +95,22 @@ class Arm:
     seed: int
     sha256: str
     horizon: float
+    labels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def given(self, name: str) -> bool:
+        """Whether the outcome ``name`` is conditioned on a ``given`` condition."""
+        return name + GIVEN_SUFFIX in self.columns
+
+    def arm(self, name: str, kind: str, category: str | None = None) -> StatsArm:
+        """The columns of the outcome ``name`` as the statistics compare them."""
+        columns = self.columns
+        return StatsArm(
+            columns[name],
+            t_end=columns["t_end"],
+            start=columns[name + FROM_SUFFIX] if kind == "time_between" else None,
+            given=columns.get(name + GIVEN_SUFFIX),
+            category=category,
+        )
 
     @property
     def branches(self) -> int:
@@ -138,6 +159,15 @@ class Comparison:
 # --- arms --------------------------------------------------------------------------------------
 
 
+def _details(table: pa.Table | pa.Schema, outcomes: Sequence[tuple[str, str]]) -> list[str]:
+    """The columns a comparison reads: ids, outcomes and the detail columns present."""
+    present = set(table.schema.names if isinstance(table, pa.Table) else table.names)
+    names = ["branch", "t_end"]
+    for name, _ in outcomes:
+        names += [c for c in (name, name + FROM_SUFFIX, name + GIVEN_SUFFIX) if c in present]
+    return names
+
+
 def arm_from_table(
     label: str,
     table: pa.Table,
@@ -146,20 +176,29 @@ def arm_from_table(
     seed: int,
     sha256: str,
     horizon: float,
+    labels: Mapping[str, tuple[str, ...]] | None = None,
 ) -> Arm:
-    """Return the arm of a branch table (it needs ``branch``, ``t_end`` and the outcomes)."""
-    names = ["branch", "t_end", *(name for name, _ in outcomes)]
-    columns = {name: table.column(name).to_numpy() for name in names}
-    return Arm(label, columns, tuple(outcomes), seed, sha256, horizon)
+    """Return the arm of a branch table (it needs ``branch``, ``t_end`` and the outcomes).
+
+    ``labels`` gives the categories of each ``first_of`` outcome.
+    """
+    columns = {name: table.column(name).to_numpy() for name in _details(table, outcomes)}
+    return Arm(label, columns, tuple(outcomes), seed, sha256, horizon, dict(labels or {}))
 
 
 def _run_arm(directory: str | Path, label: str) -> Arm:
     """Read the arm of a run directory: only the columns a comparison needs."""
     result = open_run(directory)
-    outcomes = tuple((str(n), str(e["kind"])) for n, e in result.summary["outcomes"].items())
-    names = ["branch", "t_end", *(n for n, _ in outcomes)]
+    entries = result.summary["outcomes"]
+    outcomes = tuple((str(n), str(e["kind"])) for n, e in entries.items())
+    labels = {
+        str(n): tuple(str(c) for c in e["categories"])
+        for n, e in entries.items()
+        if e.get("categories")
+    }
     assert result.directory is not None  # open_run reads a directory
-    table = pq.read_table(result.directory / BRANCHES, columns=names)
+    path = result.directory / BRANCHES
+    table = pq.read_table(path, columns=_details(pq.read_schema(path), outcomes))
     # The horizon is not in the manifest of older runs; a branch that ran to the end has
     # t_end at the horizon, which is the best bound the table itself gives.
     horizon = result.manifest.get("horizon")
@@ -172,6 +211,7 @@ def _run_arm(directory: str | Path, label: str) -> Arm:
         seed=int(result.manifest["seed"]),
         sha256=str(result.manifest["sha256"]),
         horizon=float(horizon),
+        labels=labels,
     )
 
 
@@ -179,8 +219,9 @@ def _run_arm(directory: str | Path, label: str) -> Arm:
 
 
 def _check_outcomes(base: Arm, other: Arm) -> None:
-    """Refuse runs whose outcomes (names and kinds) differ from the baseline's."""
-    if base.outcomes == other.outcomes:
+    """Refuse runs whose outcomes differ from the baseline's (names, kinds, conditions)."""
+    same_conditions = all(base.given(n) == other.given(n) for n, _ in base.outcomes)
+    if base.outcomes == other.outcomes and same_conditions and base.labels == other.labels:
         return
     mine, theirs = dict(base.outcomes), dict(other.outcomes)
     problems = [f"lacks {n!r}" for n in mine if n not in theirs]
@@ -190,6 +231,18 @@ def _check_outcomes(base: Arm, other: Arm) -> None:
         for n, k in mine.items()
         if n in theirs and theirs[n] != k
     ]
+    problems += [
+        f"has {n!r} {'with' if other.given(n) else 'without'} a given condition, the baseline "
+        f"{'with' if base.given(n) else 'without'}"
+        for n, _ in base.outcomes
+        if n in theirs and base.given(n) != other.given(n)
+    ]
+    problems += [
+        f"has the categories {', '.join(other.labels.get(n, ()))} of {n!r}, the baseline "
+        f"{', '.join(base.labels.get(n, ()))}"
+        for n, k in base.outcomes
+        if k == "first_of" and base.labels.get(n) != other.labels.get(n)
+    ]
     if not problems:
         problems = ["lists them in another order"]
     raise UsageError(
@@ -198,44 +251,31 @@ def _check_outcomes(base: Arm, other: Arm) -> None:
     )
 
 
-def _estimate(arm: Arm, name: str, kind: str, horizon: float, confidence: float) -> Interval:
-    """Return one run's estimate of an outcome in the measure comparisons use."""
-    values = arm.columns[name]
-    if kind == "probability":
-        v = np.asarray(values, dtype=bool)
-        return proportion(int(v.sum()), v.size, confidence)
-    if kind == "time_to":
-        times = np.asarray(values, dtype=float)
-        observed = ~np.isnan(times)
-        durations = np.where(observed, times, np.asarray(arm.columns["t_end"], dtype=float))
-        return rmst(kaplan_meier(durations, observed, confidence), horizon, confidence)
-    v = np.asarray(values, dtype=float)
-    return mean_interval(v[~np.isnan(v)], confidence)
-
-
 def _number(x: float | None) -> float | None:
     return None if x is None or not math.isfinite(x) else float(x)
 
 
 def _row(
-    base: Arm, other: Arm, name: str, kind: str, paired: bool, confidence: float
+    base: Arm,
+    other: Arm,
+    name: str,
+    kind: str,
+    paired: bool,
+    confidence: float,
+    category: str | None = None,
 ) -> dict[str, Any]:
-    """Return the comparison of one outcome between the baseline and another run."""
+    """Return the comparison of one outcome (or category) between the baseline and a run."""
     horizon = min(base.horizon, other.horizon)
-    a = _estimate(base, name, kind, horizon, confidence)
-    b = _estimate(other, name, kind, horizon, confidence)
+    arm_a, arm_b = base.arm(name, kind, category), other.arm(name, kind, category)
+    a = estimate(kind, arm_a, horizon=horizon, confidence=confidence)
+    b = estimate(kind, arm_b, horizon=horizon, confidence=confidence)
     diff = compare_outcome(
-        kind,
-        base.columns[name],
-        other.columns[name],
-        paired=paired,
-        base_t_end=base.columns["t_end"],
-        other_t_end=other.columns["t_end"],
-        horizon=horizon,
-        confidence=confidence,
-    )
+        kind, arm_a.values, arm_b.values, paired=paired, horizon=horizon,
+        confidence=confidence, base=arm_a, other=arm_b,
+    )  # fmt: skip
     return {
         "outcome": name,
+        "category": category,
         "kind": kind,
         "measure": MEASURES[kind],
         "baseline": base.label,
@@ -254,6 +294,18 @@ def _row(
         "paired": paired,
         "significant": diff["significant"],
     }
+
+
+def _rows(
+    base: Arm, other: Arm, name: str, kind: str, paired: bool, confidence: float
+) -> list[dict[str, Any]]:
+    """The rows of one outcome: one, or one per category of a ``first_of``."""
+    if kind == "first_of":
+        return [
+            _row(base, other, name, kind, paired, confidence, category)
+            for category in base.labels.get(name, ())
+        ]
+    return [_row(base, other, name, kind, paired, confidence)]
 
 
 def compare_arms(
@@ -283,9 +335,10 @@ def compare_arms(
             )
         pairing[other.label] = shared if paired is None else paired
     rows = [
-        _row(base, other, name, kind, pairing[other.label], confidence)
+        row
         for name, kind in base.outcomes
         for other in others
+        for row in _rows(base, other, name, kind, pairing[other.label], confidence)
     ]
     return Comparison(base.label, tuple(labels[1:]), pairing, tuple(rows))
 
@@ -356,10 +409,17 @@ def compare_variants(
         scheduler=scheduler, progress=progress,
     )  # fmt: skip
     outcomes = tuple((o.name, o.kind) for o in model.outcomes)
+    categories = {o.name: o.labels for o in model.outcomes if o.labels}
     labels = [model.variant or BASELINE, *names]
     arms = [
         arm_from_table(
-            label, table, outcomes, seed=seed, sha256=model.source_sha256, horizon=model.horizon
+            label,
+            table,
+            outcomes,
+            seed=seed,
+            sha256=model.source_sha256,
+            horizon=model.horizon,
+            labels=categories,
         )
         for label, table in zip(labels, ran.tables, strict=True)
     ]

@@ -26,12 +26,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.engine.simpy import run_branches
 from sim.errors import UsageError
 from sim.format.document import Document
 from sim.format.scenario import Scenario
 from sim.model.compile import compile_scenario, parse_scenario
 from sim.model.compiled import CompiledModel, Value
+from sim.model.outcomes import FROM_SUFFIX, GIVEN_SUFFIX
 from sim.montecarlo.directory import (
     _is_run_like,
     _publish,
@@ -42,18 +42,19 @@ from sim.montecarlo.directory import (
     write_chunk,
 )
 from sim.montecarlo.executors import make_executor
-from sim.montecarlo.jobs import Job, chunk_ranges, default_chunk_size
+from sim.montecarlo.jobs import Chunk, Job, chunk_batch, chunk_ranges, default_chunk_size
 from sim.montecarlo.kinds import ExecutorKind
 from sim.montecarlo.results import (
     MANIFEST,
     branch_schema,
     complete_manifest,
     make_manifest,
+    make_summary,
     partial_path,
     read_json,
 )
 from sim.montecarlo.runner import Progress
-from sim.stats.summary import summarize
+from sim.stats.differences import Arm
 
 _CHUNKS = "chunks"
 _CHUNK_NAME = re.compile(r"(\d+)-(\d+)-(\d+)\.parquet")
@@ -156,19 +157,11 @@ class _SerialSettings:
         self._last = setting, model
         return model
 
-    def results(self, jobs: Iterable[Job]) -> Generator[tuple[Job, Any], None, None]:
-        """Yield each job's batch in turn."""
+    def results(self, jobs: Iterable[Job]) -> Generator[tuple[Job, Chunk], None, None]:
+        """Yield each job's chunk in turn."""
         for job in jobs:
             model = self.model(Setting(job.variant, job.overrides))
-            yield job, _batch(model, job)
-
-
-def _batch(model: CompiledModel, job: Job) -> pa.RecordBatch:
-    """Run the branches of ``job`` on ``model`` and return them as a record batch."""
-    schema = branch_schema(model)
-    columns = run_branches(model, job.seed, job.start, job.stop)
-    arrays = [pa.array(np.asarray(columns[f.name]), type=f.type) for f in schema]
-    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+            yield job, chunk_batch(model, branch_schema(model), job.seed, job.start, job.stop)
 
 
 def run_settings(
@@ -190,8 +183,8 @@ def run_settings(
     """
     batches: dict[Job, pa.RecordBatch] = {}
 
-    def keep(job: Job, batch: pa.RecordBatch) -> None:
-        batches[job] = batch
+    def keep(job: Job, chunk: Chunk) -> None:
+        batches[job] = chunk.rows
 
     ran = _run(
         model, settings, branches=branches, seed=seed, executor=executor, workers=workers,
@@ -230,8 +223,8 @@ def stream_settings(
     """
     first = dict(zip(settings, first_positions(settings), strict=True))
 
-    def write(job: Job, batch: pa.RecordBatch) -> None:
-        directory.add(first[Setting(job.variant, job.overrides)], job.start, job.stop, batch)
+    def write(job: Job, chunk: Chunk) -> None:
+        directory.add(first[Setting(job.variant, job.overrides)], job.start, job.stop, chunk.rows)
 
     return _run(
         model, settings, branches=branches, seed=seed, executor=executor, workers=workers,
@@ -255,7 +248,7 @@ def _run(
     workers: int | None,
     scheduler: str | None,
     progress: Progress | None,
-    take: Callable[[Job, pa.RecordBatch], None],
+    take: Callable[[Job, Chunk], None],
 ) -> Execution:
     """Run the chunks of every distinct setting, handing each batch to ``take`` as it arrives."""
     if branches < 1:
@@ -281,8 +274,8 @@ def _run(
         if progress is not None:
             progress(done, total)
         with closing(finished):
-            for job, batch in finished:
-                take(job, batch)
+            for job, chunk in finished:
+                take(job, chunk)
                 done += job.stop - job.start
                 if progress is not None:
                     progress(done, total)
@@ -310,41 +303,54 @@ def point_summary(model: CompiledModel, table: pa.Table) -> dict[str, float]:
     """Return each outcome's estimate and 95% interval: ``NAME``, ``NAME_ci_low``, ``..._high``.
 
     The estimates are those of ``summary.json``; an undefined one (a median never reached)
-    is NaN.
+    is NaN. Each category of a ``first_of`` outcome is a proportion of its own, named
+    ``NAME__LABEL``.
     """
-    columns = {name: table.column(name).to_numpy() for name in ["t_end", *_names(model)]}
-    summary: Mapping[str, Any] = summarize(
-        columns, [(o.name, o.kind) for o in model.outcomes], horizon=model.horizon
-    )["outcomes"]  # type: ignore[assignment]
+    summary = make_summary(model, table, seed=0, branches=table.num_rows)["outcomes"]
     row: dict[str, float] = {}
-    for name in _names(model):
-        entry = summary[name]
-        row[name] = _float(entry["estimate"])
-        row[f"{name}_ci_low"] = _float(entry["ci_low"])
-        row[f"{name}_ci_high"] = _float(entry["ci_high"])
+    for outcome in model.outcomes:
+        entry = summary[outcome.name]
+        parts = [(outcome.name, entry)]
+        if outcome.kind == "first_of":
+            parts = [(f"{outcome.name}__{c}", e) for c, e in entry["categories"].items()]
+        for name, found in parts:
+            row[name] = _float(found["estimate"])
+            row[f"{name}_ci_low"] = _float(found["ci_low"])
+            row[f"{name}_ci_high"] = _float(found["ci_high"])
     return row
 
 
 def outcome_means(model: CompiledModel, table: pa.Table) -> dict[str, float]:
     """Return the mean of each numeric outcome over a setting's branches.
 
-    A probability outcome gives the share of branches where it holds; a time_to outcome the
-    mean time to the event with branches where it did not happen counted at their end
-    (``t_end``), the restricted mean of a single branch; NaN values are left out.
+    A probability outcome gives the share of branches where it holds, and each category of
+    a ``first_of`` outcome (named ``NAME__LABEL``) the share where it came first; a time
+    outcome the mean time with branches where nothing happened counted at their end
+    (``t_end``), the restricted mean of a single branch; a ``given`` condition restricts
+    the mean to the branches where it held; NaN values are left out.
     """
-    t_end = table.column("t_end").to_numpy()
+    columns = {name: table.column(name).to_numpy() for name in table.column_names}
     means: dict[str, float] = {}
     for outcome in model.outcomes:
-        values = np.asarray(table.column(outcome.name).to_numpy(), dtype=float)
-        if outcome.kind == "time_to":
-            values = np.where(np.isnan(values), t_end, values)
-        known = values[~np.isnan(values)]
-        means[outcome.name] = float(np.mean(known)) if known.size else float("nan")
+        names: list[tuple[str, str | None]] = [(outcome.name, None)]
+        if outcome.kind == "first_of":
+            names = [(f"{outcome.name}__{c}", c) for c in outcome.labels]
+        for name, category in names:
+            arm = Arm(
+                columns[outcome.name],
+                t_end=columns["t_end"],
+                start=columns.get(outcome.name + FROM_SUFFIX),
+                given=columns.get(outcome.name + GIVEN_SUFFIX),
+                category=category,
+            )
+            if outcome.kind in ("time_to", "time_between"):
+                values = arm.timeline(model.horizon)[0]
+            else:
+                values = arm.numbers()
+            values = values[arm.members()]
+            known = values[~np.isnan(values)]
+            means[name] = float(np.mean(known)) if known.size else float("nan")
     return means
-
-
-def _names(model: CompiledModel) -> list[str]:
-    return [o.name for o in model.outcomes]
 
 
 def _float(value: Any) -> float:

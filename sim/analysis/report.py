@@ -113,19 +113,88 @@ def _scenario_section(baseline: Run, variants: Sequence[Run], base: Path) -> str
     docs = _outcome_docs(model)
     for name, entry in outcomes.items():
         lines.append(
-            f"| `{name}` | {docs.get(name, '')} | {_estimate(entry, model)} | "
+            f"| `{name}` | {_question(docs.get(name, ''), entry)} | {_estimate(entry, model)} | "
             f"{_interval(entry, model)} | {_spread(entry, model)} |"
         )
-    lines += [
-        "",
-        "Probabilities are Wilson intervals; times to an event are Kaplan–Meier medians "
-        "(`-` where fewer than half of the branches see the event by the horizon); values "
-        "are means.",
-    ]
+    lines += ["", _footnote(outcomes)]
+    for name, entry in (baseline.summary.get("series") or {}).items():
+        lines += ["", *_series_table(name, entry, model)]
     if variants:
         lines += ["", _variants_table(baseline, variants, model)]
     lines.append("")
     return "\n".join(lines)
+
+
+def _question(text: str, entry: Mapping[str, Any]) -> str:
+    """The question of an outcome, with the condition it is estimated under."""
+    if entry.get("given") is None:
+        return text
+    return f"{text}; given `{entry['given']}` (n = {entry['n']:,} of {entry['given_of']:,})"
+
+
+def _footnote(outcomes: Mapping[str, Mapping[str, Any]]) -> str:
+    """How to read the estimates of the kinds in the table."""
+    kinds = {str(e["kind"]) for e in outcomes.values()}
+    methods = {str(e.get("ci_method")) for e in outcomes.values()}
+    parts = ["Probabilities are Wilson intervals"]
+    if "time_to" in kinds:
+        median = (
+            "medians of the cumulative incidence (Aalen–Johansen: a branch stopped by "
+            "`stop_when` can no longer see the event)"
+            if "aalen_johansen" in methods
+            else "Kaplan–Meier medians"
+        )
+        parts.append(
+            f"times to an event are {median} (`-` where fewer than half of the branches "
+            "see the event by the horizon)"
+        )
+    if "time_between" in kinds:
+        parts.append(
+            "times between two events are medians over the branches where the first "
+            "happened, the others censored at their end"
+        )
+    if "first_of" in kinds:
+        parts.append("`first_of` shows the share of branches in which each condition held first")
+    parts.append("values and counts are means" if "count" in kinds else "values are means")
+    return "; ".join(parts) + "."
+
+
+def _series_table(name: str, entry: Mapping[str, Any], model: CompiledModel) -> list[str]:
+    """A trajectory at a few of its sample times: mean and percentiles across branches."""
+    times: list[float] = list(entry["t"])
+    picked = _picked_times(times, model)
+    dated = "date" in entry
+    head = "| t | " + ("date | " if dated else "") + "mean | p5 | p25 | p50 | p75 | p95 |"
+    rule = "|---" * (8 if dated else 7) + "|"
+    carried = "; branches stopped early carry their last value" if any(entry["stopped"]) else ""
+    rows = [
+        f"Trajectory of `{name}` across branches (`sim summary DIR --series {name}` gives every "
+        f"sample time{carried}):",
+        "",
+        head,
+        rule,
+    ]
+    for k in picked:
+        cells = [f"{times[k]:g}", *([str(entry["date"][k])] if dated else [])]
+        cells += [_number(entry[key][k], "value", model, is_time=False)
+                  for key in ("mean", "p5", "p25", "p50", "p75", "p95")]  # fmt: skip
+        rows.append("| " + " | ".join(cells) + " |")
+    return rows
+
+
+def _picked_times(times: Sequence[float], model: CompiledModel) -> list[int]:
+    """About ten evenly spaced sample times, yearly where the unit allows, the last one kept."""
+    per_year = {"day": 365.25, "week": 365.25 / 7, "month": 12.0, "quarter": 4.0, "year": 1.0}
+    if len(times) <= 12:
+        return list(range(len(times)))
+    step = times[1] - times[0]
+    stride = max(1, round(per_year[model.unit] / step))
+    while len(times) / stride > 12:
+        stride *= 2
+    picked = list(range(0, len(times), stride))
+    if picked[-1] != len(times) - 1:
+        picked.append(len(times) - 1)
+    return picked
 
 
 def _variants_table(baseline: Run, variants: Sequence[Run], model: CompiledModel) -> str:
@@ -153,18 +222,32 @@ def _outcome_docs(model: CompiledModel) -> dict[str, str]:
     scenario = model.scenario
     if scenario is None:
         return {}
-    return {o.name: " ".join((o.doc or _measures(o)).split()) for o in scenario.outcomes}
+    return {
+        o.name: " ".join((o.question or o.doc or _measures(o)).split()) for o in scenario.outcomes
+    }
 
 
 def _measures(outcome: Any) -> str:
     kind = outcome.kind
+    by = getattr(outcome, "by", None)
+    deadline = "the horizon" if by is None else (f"{by:g}" if isinstance(by, float) else f"{by}")
     if kind == "probability":
-        deadline = "the horizon" if outcome.by is None else f"{outcome.by}"
         return f"P(`{outcome.when}` holds by {deadline})"
     if kind == "time_to":
         return f"time until `{outcome.when}` first holds"
     if kind == "value":
         return f"`{outcome.expr}` at the end of the branch"
+    if kind == "count":
+        what = (
+            f"firings of `{outcome.process}`" if outcome.process else f"rises of `{outcome.when}`"
+        )
+        return f"number of {what} by {deadline}"
+    if kind == "time_between":
+        return f"time from `{outcome.from_}` to `{outcome.to}`"
+    if kind == "first_of":
+        return f"which holds first by {deadline}: " + ", ".join(
+            f"`{c}`" for c in outcome.conditions
+        )
     where = f" at stage `{outcome.stage}`" if outcome.stage else ""
     return f"`{outcome.stat}` of flow `{outcome.flow}`{where}"
 
@@ -196,6 +279,15 @@ def _time(value: float, model: CompiledModel) -> str:
 
 def _estimate(entry: Mapping[str, Any], model: CompiledModel) -> str:
     kind = str(entry["kind"])
+    categories: Mapping[str, Mapping[str, Any]] = entry.get("categories") or {}
+    if categories:
+        return " · ".join(
+            f"{label} {_number(c.get('estimate'), 'probability', model, is_time=False)}"
+            for label, c in categories.items()
+        )
+    if kind == "time_between":
+        value = entry.get("estimate")
+        return "-" if value is None else f"{float(value):.1f} {model.unit}s"
     return _number(entry.get("estimate"), kind, model, is_time=kind == "time_to")
 
 

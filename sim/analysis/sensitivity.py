@@ -332,11 +332,11 @@ def _index_table(
     """Return one row per outcome and parameter with SALib's indices."""
     records: dict[str, list[Any]] = {"outcome": [], "parameter": []}
     records.update({c: [] for c in COLUMNS[method]})
-    for outcome in model.outcomes:
-        y = np.array([row[outcome.name] for row in outputs], dtype=float)
+    for output in outputs[0] if outputs else ():
+        y = np.array([row[output] for row in outputs], dtype=float)
         found = _analyse(method, problem, unit, y, seed)
         for k, name in enumerate(problem["names"]):
-            records["outcome"].append(outcome.name)
+            records["outcome"].append(output)
             records["parameter"].append(name)
             for c in COLUMNS[method]:
                 records[c].append(float(found[c][k]))

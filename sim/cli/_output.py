@@ -25,7 +25,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-__all__ = ["format_value", "print_summary", "print_table", "progress_bar"]
+__all__ = ["format_value", "print_series", "print_summary", "print_table", "progress_bar"]
 
 # Quantile columns shown when some outcome has them, in this order.
 _QUANTILES = ("p5", "p50", "p95")
@@ -58,27 +58,66 @@ def _title(summary: Mapping[str, Any]) -> str:
     return f"{name}: {summary.get('branches')} branches, seed {summary.get('seed')}"
 
 
-def print_summary(summary: Mapping[str, Any]) -> None:
-    """Print a run's summary as a table on stdout: one row per outcome.
-
-    Columns: outcome, kind, n, estimate, the 95% interval, and p5/p50/p95 where some
-    outcome has them (value and time_to outcomes).
-    """
-    outcomes: Mapping[str, Mapping[str, Any]] = summary["outcomes"]
-    quantiles = [q for q in _QUANTILES if any(q in e for e in outcomes.values())]
-    header = ["outcome", "kind", "n", "estimate", "95% CI", *quantiles]
-    rows = [
+def _rows(name: str, entry: Mapping[str, Any], quantiles: Sequence[str]) -> list[list[str]]:
+    """The table rows of one outcome: one, or one per category of a ``first_of``."""
+    kind = str(entry.get("kind", ""))
+    if entry.get("given") is not None:
+        kind += f" | {entry['given']}"
+    categories: Mapping[str, Mapping[str, Any]] = entry.get("categories") or {}
+    if categories:
+        return [
+            [f"{name} = {label}", kind, format_value(entry.get("n")),
+             format_value(category.get("estimate")), _interval(category), *("" for _ in quantiles)]
+            for label, category in categories.items()
+        ]  # fmt: skip
+    return [
         [
             name,
-            str(entry.get("kind", "")),
+            kind,
             format_value(entry.get("n")),
             format_value(entry.get("estimate")),
             _interval(entry),
             *(format_value(entry.get(q)) for q in quantiles),
         ]
-        for name, entry in outcomes.items()
     ]
-    print_table(header, rows, title=_title(summary), right={2, 3, *range(5, len(header))})
+
+
+def print_summary(summary: Mapping[str, Any]) -> None:
+    """Print a run's summary as a table on stdout: one row per outcome.
+
+    Columns: outcome, kind (with the ``given`` condition, after ``|``), n, estimate, the 95%
+    interval, p5/p50/p95 where some outcome has them (value, count and time outcomes), and
+    the question where some outcome states one. A ``first_of`` outcome has one row per
+    category, ``NAME = LABEL``.
+    """
+    outcomes: Mapping[str, Mapping[str, Any]] = summary["outcomes"]
+    quantiles = [q for q in _QUANTILES if any(q in e for e in outcomes.values())]
+    questions = any(e.get("question") for e in outcomes.values())
+    header = ["outcome", "kind", "n", "estimate", "95% CI", *quantiles]
+    rows = []
+    for name, entry in outcomes.items():
+        found = _rows(name, entry, quantiles)
+        if questions:
+            found = [[*row, str(entry.get("question") or "")] for row in found]
+        rows.extend(found)
+    if questions:
+        header.append("question")
+    right = {2, 3, *range(5, 5 + len(quantiles))}
+    print_table(header, rows, title=_title(summary), right=right)
+
+
+def print_series(summary: Mapping[str, Any], name: str, entry: Mapping[str, Any]) -> None:
+    """Print one recorded name's trajectory summary: a row per sample time."""
+    keys = [k for k in ("date", "mean", "p5", "p25", "p50", "p75", "p95", "stopped") if k in entry]
+    header = ["t", *keys]
+    rows = [
+        [format_value(t), *(format_value(entry[k][i]) for k in keys)]
+        for i, t in enumerate(entry["t"])
+    ]
+    title = f"{_title(summary)}: {name} over time"
+    print_table(
+        header, rows, title=title, right=set(range(len(header))) - {1 if "date" in entry else -1}
+    )
 
 
 def print_table(

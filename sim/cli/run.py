@@ -251,18 +251,66 @@ def summary_command(
     fmt: Annotated[
         SummaryFormat, typer.Option("--format", "-f", help="Output format.")
     ] = SummaryFormat.table,
+    series: Annotated[
+        str | None,
+        typer.Option(
+            "--series",
+            metavar="VAR",
+            help="Print the trajectory of a recorded variable instead: mean and percentiles "
+            "at each sample time.",
+        ),
+    ] = None,
 ) -> None:
     """Print the summary of a run: one row per outcome, with its estimate and interval."""
     from sim.montecarlo.results import open_run, summary_records
 
     with reporting_errors():
         result = open_run(directory)
+        if series is not None:
+            entry = _series_entry(result.summary, series, directory)
+    if series is not None:
+        _show_series(result.summary, series, entry, fmt)
+        return
     if fmt is SummaryFormat.json:
         typer.echo(json.dumps(result.summary, indent=2))
     elif fmt is SummaryFormat.csv:
         typer.echo(_csv(summary_records(result.summary)), nl=False)
     else:
         print_summary(result.summary)
+
+
+def _series_entry(summary: dict[str, Any], name: str, directory: Path) -> dict[str, Any]:
+    """The trajectory summary of the recorded ``name``, or a usage error naming the others."""
+    from sim.format.validation import suggest
+
+    recorded: dict[str, Any] = summary.get("series") or {}
+    if not recorded:
+        raise UsageError(f"--series {name}: {directory} recorded no trajectories (no record)")
+    if name not in recorded:
+        names = list(recorded)
+        raise UsageError(
+            f"--series {name}: not recorded{suggest(name, names)}; recorded: {', '.join(names)}"
+        )
+    entry: dict[str, Any] = recorded[name]
+    return entry
+
+
+def _show_series(
+    summary: dict[str, Any], name: str, entry: dict[str, Any], fmt: SummaryFormat
+) -> None:
+    """Print a trajectory summary as a table, JSON or CSV (one row per sample time)."""
+    from sim.cli._output import print_series
+
+    if fmt is SummaryFormat.json:
+        typer.echo(json.dumps({"variable": name, **entry}, indent=2))
+    elif fmt is SummaryFormat.csv:
+        keys = [k for k in entry if isinstance(entry[k], list)]
+        records = [
+            {"variable": name, **{k: entry[k][i] for k in keys}} for i in range(len(entry["t"]))
+        ]
+        typer.echo(_csv(records), nl=False)
+    else:
+        print_series(summary, name, entry)
 
 
 def _csv(records: list[dict[str, Any]]) -> str:

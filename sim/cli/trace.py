@@ -72,7 +72,8 @@ def trace(
         model = load_model(file, variant=variant, overrides=parse_overrides(set_ or []))
         records: list[TraceRecord] = []
         result = run_branch(model, seed, branch, records.append)
-    names = [p.name for p in model.parameters] + [o.name for o in model.outcomes]
+    names = [c.name for c in model.columns if c.role == "parameter"]
+    names += [c.name for c in model.columns if c.role in ("outcome", "detail")]
     row = dict(zip(names, list(result.parameters) + list(result.outcomes), strict=True))
     if fmt is TraceFormat.json:
         payload = {

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from sim.cli._app import EXIT_USAGE, app, reporting_errors
-from sim.errors import SimError
+from sim.errors import Problem, ScenarioError, SimError
 
 if TYPE_CHECKING:
     from sim.format.document import Document
@@ -46,6 +46,13 @@ def validate(
             "its sources/ folder) and contains every quote verbatim, white space aside.",
         ),
     ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Also require every outcome to state its `question` and how it `resolves`.",
+        ),
+    ] = False,
 ) -> None:
     """Check scenario files: a summary line per valid file, a located line per problem.
 
@@ -60,27 +67,43 @@ def validate(
             try:
                 doc, scenario = read_scenario(file)  # read once: compiled, then quotes checked
                 model = compile_scenario(scenario, doc)
+                problems = _strict_problems(doc, model) if strict else []
                 if sources:
-                    _check_citations(file, doc, model)
+                    problems += _citation_problems(file, doc, model)
+                if problems:
+                    raise ScenarioError(sorted(dict.fromkeys(problems), key=_position))
             except SimError as error:
                 typer.echo(str(error), err=True)
                 failed = True
                 continue
-            typer.echo(summary_line(str(file), model) + (", quotes found" if sources else ""))
+            checked = (", quotes found" if sources else "") + (
+                ", questions stated" if strict else ""
+            )
+            typer.echo(summary_line(str(file), model) + checked)
     if failed:
         raise typer.Exit(EXIT_USAGE)
 
 
-def _check_citations(file: Path, doc: Document, model: CompiledModel) -> None:
-    """Raise the located problems of the file's citations, if any."""
-    from sim.errors import ScenarioError
+def _position(problem: Problem) -> tuple[int, int]:
+    return problem.line, problem.col
+
+
+def _citation_problems(file: Path, doc: Document, model: CompiledModel) -> list[Problem]:
+    """The located problems of the file's citations."""
     from sim.format.provenance import citation_problems
 
     if model.scenario is None:
-        return
-    problems = citation_problems(doc, model.scenario, file.parent)
-    if problems:
-        raise ScenarioError(problems)
+        return []
+    return citation_problems(doc, model.scenario, file.parent)
+
+
+def _strict_problems(doc: Document, model: CompiledModel) -> list[Problem]:
+    """The outcomes that lack a question or a resolution criterion."""
+    from sim.format.outcomes import strict_problems
+
+    if model.scenario is None:
+        return []
+    return strict_problems(doc, model.scenario.outcomes)
 
 
 @app.command()

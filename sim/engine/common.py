@@ -17,6 +17,7 @@ import numpy as np
 from sim.model.compiled import CompiledModel
 
 __all__ = [
+    "SERIES",
     "BranchResult",
     "TraceRecord",
     "branch_generator",
@@ -30,6 +31,9 @@ __all__ = [
 GRID_SLACK = 1e-9
 PARAMETER_STREAM = 0
 PROCESS_STREAM = 1
+# The key of the recorded trajectories among the arrays an engine returns for a chunk: an
+# array (branches, recorded names, sample times). No column can be called this.
+SERIES = "series:values"
 
 
 def branch_generator(
@@ -59,12 +63,17 @@ class TraceRecord:
 
 @dataclass(frozen=True, slots=True)
 class BranchResult:
-    """What one branch produced: its end time, parameter draws and outcome values."""
+    """What one branch produced: its end time, parameter draws, outcome values, trajectories.
+
+    ``outcomes`` follows the model's outcome and detail columns; ``series`` is an array
+    (recorded names, sample times), or ``None`` when the model records nothing.
+    """
 
     branch: int
     t_end: float
     parameters: tuple[Any, ...]
     outcomes: tuple[Any, ...]
+    series: np.ndarray | None = None
 
 
 def grid_time(first: float, every: float, k: int, horizon: float) -> float | None:
@@ -94,23 +103,30 @@ def located(model: CompiledModel, ctx: str, error: Exception) -> str:
     return f"{file}:{site.line}:{site.col}: {site.path or ctx}: {error}"
 
 
+_NUMPY_TYPES: dict[str, Any] = {
+    "bool": np.bool_,
+    "int64": np.int64,
+    "float64": np.float64,
+    "string": object,
+}
+
+
 def columns_of(
     model: CompiledModel, seed: int, results: Sequence[BranchResult]
 ) -> dict[str, np.ndarray]:
+    """The columns of ``model.columns`` for the branch ``results``, one array each."""
     n = len(results)
     out: dict[str, np.ndarray] = {
         "branch": np.fromiter((r.branch for r in results), dtype=np.int64, count=n),
         "seed": np.full(n, seed, dtype=np.int64),
         "t_end": np.fromiter((r.t_end for r in results), dtype=np.float64, count=n),
     }
-    n_params = len(model.parameters)
-    data_columns = [c for c in model.columns if c.role != "id"]
-    for j, column in enumerate(data_columns):
-        if j < n_params:
-            values = [r.parameters[j] for r in results]
-        else:
-            values = [r.outcomes[j - n_params] for r in results]
-        out[column.name] = np.array(
-            values, dtype=np.bool_ if column.dtype == "bool" else np.float64
-        )
+    parameters = [c for c in model.columns if c.role == "parameter"]
+    others = [c for c in model.columns if c.role in ("outcome", "detail")]
+    for j, column in enumerate(parameters):
+        values = [r.parameters[j] for r in results]
+        out[column.name] = np.array(values, dtype=_NUMPY_TYPES[column.dtype])
+    for j, column in enumerate(others):
+        values = [r.outcomes[j] for r in results]
+        out[column.name] = np.array(values, dtype=_NUMPY_TYPES[column.dtype])
     return out

@@ -36,12 +36,25 @@ from sim.format.fields import (
     TimeValue,
     Version,
 )
+from sim.format.outcomes import (
+    CountOutcome,
+    FirstOfOutcome,
+    FlowOutcome,
+    Outcome,
+    ProbabilityOutcome,
+    Record,
+    TimeBetweenOutcome,
+    TimeToOutcome,
+    ValueOutcome,
+)
 
 __all__ = [
     "FORMAT_VERSION",
     "Arrivals",
     "Citation",
+    "CountOutcome",
     "EventProcess",
+    "FirstOfOutcome",
     "FlowOutcome",
     "FlowProcess",
     "Library",
@@ -52,11 +65,13 @@ __all__ = [
     "PeriodicProcess",
     "ProbabilityOutcome",
     "Process",
+    "Record",
     "Scenario",
     "ScheduleProcess",
     "Source",
     "Stage",
     "StateVar",
+    "TimeBetweenOutcome",
     "TimeSpec",
     "TimeToOutcome",
     "TriggerProcess",
@@ -300,50 +315,6 @@ Process = Annotated[
 ]
 
 
-class _OutcomeBase(_Model):
-    name: Name = Field(description="Name of the outcome: a column of the branch table.")
-    doc: str | None = Field(default=None, description="The question the outcome answers.")
-
-
-class ProbabilityOutcome(_OutcomeBase):
-    """P(`when` first holds at a time <= `by`)."""
-
-    kind: Literal["probability"] = Field(description="Discriminator: a probability.")
-    when: Expr = Field(description="Condition.")
-    by: TimeValue | None = Field(default=None, description="Deadline; default the horizon.")
-
-
-class TimeToOutcome(_OutcomeBase):
-    """First time `when` holds, right-censored at the branch end."""
-
-    kind: Literal["time_to"] = Field(description="Discriminator: a time until a condition.")
-    when: Expr = Field(description="Condition.")
-
-
-class ValueOutcome(_OutcomeBase):
-    """An expression at the branch end."""
-
-    kind: Literal["value"] = Field(description="Discriminator: a value at the branch end.")
-    expr: Expr = Field(description="Expression evaluated at the end of the branch.")
-
-
-class FlowOutcome(_OutcomeBase):
-    """A statistic of a flow (or of one of its stages) over the branch."""
-
-    kind: Literal["flow"] = Field(description="Discriminator: a statistic of a flow.")
-    flow: str = Field(description="Name of a flow process.")
-    stage: str | None = Field(default=None, description="Name of a stage; default the whole flow.")
-    stat: Literal[
-        "arrived", "completed", "lost", "mean_wait", "mean_time_in_system", "max_queue"
-    ] = Field(description="Which statistic.")
-
-
-Outcome = Annotated[
-    ProbabilityOutcome | TimeToOutcome | ValueOutcome | FlowOutcome,
-    Field(discriminator="kind"),
-]
-
-
 class VariantParameter(_Model):
     """A replacement distribution for a parameter in a variant."""
 
@@ -423,6 +394,10 @@ class Scenario(_Model):
     processes: list[Process] = Field(default_factory=list, description="What changes the state.")
     outcomes: list[Outcome] = Field(min_length=1, description="What each branch records.")
     stop_when: Expr | None = Field(default=None, description="Condition that ends a branch early.")
+    record: Record | None = Field(
+        default=None,
+        description="Trajectories to sample at regular times into series.parquet.",
+    )
     variants: dict[Name, Variant] = Field(default_factory=dict, description="Named alternatives.")
 
 

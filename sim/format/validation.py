@@ -177,6 +177,9 @@ def _message(details: ErrorDetails, loc: tuple[str | int, ...], root: Any) -> st
 def _fields_at(loc: tuple[str | int, ...], root: Any) -> tuple[str, ...]:
     """The field names of the model at ``loc`` (for suggestions), or ``()``."""
     model = _unwrap(_type_at(loc, root))
+    if get_origin(model) in (Union, types.UnionType):  # an optional section: `Record | None`
+        members = [m for m in get_args(model) if m is not type(None)]
+        model = _unwrap(members[0]) if len(members) == 1 else None
     if isinstance(model, type) and issubclass(model, BaseModel):
         return tuple(info.alias or name for name, info in model.model_fields.items())
     return ()

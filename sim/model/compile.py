@@ -35,6 +35,7 @@ from sim.model.overrides import (
 )
 from sim.model.parameters import ParameterSection
 from sim.model.processes import ProcessSection
+from sim.model.record import RecordSection
 
 __all__ = [
     "DAYS_PER_UNIT",
@@ -136,7 +137,7 @@ def _chosen_variant(scenario: Scenario, name: str | None, file: str) -> Variant 
 # --- the compiler ---------------------------------------------------------------------------
 
 
-class _Compiler(ParameterSection, ProcessSection, OutcomeSection):
+class _Compiler(ParameterSection, ProcessSection, OutcomeSection, RecordSection):
     """The compiler of a whole scenario: each section's part, driven in file order."""
 
     def run(
@@ -166,6 +167,9 @@ class _Compiler(ParameterSection, ProcessSection, OutcomeSection):
         stop_when = None
         if s.stop_when is not None:
             stop_when = self.expr(s.stop_when, ("stop_when",), Type.BOOL)
+        columns = branch_columns(parameters, outcomes)
+        self.check_columns(columns)
+        record = self.record()
         if self.problems:
             raise scenario_error(self.problems)
         return CompiledModel(
@@ -181,7 +185,7 @@ class _Compiler(ParameterSection, ProcessSection, OutcomeSection):
             processes=processes,
             outcomes=outcomes,
             stop_when=stop_when,
-            columns=branch_columns(parameters, s.outcomes),
+            columns=columns,
             source_sha256=hashlib.sha256(self.doc.text.encode("utf-8")).hexdigest(),
             source=self.doc.text,
             file=self.doc.file,
@@ -192,6 +196,7 @@ class _Compiler(ParameterSection, ProcessSection, OutcomeSection):
             includes=getattr(self.doc, "includes", ()),
             origins=self.origins(),
             draw_order=draw_order,
+            record=record,
         )
 
     def origins(self) -> dict[str, str]:

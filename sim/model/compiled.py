@@ -23,6 +23,7 @@ __all__ = [
     "CParameter",
     "CPeriodic",
     "CProcess",
+    "CRecord",
     "CSchedule",
     "CStage",
     "CState",
@@ -211,29 +212,61 @@ class CFlow:
 CProcess = CPeriodic | CEvent | CTrigger | CSchedule | CFlow
 
 FlowStat = Literal["arrived", "completed", "lost", "mean_wait", "mean_time_in_system", "max_queue"]
+OutcomeKind = Literal[
+    "probability", "time_to", "value", "flow", "count", "time_between", "first_of"
+]
 
 
 @dataclass(frozen=True, slots=True)
 class COutcome:
-    """An outcome; which fields are set depends on ``kind``."""
+    """An outcome; which fields are set depends on ``kind``.
+
+    ``when`` is the condition of ``probability`` and ``time_to``, the counted condition of a
+    ``count`` (or ``process``, the index of the counted process), and the start of a
+    ``time_between`` (whose end is ``to``). ``conditions`` are the labelled conditions of a
+    ``first_of``. ``given``, on any kind, is the condition the estimate is conditioned on.
+    """
 
     name: str
-    kind: Literal["probability", "time_to", "value", "flow"]
+    kind: OutcomeKind
     when: CExpr | None = None
     by: float | None = None
     expr: CExpr | None = None
     flow: int | None = None  # index into CompiledModel.processes
     stage: int | None = None  # index into that flow's stages; None: the whole flow
     stat: FlowStat | None = None
+    process: int | None = None  # count: index into CompiledModel.processes
+    to: CExpr | None = None
+    conditions: tuple[tuple[str, CExpr], ...] = ()
+    given: CExpr | None = None
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The categories of a ``first_of`` outcome, in file order, then ``none``."""
+        return (*(label for label, _ in self.conditions), "none") if self.conditions else ()
+
+
+@dataclass(frozen=True, slots=True)
+class CRecord:
+    """Trajectories: ``exprs`` (named ``names``) sampled at ``times`` on every branch."""
+
+    every: float
+    times: tuple[float, ...]
+    names: tuple[str, ...]
+    exprs: tuple[CExpr, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Column:
-    """A column of the branch table."""
+    """A column of the branch table.
+
+    ``detail`` columns belong to the outcome before them: ``NAME__from`` (when a
+    ``time_between`` clock started) and ``NAME__given`` (whether the ``given`` condition held).
+    """
 
     name: str
-    dtype: Literal["int64", "float64", "bool"]
-    role: Literal["id", "parameter", "outcome"]
+    dtype: Literal["int64", "float64", "bool", "string"]
+    role: Literal["id", "parameter", "outcome", "detail"]
     kind: str | None = None  # outcome kind, or "number"/"bool" for parameters
 
 
@@ -268,6 +301,7 @@ class CompiledModel:
     origins: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
     # indices into `parameters` in the order they are drawn: each after those it reads
     draw_order: tuple[int, ...] = ()
+    record: CRecord | None = None
 
     def parameters_in_draw_order(self) -> tuple[CParameter, ...]:
         """The parameters in the order a branch draws them (file order when none depends)."""

@@ -15,8 +15,9 @@ import os
 import re
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -24,20 +25,26 @@ import pyarrow.parquet as pq
 
 from sim.errors import UsageError
 from sim.model.compiled import CompiledModel
+from sim.montecarlo.precision import Target, tally
 from sim.montecarlo.results import (
     BRANCHES,
     MANIFEST,
     PARTIAL,
+    SERIES,
     SUMMARY,
     RunResult,
     branch_schema,
     check_rows,
     complete_manifest,
-    count_true,
     partial_path,
     read_json,
     summary_of,
 )
+from sim.montecarlo.series import ROW_GROUP as SERIES_ROW_GROUP
+from sim.montecarlo.series import ColumnStore, series_batch, series_schema, values_of
+
+if TYPE_CHECKING:
+    from sim.montecarlo.jobs import Chunk
 
 __all__ = [
     "ROW_GROUP",
@@ -59,6 +66,8 @@ _CHUNKS = "chunks"
 _SOURCE = "scenario.txt"  # the scenario text, kept in <out>.partial/ so a resume needs nothing else
 _INCLUDES = "includes.json"  # the texts of the files it includes, by key
 _CHUNK_NAME = re.compile(r"(\d+)-(\d+)\.parquet")
+_SERIES_CHUNK = ".series.parquet"  # a chunk's trajectories, flattened, beside its rows
+_SCRATCH = "series.scratch"  # every branch's value per recorded name and time, for the summary
 
 
 def default_directory(model: CompiledModel, kind: str | None = None) -> Path:
@@ -222,26 +231,65 @@ class RunDirectory:
         """Return the ``(start, stop)`` ranges of the chunks already written."""
         return set(self._chunk_files())
 
-    def count(self, names: Sequence[str]) -> dict[str, int]:
-        """Return, for each bool column in ``names``, the written branches where it holds."""
+    def count(self, targets: Sequence[Target]) -> dict[str, tuple[int, int]]:
+        """Return ``(successes, trials)`` of each target over the branches written so far."""
         files = self._chunk_files().values()
-        return count_true((pq.read_table(path, columns=list(names)) for path in files), names)
+        columns = list(dict.fromkeys(c for t in targets for c in t.columns))
+        return tally((pq.read_table(path, columns=columns) for path in files), targets)
 
     def save_manifest(self, changes: Mapping[str, Any]) -> None:
         """Update the incomplete run's manifest with ``changes``, on disk at once."""
         self.manifest = {**self.manifest, **changes}
         _write_json(self.partial / MANIFEST, self.manifest)
 
-    def add(self, start: int, stop: int, batch: pa.RecordBatch) -> None:
-        """Write the batch of branches ``start..stop-1`` to its own file, atomically."""
-        check_rows(start, stop, batch)
-        write_chunk(self.partial / _CHUNKS / f"{start:012d}-{stop:012d}.parquet", batch)
+    def add(self, start: int, stop: int, chunk: Chunk) -> None:
+        """Write the chunk of branches ``start..stop-1`` to its own files, atomically.
+
+        The trajectories go first, so that a chunk whose rows are on disk is complete.
+        """
+        check_rows(start, stop, chunk.rows)
+        name = f"{start:012d}-{stop:012d}"
+        if chunk.series is not None:
+            flat = pa.record_batch([pa.array(np.ascontiguousarray(chunk.series).reshape(-1))],
+                                   names=["value"])  # fmt: skip
+            write_chunk(self.partial / _CHUNKS / f"{name}{_SERIES_CHUNK}", flat)
+        write_chunk(self.partial / _CHUNKS / f"{name}.parquet", chunk.rows)
 
     def _gather(self, schema: pa.Schema) -> None:
         """Write ``branches.parquet`` from the chunk files, in branch order, streaming."""
         expected = int(self.manifest["branches"])
         chunks = chunk_tables(self._chunk_files(), expected, schema, self.partial)
         write_gathered(self.partial / BRANCHES, schema, chunks)
+
+    def _series_chunks(self, model: CompiledModel) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``(first branch, trajectories)`` of every chunk, in branch order."""
+        files = {
+            key: path.with_name(path.name.replace(".parquet", _SERIES_CHUNK))
+            for key, path in self._chunk_files().items()
+        }
+        flat = pa.schema([pa.field("value", pa.float64())])
+        expected = int(self.manifest["branches"])
+        tables = chunk_tables(files, expected, flat, self.partial)
+        for (start, _), table in zip(sorted(files), tables, strict=True):
+            yield start, values_of(model, table)
+
+    @contextmanager
+    def _gathered_series(self, model: CompiledModel) -> Iterator[ColumnStore]:
+        """Write ``series.parquet`` from the chunk files, streaming; yield the scratch store.
+
+        The store holds every branch's value of each recorded name at each time, for the
+        summary; it is deleted when the block ends.
+        """
+        branches = int(self.manifest["branches"])
+        with ColumnStore.scratch(self.partial / _SCRATCH, model, branches) as store:
+
+            def tidy() -> Iterator[pa.Table]:
+                for start, values in self._series_chunks(model):
+                    store.add(start, values)
+                    yield pa.Table.from_batches([series_batch(model, start, values)])
+
+            write_gathered(self.partial / SERIES, series_schema(model), tidy(), SERIES_ROW_GROUP)
+            yield store
 
     def discard(self) -> None:
         """Delete the partial directory of a run that cannot be finished."""
@@ -261,7 +309,12 @@ class RunDirectory:
         pa.default_memory_pool().release_unused()
         seed, branches = int(self.manifest["seed"]), int(self.manifest["branches"])
         with pq.ParquetFile(self.partial / BRANCHES) as branches_file:
-            summary = summary_of(model, _column_reader(branches_file), seed, branches)
+            column = _column_reader(branches_file)
+            if model.record is None:
+                summary = summary_of(model, column, seed, branches)
+            else:
+                with self._gathered_series(model) as store:
+                    summary = summary_of(model, column, seed, branches, series=store.column)
         _write_json(self.partial / SUMMARY, summary)
         self.manifest = complete_manifest(
             self.manifest, wall_seconds, executor=executor, workers=workers, stop_reason=stop_reason
@@ -300,15 +353,19 @@ def chunk_tables(
     return (pq.read_table(files[key], schema=schema) for key in ordered)
 
 
-def write_gathered(path: Path, schema: pa.Schema, tables: Iterable[pa.Table]) -> None:
+def write_gathered(
+    path: Path, schema: pa.Schema, tables: Iterable[pa.Table], rows: int | None = None
+) -> None:
     """Write ``tables``, one after the other, to the Parquet file ``path``, streaming.
 
-    Row groups hold :data:`ROW_GROUP` rows whatever the sizes of the tables, so the file
-    is the same however its rows arrived; only one group's rows are held at a time.
+    Row groups hold ``rows`` rows (default :data:`ROW_GROUP`) whatever the sizes of the
+    tables, so the file is the same however its rows arrived; only one group's rows are
+    held at a time.
     """
+    rows = ROW_GROUP if rows is None else rows
     with pq.ParquetWriter(path, schema) as writer:
-        for group in _regroup(tables, ROW_GROUP):
-            writer.write_table(group, row_group_size=ROW_GROUP)
+        for group in _regroup(tables, rows):
+            writer.write_table(group, row_group_size=rows)
 
 
 def _column_reader(parquet: pq.ParquetFile) -> Callable[[str], np.ndarray]:

@@ -105,7 +105,7 @@ class SerialExecutor(Executor):
         """Nothing to release: the chunks ran in this process."""
 
     def results(self, jobs: Iterable[Job]) -> Results:
-        """Yield each job's batch in turn."""
+        """Yield each job's chunk in turn."""
         for job in jobs:
             if self._is_own(job):
                 yield job, chunk_batch(self.model, self._schema, job.seed, job.start, job.stop)

@@ -16,11 +16,11 @@ import signal
 from collections import OrderedDict
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
+from sim.engine.common import SERIES
 from sim.engine.simpy import run_branches
 from sim.model.compile import build_model
 from sim.model.compiled import CompiledModel
@@ -30,6 +30,7 @@ __all__ = [
     "MAX_CHUNK",
     "MIN_CHUNK",
     "TARGET_CHUNKS",
+    "Chunk",
     "Job",
     "Results",
     "chunk_batch",
@@ -69,8 +70,20 @@ class Job:
         )  # fmt: skip
 
 
-Results = Generator[tuple[Job, Any], None, None]
-"""What executors yield: each job with its ``pyarrow.RecordBatch``, in the order they finish."""
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """What a chunk of branches gives: its branch rows, and its trajectories if recorded.
+
+    ``series`` is an array (branches, recorded names, sample times), or ``None`` when the
+    model records nothing; it travels as one array, and becomes tidy rows in the parent.
+    """
+
+    rows: pa.RecordBatch
+    series: np.ndarray | None = None
+
+
+Results = Generator[tuple[Job, Chunk], None, None]
+"""What executors yield: each job with its :class:`Chunk`, in the order they finish."""
 
 # --- the worker side ---------------------------------------------------------------------------
 
@@ -107,15 +120,20 @@ def _model_for(job: Job) -> CompiledModel:
     return model
 
 
-def chunk_batch(model: CompiledModel, schema: pa.Schema, seed: int, start: int, stop: int) -> Any:
-    """Run branches ``start..stop-1`` of ``model`` and return them as a record batch."""
+def chunk_batch(model: CompiledModel, schema: pa.Schema, seed: int, start: int, stop: int) -> Chunk:
+    """Run branches ``start..stop-1`` of ``model`` and return their rows (and trajectories)."""
     columns = run_branches(model, seed, start, stop)
     arrays = [pa.array(np.asarray(columns[f.name]), type=f.type) for f in schema]
-    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+    rows = pa.RecordBatch.from_arrays(arrays, schema=schema)
+    if model.record is None:
+        return Chunk(rows)
+    if SERIES not in columns:
+        raise RuntimeError(f"the engine returned no trajectories for the record of {model.name!r}")
+    return Chunk(rows, np.asarray(columns[SERIES], dtype=np.float64))
 
 
-def run_job(job: Job) -> Any:
-    """Run one job in this process and return its ``pyarrow.RecordBatch``.
+def run_job(job: Job) -> Chunk:
+    """Run one job in this process and return its :class:`Chunk`.
 
     This is what every executor's workers call; it needs only :mod:`sim` to be importable.
     """

@@ -9,6 +9,8 @@ should reach the target, since a half-width shrinks as one over the square root 
 branch count; rounds end at multiples of the first round, grow at most tenfold, and never
 pass the maximum.
 
+Conditional probabilities (a ``given`` condition) count among the branches where the
+condition held, and each category of a ``first_of`` outcome is a probability of its own.
 A decision is taken only once a round is complete, from the counts of its contiguous
 branches ``0..n-1``, and those rows are the same whatever the executor: the number of
 branches a run ends with depends only on the scenario, the seed, the first round, the
@@ -18,14 +20,27 @@ target and the maximum.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from sim.errors import UsageError
 from sim.model.compiled import CompiledModel
+from sim.model.outcomes import GIVEN_SUFFIX
 from sim.stats.intervals import proportion
 
-__all__ = ["DEFAULT_MAX_BRANCHES", "Decision", "TargetCI", "half_width", "target_ci_rule"]
+__all__ = [
+    "DEFAULT_MAX_BRANCHES",
+    "Decision",
+    "Target",
+    "TargetCI",
+    "half_width",
+    "tally",
+    "target_ci_rule",
+    "targets_of",
+]
 
 DEFAULT_MAX_BRANCHES = 1_000_000
 # A round may multiply the branches by this much at most: early estimates of a proportion
@@ -36,10 +51,68 @@ MARGIN = 1.1
 
 
 def half_width(k: int, n: int) -> float:
-    """Return the half-width of the 95% Wilson interval of ``k`` successes in ``n`` branches."""
+    """Return the half-width of the 95% Wilson interval of ``k`` successes in ``n`` branches.
+
+    With no branches at all (a condition that never held) the width is the widest, 0.5.
+    """
     interval = proportion(k, n)
-    assert interval.low is not None and interval.high is not None  # n >= 1
+    if interval.low is None or interval.high is None:
+        return 0.5
     return (interval.high - interval.low) / 2
+
+
+@dataclass(frozen=True)
+class Target:
+    """A proportion the rule watches: a probability outcome, or a category of a first_of.
+
+    ``label`` names it (``NAME``, or ``NAME__LABEL`` for a category); it counts the
+    branches where the bool ``column`` holds (or where it equals ``category``), among those
+    where the bool column ``given`` holds (all branches without one).
+    """
+
+    label: str
+    column: str
+    category: str | None = None
+    given: str | None = None
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The columns it reads."""
+        return (self.column,) if self.given is None else (self.column, self.given)
+
+    def count(self, table: pa.Table | pa.RecordBatch) -> tuple[int, int]:
+        """Return ``(successes, trials)`` in ``table``."""
+        values = table.column(self.column)
+        hits = values if self.category is None else pc.equal(values, self.category)
+        if self.given is None:
+            return int(pc.sum(hits).as_py() or 0), table.num_rows
+        held = table.column(self.given)
+        return int(pc.sum(pc.and_(hits, held)).as_py() or 0), int(pc.sum(held).as_py() or 0)
+
+
+def targets_of(model: CompiledModel) -> tuple[Target, ...]:
+    """The proportions of ``model`` a target precision applies to, in file order."""
+    found = []
+    for o in model.outcomes:
+        given = None if o.given is None else o.name + GIVEN_SUFFIX
+        if o.kind == "probability":
+            found.append(Target(o.name, o.name, given=given))
+        elif o.kind == "first_of":
+            found += [Target(f"{o.name}__{c}", o.name, c, given) for c in o.labels]
+    return tuple(found)
+
+
+def tally(
+    tables: Iterable[pa.Table | pa.RecordBatch], targets: Sequence[Target]
+) -> dict[str, tuple[int, int]]:
+    """Return ``(successes, trials)`` of every target over ``tables``."""
+    counts = {t.label: (0, 0) for t in targets}
+    for table in tables:
+        for target in targets:
+            k, n = target.count(table)
+            old = counts[target.label]
+            counts[target.label] = (old[0] + k, old[1] + n)
+    return counts
 
 
 @dataclass(frozen=True)
@@ -65,18 +138,24 @@ class TargetCI:
     max_branches: int
     step: int
     outcomes: tuple[str, ...]
+    targets: tuple[Target, ...] = ()
 
-    def widest(self, counts: Mapping[str, int], n: int) -> tuple[str, float]:
+    def widest(self, counts: Mapping[str, int | tuple[int, int]], n: int) -> tuple[str, float]:
         """Return the outcome with the widest interval over ``n`` branches, and its half-width.
 
-        ``counts`` holds, for every probability outcome, the branches where it holds. Ties
+        ``counts`` holds, for every target, the branches where it holds, or ``(successes,
+        trials)`` where the trials are not all ``n`` branches (a ``given`` condition). Ties
         go to the first outcome in file order.
         """
-        widths = {name: half_width(counts[name], n) for name in self.outcomes}
+
+        def width(found: int | tuple[int, int]) -> float:
+            return half_width(*found) if isinstance(found, tuple) else half_width(found, n)
+
+        widths = {name: width(counts[name]) for name in self.outcomes}
         worst = max(self.outcomes, key=lambda name: widths[name])
         return worst, widths[worst]
 
-    def decide(self, counts: Mapping[str, int], n: int) -> Decision:
+    def decide(self, counts: Mapping[str, int | tuple[int, int]], n: int) -> Decision:
         """Return the decision after a round that brought the run to ``n`` branches."""
         outcome, width = self.widest(counts, n)
         if width <= self.width:
@@ -117,14 +196,15 @@ def target_ci_rule(
         raise UsageError(
             f"target_ci must be a half-width between 0 and 0.5 (exclusive), got {width:g}"
         )
-    outcomes = tuple(o.name for o in model.outcomes if o.kind == "probability")
-    if not outcomes:
+    targets = targets_of(model)
+    if not targets:
         raise UsageError(
-            f"scenario {model.name!r}: target_ci needs a probability outcome, and it has none"
+            f"scenario {model.name!r}: target_ci needs a probability or first_of outcome, "
+            "and it has none"
         )
     limit = DEFAULT_MAX_BRANCHES if max_branches is None else max_branches
     if limit < branches:
         raise UsageError(
             f"max_branches must be at least the first round's {branches} branches, got {limit}"
         )
-    return TargetCI(width, limit, branches, outcomes)
+    return TargetCI(width, limit, branches, tuple(t.label for t in targets), targets)

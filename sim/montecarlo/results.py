@@ -13,26 +13,32 @@ import hashlib
 import json
 import os
 import platform
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sim.errors import UsageError
-from sim.model.compiled import CompiledModel
+from sim.model.compiled import CompiledModel, COutcome
+from sim.model.outcomes import FROM_SUFFIX, GIVEN_SUFFIX
+from sim.montecarlo.precision import Target, tally
+from sim.montecarlo.series import summarize_series
 from sim.stats.summary import summarize_outcome
 from sim.version import __version__
+
+if TYPE_CHECKING:
+    from sim.montecarlo.jobs import Chunk
 
 __all__ = [
     "BRANCHES",
     "MANIFEST",
     "PARTIAL",
+    "SERIES",
     "SUMMARY",
     "MemorySink",
     "RunResult",
@@ -40,7 +46,6 @@ __all__ = [
     "branch_schema",
     "check_rows",
     "complete_manifest",
-    "count_true",
     "include_digests",
     "make_manifest",
     "make_summary",
@@ -54,10 +59,16 @@ __all__ = [
 ]
 
 BRANCHES = "branches.parquet"
+SERIES = "series.parquet"
 SUMMARY = "summary.json"
 MANIFEST = "manifest.json"
 PARTIAL = ".partial"
-_ARROW_TYPES = {"int64": pa.int64(), "float64": pa.float64(), "bool": pa.bool_()}
+_ARROW_TYPES = {
+    "int64": pa.int64(),
+    "float64": pa.float64(),
+    "bool": pa.bool_(),
+    "string": pa.string(),
+}
 
 
 class RunResult:
@@ -67,7 +78,7 @@ class RunResult:
     result read from disk loads its table on first use.
     """
 
-    __slots__ = ("_table", "directory", "manifest", "summary")
+    __slots__ = ("_series", "_table", "directory", "manifest", "summary")
 
     def __init__(
         self,
@@ -75,6 +86,7 @@ class RunResult:
         manifest: dict[str, Any],
         directory: Path | None,
         table: pa.Table | None = None,
+        series: pa.Table | None = None,
     ) -> None:
         if table is None and directory is None:
             raise ValueError("a run result needs its table or its directory")
@@ -82,6 +94,7 @@ class RunResult:
         self.manifest = manifest
         self.directory = directory
         self._table = table
+        self._series = series
 
     @property
     def table(self) -> pa.Table:
@@ -90,6 +103,18 @@ class RunResult:
             assert self.directory is not None  # __init__ requires one of the two
             self._table = pq.read_table(self.directory / BRANCHES)
         return self._table
+
+    @property
+    def series(self) -> pa.Table:
+        """The recorded trajectories: tidy rows ``branch, t, variable, value`` (and ``date``)."""
+        if self._series is None:
+            path = None if self.directory is None else self.directory / SERIES
+            if path is None or not path.is_file():
+                raise UsageError(
+                    f"{self.directory or 'this run'}: no trajectories; the scenario has no record"
+                )
+            self._series = pq.read_table(path)
+        return self._series
 
     def to_pandas(self) -> Any:
         """Return the branch table as a ``pandas.DataFrame`` (needs pandas)."""
@@ -112,35 +137,95 @@ def branch_schema(model: CompiledModel) -> pa.Schema:
 
 
 def make_summary(
-    model: CompiledModel, table: pa.Table, *, seed: int, branches: int
+    model: CompiledModel,
+    table: pa.Table,
+    *,
+    seed: int,
+    branches: int,
+    series: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Return the ``summary.json`` object of a run from its branch table.
 
-    Only ``t_end`` and the outcome columns are read.
+    Only ``t_end`` and the outcome columns are read; ``series`` holds the trajectories
+    (branches, names, times) of a model with ``record``.
     """
-    return summary_of(model, lambda name: table.column(name).to_numpy(), seed, branches)
+    trajectories = None
+    if series is not None:
+        values = series
+
+        def trajectories(j: int, k: int) -> np.ndarray:
+            return np.asarray(values[:, j, k])
+
+    return summary_of(
+        model, lambda name: table.column(name).to_numpy(), seed, branches,
+        series=trajectories,
+    )  # fmt: skip
+
+
+_TIMES = ("time_to", "time_between")
 
 
 def summary_of(
-    model: CompiledModel, column: Callable[[str], np.ndarray], seed: int, branches: int
+    model: CompiledModel,
+    column: Callable[[str], np.ndarray],
+    seed: int,
+    branches: int,
+    *,
+    series: Callable[[int, int], np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Return the ``summary.json`` object, reading each column when it is needed.
 
     ``column(name)`` returns a whole column as a numpy array. Outcomes are summarised one
-    at a time, so that at most ``t_end`` and one outcome column are in memory at once.
+    at a time, so that at most ``t_end`` and one outcome's columns are in memory at once.
+    ``series(j, k)``, for a model with ``record``, returns every branch's value of recorded
+    name ``j`` at sample time ``k``; without it, the summary has no ``series``.
     """
-    t_end = column("t_end") if any(o.kind == "time_to" for o in model.outcomes) else None
-    outcomes = {
-        o.name: summarize_outcome(
-            o.kind,
-            column(o.name),
-            t_end=t_end if o.kind == "time_to" else None,
-            horizon=model.horizon,
-        )
-        for o in model.outcomes
-    }
+    needs_end = model.record is not None or any(o.kind in _TIMES for o in model.outcomes)
+    t_end = column("t_end") if needs_end else None
+    outcomes = {o.name: _outcome_summary(model, o, column, t_end) for o in model.outcomes}
     head = {"scenario": model.name, "variant": model.variant, "seed": seed, "branches": branches}
-    return {**head, "outcomes": outcomes}
+    summary: dict[str, Any] = {**head, "outcomes": outcomes}
+    if series is not None and t_end is not None:
+        summary["series"] = summarize_series(model, series, t_end)
+    return summary
+
+
+def _outcome_summary(
+    model: CompiledModel,
+    outcome: COutcome,
+    column: Callable[[str], np.ndarray],
+    t_end: np.ndarray | None,
+) -> dict[str, Any]:
+    """Return the summary of one outcome, with its question and condition where it has them."""
+    kind = outcome.kind
+    entry = summarize_outcome(
+        kind,
+        column(outcome.name),
+        t_end=t_end if kind in _TIMES else None,
+        horizon=model.horizon,
+        start=column(outcome.name + FROM_SUFFIX) if kind == "time_between" else None,
+        labels=outcome.labels,
+        given=None if outcome.given is None else column(outcome.name + GIVEN_SUFFIX),
+    )
+    head: dict[str, Any] = {"kind": kind}
+    question = outcome_question(model, outcome.name)
+    if question is not None:
+        head["question"] = question
+    if outcome.given is not None:
+        head["given"] = outcome.given.source
+    return {**head, **entry}
+
+
+def outcome_question(model: CompiledModel, name: str) -> str | None:
+    """The ``question`` of the outcome ``name`` as the scenario states it, or ``None``."""
+    scenario = model.scenario
+    if scenario is None:
+        return None
+    for outcome in scenario.outcomes:
+        if outcome.name == name:
+            question: str | None = outcome.question
+            return question
+    return None
 
 
 def include_digests(model: CompiledModel) -> dict[str, str]:
@@ -260,23 +345,14 @@ def _flatten(entry: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 class Sink(Protocol):
     """Receives the chunks of a run in whatever order they finish."""
 
-    def add(self, start: int, stop: int, batch: pa.RecordBatch) -> None:
-        """Take the batch of branches ``start..stop-1``."""
+    def add(self, start: int, stop: int, chunk: Chunk) -> None:
+        """Take the chunk of branches ``start..stop-1``."""
 
     def finished_ranges(self) -> set[tuple[int, int]]:
         """Return the ``(start, stop)`` ranges of the chunks received so far."""
 
-    def count(self, names: Sequence[str]) -> dict[str, int]:
-        """Return, for each bool column in ``names``, the received branches where it holds."""
-
-
-def count_true(tables: Iterable[pa.Table | pa.RecordBatch], names: Sequence[str]) -> dict[str, int]:
-    """Return how many values of each bool column ``names`` are true over ``tables``."""
-    counts = dict.fromkeys(names, 0)
-    for table in tables:
-        for name in names:
-            counts[name] += int(pc.sum(table.column(name)).as_py() or 0)
-    return counts
+    def count(self, targets: Sequence[Target]) -> dict[str, tuple[int, int]]:
+        """Return ``(successes, trials)`` of each target over the branches received."""
 
 
 class MemorySink:
@@ -284,25 +360,32 @@ class MemorySink:
 
     def __init__(self, schema: pa.Schema) -> None:
         self.schema = schema
-        self._batches: dict[int, pa.RecordBatch] = {}
+        self._chunks: dict[int, Chunk] = {}
 
-    def add(self, start: int, stop: int, batch: pa.RecordBatch) -> None:
-        """Keep the batch of branches ``start..stop-1``."""
-        check_rows(start, stop, batch)
-        self._batches[start] = batch
+    def add(self, start: int, stop: int, chunk: Chunk) -> None:
+        """Keep the chunk of branches ``start..stop-1``."""
+        check_rows(start, stop, chunk.rows)
+        self._chunks[start] = chunk
 
     def finished_ranges(self) -> set[tuple[int, int]]:
-        """Return the ``(start, stop)`` ranges of the batches received so far."""
-        return {(start, start + batch.num_rows) for start, batch in self._batches.items()}
+        """Return the ``(start, stop)`` ranges of the chunks received so far."""
+        return {(start, start + chunk.rows.num_rows) for start, chunk in self._chunks.items()}
 
-    def count(self, names: Sequence[str]) -> dict[str, int]:
-        """Return, for each bool column in ``names``, the received branches where it holds."""
-        return count_true(self._batches.values(), names)
+    def count(self, targets: Sequence[Target]) -> dict[str, tuple[int, int]]:
+        """Return ``(successes, trials)`` of each target over the branches received."""
+        return tally((chunk.rows for chunk in self._chunks.values()), targets)
 
     def table(self) -> pa.Table:
-        """Return the table of every batch received, in branch order."""
-        ordered = [self._batches[start] for start in sorted(self._batches)]
+        """Return the table of every chunk received, in branch order."""
+        ordered = [self._chunks[start].rows for start in sorted(self._chunks)]
         return pa.Table.from_batches(ordered, schema=self.schema)
+
+    def series(self) -> np.ndarray | None:
+        """Return the trajectories of every chunk, (branches, names, times), or ``None``."""
+        ordered = [self._chunks[start].series for start in sorted(self._chunks)]
+        if not ordered or ordered[0] is None:
+            return None
+        return np.concatenate([s for s in ordered if s is not None])
 
 
 def check_rows(start: int, stop: int, batch: pa.RecordBatch) -> None:

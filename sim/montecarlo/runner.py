@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from sim.errors import SimError, UsageError
 from sim.model.compile import build_model, load_model
 from sim.model.compiled import CompiledModel
@@ -35,6 +37,7 @@ from sim.montecarlo.results import (
     now_iso,
     sim_version,
 )
+from sim.montecarlo.series import series_batch
 
 __all__ = ["Progress", "resume", "run"]
 
@@ -85,8 +88,8 @@ def _drive(
         progress(done, total)
     # Closing the results at once on an error cancels the chunks not yet started.
     with closing(executor.results(jobs)) as results:
-        for job, batch in results:
-            sink.add(job.start, job.stop, batch)
+        for job, chunk in results:
+            sink.add(job.start, job.stop, chunk)
             done += job.stop - job.start
             if progress is not None:
                 progress(done, total)
@@ -128,7 +131,8 @@ class _Rounds:
             )
             if self.rule is None:
                 return None
-            decision = self.rule.decide(self.sink.count(self.rule.outcomes), total)
+            counts: dict[str, int | tuple[int, int]] = dict(self.sink.count(self.rule.targets))
+            decision = self.rule.decide(counts, total)
             self._record(decision, total)
             if decision.stop:
                 return decision.reason
@@ -192,13 +196,14 @@ def run(
         rounds = _Rounds(model, seed, rule, memory, manifest, None)
         with pool:
             reason = rounds.go(pool, progress)
-        table = memory.table()
-        summary = make_summary(model, table, seed=seed, branches=table.num_rows)
+        table, series = memory.table(), memory.series()
+        summary = make_summary(model, table, seed=seed, branches=table.num_rows, series=series)
         done = complete_manifest(
             rounds.manifest, time.perf_counter() - clock, executor=pool.kind.value,
             workers=pool.workers, stop_reason=reason,
         )  # fmt: skip
-        return RunResult(summary, done, None, table)
+        tidy = None if series is None else pa.Table.from_batches([series_batch(model, 0, series)])
+        return RunResult(summary, done, None, table, tidy)
     directory = RunDirectory.create(Path(out), manifest, model.source, model.includes)
     try:
         return _finish(

@@ -27,7 +27,7 @@ from sim.stats.survival import (
     survival_at,
 )
 
-KINDS = ("probability", "time_to", "value", "flow")
+KINDS = ("probability", "time_to", "value", "flow", "count", "time_between", "first_of")
 
 # --- summaries ---------------------------------------------------------------------------------
 
@@ -122,6 +122,40 @@ def _value_summary(values: npt.ArrayLike, confidence: float) -> dict[str, object
     }
 
 
+def _time_between_summary(
+    values: npt.ArrayLike,
+    start: npt.ArrayLike,
+    t_end: npt.ArrayLike,
+    confidence: float,
+) -> dict[str, object]:
+    """Summarise the times between two events by Kaplan–Meier over the branches that started.
+
+    ``start`` is when the clock started (NaN where its condition never held: those branches
+    are left out and counted as ``missing``); a branch whose clock never stopped is censored
+    at its end, ``t_end - start``.
+    """
+    v = np.asarray(values, dtype=float)
+    s = np.asarray(start, dtype=float)
+    ends = np.asarray(t_end, dtype=float)
+    started = ~np.isnan(s)
+    summary = _time_to_summary(v[started], ends[started] - s[started], None, confidence)
+    summary.pop("survival_at_horizon")
+    return {"n": int(started.sum()), **summary, "missing": int((~started).sum())}
+
+
+def _first_of_summary(
+    values: npt.ArrayLike, labels: Sequence[str], confidence: float
+) -> dict[str, object]:
+    """Summarise which condition held first: each label's share with its Wilson interval."""
+    v = np.asarray(values, dtype=object)
+    categories: dict[str, object] = {}
+    for label in labels:
+        k = int(np.sum(v == label))
+        categories[label] = {**_interval_fields(proportion(k, v.size, confidence)), "count": k}
+    return {"estimate": None, "ci_low": None, "ci_high": None, "ci_method": "wilson",
+            "categories": categories}  # fmt: skip
+
+
 def summarize_outcome(
     kind: str,
     values: npt.ArrayLike,
@@ -129,15 +163,41 @@ def summarize_outcome(
     t_end: npt.ArrayLike | None = None,
     horizon: float | None = None,
     confidence: float = 0.95,
+    start: npt.ArrayLike | None = None,
+    labels: Sequence[str] = (),
+    given: npt.ArrayLike | None = None,
 ) -> dict[str, object]:
-    """Summarise one outcome column as its ``summary.json`` entry (JSON-ready, no NaN)."""
+    """Summarise one outcome column as its ``summary.json`` entry (JSON-ready, no NaN).
+
+    ``start`` is the ``NAME__from`` column of a ``time_between`` outcome, ``labels`` the
+    categories of a ``first_of`` outcome (``none`` last). With ``given`` (a bool column),
+    only the branches where it holds are summarised: ``n`` counts them and ``given_of``
+    counts all branches.
+    """
+    if given is not None:
+        held = np.asarray(given, dtype=bool)
+        chosen = {
+            name: None if column is None else np.asarray(column)[held]
+            for name, column in (("values", values), ("t_end", t_end), ("start", start))
+        }
+        entry = summarize_outcome(
+            kind, chosen["values"], t_end=chosen["t_end"], horizon=horizon,  # type: ignore[arg-type]
+            confidence=confidence, start=chosen["start"], labels=labels,
+        )  # fmt: skip
+        return {**entry, "given_of": int(held.size)}
     head: dict[str, object] = {"kind": kind, "n": int(np.asarray(values).size)}
     if kind == "probability":
         return {**head, **_probability_summary(values, confidence)}
     if kind == "time_to":
         return {**head, **_time_to_summary(values, t_end, horizon, confidence)}
-    if kind in ("value", "flow"):
+    if kind in ("value", "flow", "count"):
         return {**head, **_value_summary(values, confidence)}
+    if kind == "time_between":
+        if start is None or t_end is None:
+            raise ValueError("a time_between outcome needs its start and t_end columns")
+        return {**head, **_time_between_summary(values, start, t_end, confidence)}
+    if kind == "first_of":
+        return {**head, **_first_of_summary(values, labels, confidence)}
     raise ValueError(f"unknown outcome kind {kind!r}, expected one of {', '.join(KINDS)}")
 
 

@@ -235,6 +235,8 @@ def diff_rmst_paired(
     *,
     horizon: float,
     confidence: float = 0.95,
+    base_members: npt.ArrayLike | None = None,
+    other_members: npt.ArrayLike | None = None,
 ) -> Interval:
     """Return RMST(other) - RMST(base) for paired branches (common random numbers).
 
@@ -242,13 +244,23 @@ def diff_rmst_paired(
     squared differences of the branches' influence values (the delta method for the
     Kaplan–Meier estimator), which credits the positive correlation that common random
     numbers create, deterministically and in O(n log n).
+
+    ``base_members`` and ``other_members`` (bool) restrict each curve to some branches
+    (those where a ``time_between`` clock started, or a ``given`` condition held). A
+    branch outside a curve has no influence on it, since the curve's hazards are ratios
+    of counts among its members; so the pairs still credit what the two curves share.
     """
     ta, ea = check_durations(base_durations, base_observed)
     tb, eb = check_durations(other_durations, other_observed)
     check_paired(ta, tb)
-    if ta.size == 0:
+    ma = np.ones(ta.size, bool) if base_members is None else np.asarray(base_members, bool)
+    mb = np.ones(tb.size, bool) if other_members is None else np.asarray(other_members, bool)
+    if not ma.any() or not mb.any():
         return undefined("rmst_paired_influence")
-    a = _rmst_parts(kaplan_meier(ta, ea), horizon)
-    b = _rmst_parts(kaplan_meier(tb, eb), horizon)
-    se = float(np.sqrt(np.sum((b.influence(tb, eb) - a.influence(ta, ea)) ** 2)))
+    a = _rmst_parts(kaplan_meier(ta[ma], ea[ma]), horizon)
+    b = _rmst_parts(kaplan_meier(tb[mb], eb[mb]), horizon)
+    psi_a, psi_b = np.zeros(ta.size), np.zeros(tb.size)
+    psi_a[ma] = a.influence(ta[ma], ea[ma])
+    psi_b[mb] = b.influence(tb[mb], eb[mb])
+    se = float(np.sqrt(np.sum((psi_b - psi_a) ** 2)))
     return symmetric(b.value - a.value, se, z_critical(confidence), "rmst_paired_influence")

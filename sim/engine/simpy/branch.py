@@ -22,6 +22,7 @@ from simpy.core import StopSimulation
 from sim.engine.common import (
     PARAMETER_STREAM,
     PROCESS_STREAM,
+    SERIES,
     BranchResult,
     TraceRecord,
     branch_generator,
@@ -31,7 +32,9 @@ from sim.engine.common import (
 )
 from sim.engine.simpy.flow import Flow
 from sim.engine.simpy.processes import Event, Periodic, Schedule, Trigger
+from sim.engine.simpy.record import Recorder
 from sim.engine.simpy.timer import END_PRIORITY, INF, TICK_PRIORITY, Timer
+from sim.engine.simpy.tracking import OutcomePlan, Tracker
 from sim.errors import RunError
 from sim.model.compiled import (
     CDelay,
@@ -39,6 +42,7 @@ from sim.model.compiled import (
     CExpr,
     CFlow,
     CompiledModel,
+    COutcome,
     CPeriodic,
     CSchedule,
     CTrigger,
@@ -56,8 +60,10 @@ class Plan:
         events = [p for p in model.processes if isinstance(p, CEvent)]
         triggers = [p for p in model.processes if isinstance(p, CTrigger)]
         flows = [p for p in model.processes if isinstance(p, CFlow)]
-        conditional = [o for o in model.outcomes if o.when is not None]
-        # Watcher ids: ("event", i), ("trigger", i), ("flow", i), ("outcome", i), ("stop", 0)
+        self.outcomes = OutcomePlan(model)
+        # Watcher ids: ("event", i), ("trigger", i), ("flow", i), the outcomes' ("first", i),
+        # ("rise", i) and ("end", i), and ("stop", 0) last, so that every outcome sees the
+        # change that stops a branch.
         self.readers: list[tuple[str, int, frozenset[int]]] = []
         for i, ev in enumerate(events):
             self.readers.append(("event", i, ev.rate.reads))
@@ -71,13 +77,10 @@ class Plan:
                 reads |= fl.gate.reads
             if fl.rate is not None:
                 self.readers.append(("flow", i, reads))
-        for i, oc in enumerate(conditional):
-            assert oc.when is not None
-            self.readers.append(("outcome", i, oc.when.reads))
+        self.readers += self.outcomes.readers
         if model.stop_when is not None:
             self.readers.append(("stop", 0, model.stop_when.reads))
         self.events, self.triggers, self.flows = events, triggers, flows
-        self.conditional = conditional
         self.time_readers = [i for i, (_, _, r) in enumerate(self.readers) if 0 in r]
         self._by_effect: dict[int, tuple[int, ...]] = {}
 
@@ -96,7 +99,12 @@ def run_branches(model: CompiledModel, seed: int, start: int, stop: int) -> dict
     """Run branches ``start .. stop-1`` and return one array per column of ``model.columns``."""
     plan = Plan(model)
     results = [Branch(model, plan, seed, b, None).run() for b in range(start, stop)]
-    return columns_of(model, seed, results)
+    columns = columns_of(model, seed, results)
+    if model.record is not None:
+        shape = (len(model.record.exprs), len(model.record.times))
+        series = [r.series for r in results if r.series is not None]
+        columns[SERIES] = np.stack(series) if series else np.empty((0, *shape))
+    return columns
 
 
 def run_branch(
@@ -130,7 +138,10 @@ class Branch:
         self.horizon = model.horizon
         self.ctx = "parameters"
         self.t_end = model.horizon
-        self.first_time: list[float | None] = [None] * len(plan.conditional)
+        self.tracker = Tracker(self, plan.outcomes)
+        self.counting = bool(plan.outcomes.counted)
+        self.recorder = None if model.record is None else Recorder(self, model.record)
+        self.next_sample = INF if self.recorder is None else self.recorder.next_at
         self.watchers: list[Callable[[], None]] = []
         self.flows: list[Flow] = []
         self.ticks = 0
@@ -190,10 +201,10 @@ class Branch:
                 watchers.append(triggers[i].check)
             elif kind == "flow":
                 watchers.append(self.flows[i].on_change)
-            elif kind == "outcome":
-                watchers.append(self._outcome_checker(i))
-            else:
+            elif kind == "stop":
                 watchers.append(self._check_stop)
+            else:
+                watchers.append(self.tracker.watcher(kind, i))
         self.watchers = watchers
         if self.plan.time_readers:
             self._next_tick()
@@ -274,7 +285,14 @@ class Branch:
     def apply(self, effect: Effect, process: str, what: str) -> None:
         """Apply a ``set`` block now and wake whatever reads what it changed."""
         v = self.v
-        v[0] = self.env.now
+        now = self.env.now
+        if now > self.next_sample:  # sample times passed since the last change
+            assert self.recorder is not None
+            self.recorder.until(now)
+            self.next_sample = self.recorder.next_at
+        if self.counting:
+            self.tracker.fired(effect, now)
+        v[0] = now
         self.ctx = effect.path
         if self.trace is None:
             changed = effect.fn(v)
@@ -323,24 +341,6 @@ class Branch:
             raise ValueError(f"a probability must be in [0, 1], got {p:g}")
         return bool(rng.random() < p)
 
-    def _outcome_checker(self, k: int) -> Callable[[], None]:
-        outcome = self.plan.conditional[k]
-        assert outcome.when is not None
-        fn, path = outcome.when.fn, outcome.when.path
-        first = self.first_time
-        v = self.v
-        env = self.env
-
-        def check() -> None:
-            if first[k] is None:
-                v[0] = env.now
-                self.ctx = path
-                if fn(v):
-                    first[k] = env.now
-                    self.note(outcome.name, "outcome condition holds")
-
-        return check
-
     def _check_stop(self) -> None:
         stop = self.model.stop_when
         assert stop is not None
@@ -352,28 +352,20 @@ class Branch:
             raise StopSimulation(None)
 
     def _result(self) -> BranchResult:
-        v = self.v
-        v[0] = self.t_end
-        outcomes: list[Any] = []
-        k = 0
-        for outcome in self.model.outcomes:
-            if outcome.kind == "probability":
-                first = self.first_time[k]
-                k += 1
-                assert outcome.by is not None
-                outcomes.append(first is not None and first <= outcome.by)
-            elif outcome.kind == "time_to":
-                first = self.first_time[k]
-                k += 1
-                outcomes.append(math.nan if first is None else first)
-            elif outcome.kind == "value":
-                assert outcome.expr is not None
-                self.ctx = outcome.expr.path
-                outcomes.append(float(outcome.expr.fn(v)))
-            else:
-                outcomes.append(self._flow_stat(outcome.flow, outcome.stage, outcome.stat))
-        parameters = tuple(v[p.slot] for p in self.model.parameters)
-        return BranchResult(self.branch, self.t_end, parameters, tuple(outcomes))
+        series = None if self.recorder is None else self.recorder.finish(self.t_end)
+        self.v[0] = self.t_end
+        outcomes = self.tracker.values()
+        parameters = tuple(self.v[p.slot] for p in self.model.parameters)
+        return BranchResult(self.branch, self.t_end, parameters, outcomes, series)
+
+    def end_value(self, outcome: COutcome) -> float:
+        """The value of a ``value`` or ``flow`` outcome at the end of the branch."""
+        if outcome.kind == "flow":
+            return self._flow_stat(outcome.flow, outcome.stage, outcome.stat)
+        assert outcome.expr is not None
+        self.v[0] = self.t_end
+        self.ctx = outcome.expr.path
+        return float(outcome.expr.fn(self.v))
 
     def _flow_stat(self, flow: int | None, stage: int | None, stat: str | None) -> float:
         proc = self.model.processes[flow or 0]
