@@ -9,14 +9,19 @@ from sim.model.compiled import CompiledModel
 
 
 def model(
-    body: str, horizon: float = 10.0, time: str = "", variant: str | None = None
+    body: str,
+    horizon: float = 10.0,
+    time: str = "",
+    variant: str | None = None,
+    version: str = "1",
 ) -> CompiledModel:
     """A scenario from its parameters/state/processes/outcomes, written as YAML.
 
-    The head takes five lines, so a line of ``body`` is line 5 + its number in the file.
+    The head takes five lines, so a line of ``body`` is line 5 + its number in the file;
+    ``version`` is what it declares under ``sim:``.
     """
     head = (
-        "sim: 1\nname: test\ntitle: Test\ndescription: A test scenario.\n"
+        f"sim: {version}\nname: test\ntitle: Test\ndescription: A test scenario.\n"
         f"time: {{unit: month, horizon: {horizon}{time}}}\n"
     )
     return build_model(head + textwrap.dedent(body), "test.yaml", variant=variant)

@@ -15,6 +15,9 @@ from typer.testing import CliRunner
 
 from sim.cli import app
 
+# The fields of these files are format 1.1.
+HEAD, BODY = HEAD.replace("sim: 1\n", "sim: 1.1\n"), BODY.replace("sim: 1\n", "sim: 1.1\n")
+
 
 def outcomes(*items: str, tail: str = "") -> str:
     """A file whose outcomes (from line 11 on) are ``items``, a process ``tick`` on line 9."""
@@ -174,6 +177,27 @@ CASES = {
         41,
         "record.expressions.y",
         "syntax error",
+    ),
+    "record_in_format_1_0": Case(
+        record("{every: 1, variables: [x]}").replace("sim: 1.1", "sim: 1"),
+        11,
+        "record",
+        "record",
+        "`record` is format 1.1: declare `sim: 1.1` at the top",
+    ),
+    "count_in_format_1_0": Case(
+        outcomes("{kind: count, name: c, process: tick}").replace("sim: 1.1", "sim: 1"),
+        11,
+        "count",
+        "outcomes[0].kind",
+        "the outcome kind 'count' is format 1.1: declare `sim: 1.1` at the top",
+    ),
+    "question_in_format_1_0": Case(
+        outcomes('{kind: value, name: v, expr: x, question: "Why?"}').replace("sim: 1.1", "sim: 1"),
+        11,
+        "question",
+        "outcomes[0].question",
+        "`question` is format 1.1: declare `sim: 1.1` at the top",
     ),
     "record_unknown_field": Case(
         record("{every: 1, variable: [x]}"),

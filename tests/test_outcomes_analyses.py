@@ -18,7 +18,7 @@ from sim.montecarlo.runner import run
 
 SEED = 8
 SCENARIO = """\
-sim: 1
+sim: 1.1
 name: kinds
 title: Kinds
 description: Two events at rates that variants change.

@@ -6,17 +6,26 @@ the rest are exact.
 
 from __future__ import annotations
 
+from typing import Any
+
 import math
 
 import numpy as np
 import pytest
-from _models import model, within
+from _models import model as _model
+from _models import within
 
+from sim.model.compiled import CompiledModel
 from sim.engine.simpy import run_branch, run_branches
 from sim.montecarlo.runner import run
 from sim.stats.survival import kaplan_meier, survival_at
 
 SEED = 12
+
+
+def model(body: str, **options: Any) -> CompiledModel:
+    """A scenario of format 1.1 from its body (see ``_models.model``)."""
+    return _model(body, version="1.1", **options)
 N = 4000
 
 

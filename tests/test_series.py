@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import json
 import math
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from _models import model, within
+from _models import model as _model
+from _models import within
 from scipy import stats
 from typer.testing import CliRunner
 
 from sim.cli import app
 from sim.engine.common import SERIES
+from sim.model.compiled import CompiledModel
 from sim.engine.simpy import run_branches
 from sim.errors import UsageError
 from sim.model.compile import build_model
 from sim.montecarlo.runner import resume, run
 
 SEED = 5
+
+
+def model(body: str, **options: Any) -> CompiledModel:
+    """A scenario of format 1.1 from its body (see ``_models.model``)."""
+    return _model(body, version="1.1", **options)
 
 DRIFT = """
 state:
@@ -111,7 +120,7 @@ def test_record_every_that_does_not_divide_the_horizon_stops_before_it() -> None
 # --- series.parquet ------------------------------------------------------------------------------
 
 TINY = """\
-sim: 1
+sim: 1.1
 name: walk
 title: Walk
 description: Shocks push a level up; the branch stops at 3.

@@ -38,6 +38,7 @@ __all__ = [
 # given condition held.
 FROM_SUFFIX = "__from"
 GIVEN_SUFFIX = "__given"
+_NEW_KINDS = ("count", "time_between", "first_of")  # kinds of format 1.1
 _DTYPES: dict[str, Literal["bool", "int64", "string"]] = {
     "probability": "bool",
     "count": "int64",
@@ -52,6 +53,11 @@ class OutcomeSection(Core):
         """Compile one outcome; its name is a column, so it is unique among the columns."""
         base: NodePath = ("outcomes", i)
         self.check_outcome_name(o.name, i)
+        if o.kind in _NEW_KINDS:
+            self.require_1_1((*base, "kind"), f"the outcome kind {o.kind!r}")
+        for field in ("given", "question", "resolves"):
+            if getattr(o, field) is not None:
+                self.require_1_1((*base, field), f"`{field}`", at_key=True)
         given = None if o.given is None else self.expr(o.given, (*base, "given"), Type.BOOL)
         compiled = self._outcome(o, base, processes)
         return compiled if given is None else _with_given(compiled, given)

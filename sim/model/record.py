@@ -41,6 +41,7 @@ class RecordSection(Core):
         if spec is None:
             return None
         base: NodePath = ("record",)
+        self.require_1_1(base, "`record`", at_key=True)
         names: list[str] = []
         exprs: list[CExpr] = []
         known = [*self.parameter_types, *self.s.state]
