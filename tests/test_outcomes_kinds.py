@@ -6,17 +6,16 @@ the rest are exact.
 
 from __future__ import annotations
 
-from typing import Any
-
 import math
+from typing import Any
 
 import numpy as np
 import pytest
 from _models import model as _model
 from _models import within
 
-from sim.model.compiled import CompiledModel
 from sim.engine.simpy import run_branch, run_branches
+from sim.model.compiled import CompiledModel
 from sim.montecarlo.runner import run
 from sim.stats.survival import kaplan_meier, survival_at
 

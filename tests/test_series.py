@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -17,10 +16,10 @@ from typer.testing import CliRunner
 
 from sim.cli import app
 from sim.engine.common import SERIES
-from sim.model.compiled import CompiledModel
 from sim.engine.simpy import run_branches
 from sim.errors import UsageError
 from sim.model.compile import build_model
+from sim.model.compiled import CompiledModel
 from sim.montecarlo.runner import resume, run
 
 SEED = 5
