@@ -96,6 +96,7 @@ class Arm:
     sha256: str
     horizon: float
     labels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    stops: bool = False
 
     def given(self, name: str) -> bool:
         """Whether the outcome ``name`` is conditioned on a ``given`` condition."""
@@ -110,6 +111,7 @@ class Arm:
             start=columns[name + FROM_SUFFIX] if kind == "time_between" else None,
             given=columns.get(name + GIVEN_SUFFIX),
             category=category,
+            stops=self.stops,
         )
 
     @property
@@ -177,13 +179,17 @@ def arm_from_table(
     sha256: str,
     horizon: float,
     labels: Mapping[str, tuple[str, ...]] | None = None,
+    stops: bool = False,
 ) -> Arm:
     """Return the arm of a branch table (it needs ``branch``, ``t_end`` and the outcomes).
 
-    ``labels`` gives the categories of each ``first_of`` outcome.
+    ``labels`` gives the categories of each ``first_of`` outcome; ``stops`` says that the
+    scenario's ``stop_when`` may end branches before the horizon.
     """
     columns = {name: table.column(name).to_numpy() for name in _details(table, outcomes)}
-    return Arm(label, columns, tuple(outcomes), seed, sha256, horizon, dict(labels or {}))
+    return Arm(
+        label, columns, tuple(outcomes), seed, sha256, horizon, dict(labels or {}), stops
+    )
 
 
 def _run_arm(directory: str | Path, label: str) -> Arm:
@@ -212,6 +218,8 @@ def _run_arm(directory: str | Path, label: str) -> Arm:
         sha256=str(result.manifest["sha256"]),
         horizon=float(horizon),
         labels=labels,
+        # a run whose branches may stop early summarised its times with competing events
+        stops=any("competing" in e for e in entries.values()),
     )
 
 
@@ -420,6 +428,7 @@ def compare_variants(
             sha256=model.source_sha256,
             horizon=model.horizon,
             labels=categories,
+            stops=model.stop_when is not None,
         )
         for label, table in zip(labels, ran.tables, strict=True)
     ]

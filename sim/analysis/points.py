@@ -342,6 +342,7 @@ def outcome_means(model: CompiledModel, table: pa.Table) -> dict[str, float]:
                 start=columns.get(outcome.name + FROM_SUFFIX),
                 given=columns.get(outcome.name + GIVEN_SUFFIX),
                 category=category,
+                stops=model.stop_when is not None,
             )
             if outcome.kind in ("time_to", "time_between"):
                 values = arm.timeline(model.horizon)[0]

@@ -206,6 +206,7 @@ def _outcome_summary(
         start=column(outcome.name + FROM_SUFFIX) if kind == "time_between" else None,
         labels=outcome.labels,
         given=None if outcome.given is None else column(outcome.name + GIVEN_SUFFIX),
+        stops=model.stop_when is not None,
     )
     head: dict[str, Any] = {"kind": kind}
     question = outcome_question(model, outcome.name)
@@ -271,6 +272,7 @@ def make_manifest(
         "sim_version": sim_version(),
         "seed": seed,
         "branches": branches,
+        "horizon": model.horizon,
         "variant": model.variant,
         "overrides": dict(model.overrides),
         "executor": executor,

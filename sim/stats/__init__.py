@@ -4,6 +4,7 @@ Shared by run directories (which summarise themselves) and the analyses; it know
 scenarios or engines, only arrays. Every interval records its method (``ci_method``).
 """
 
+from sim.stats.competing import aalen_johansen
 from sim.stats.differences import (
     compare_outcome,
     diff_means_paired,
@@ -27,6 +28,7 @@ from sim.stats.survival import (
 __all__ = [
     "Interval",
     "SurvivalCurve",
+    "aalen_johansen",
     "compare_outcome",
     "diff_means_paired",
     "diff_means_welch",

@@ -164,7 +164,9 @@ class Arm:
     ``t_end`` (and the ``horizon``) censor times to an event; ``start`` is when a
     ``time_between`` clock started (NaN where it never did); ``given`` says where the
     outcome's condition held; ``category`` turns a ``first_of`` column into the indicator
-    of one of its labels.
+    of one of its labels. ``stops`` says that ``stop_when`` may end branches early: a
+    branch that stopped before its event can no longer see it, so its time is censored at
+    the horizon rather than at its end (a competing event, not a loss to follow-up).
     """
 
     values: npt.ArrayLike
@@ -172,6 +174,7 @@ class Arm:
     start: npt.ArrayLike | None = None
     given: npt.ArrayLike | None = None
     category: str | None = None
+    stops: bool = False
 
     def members(self) -> BoolArray:
         """The branches the outcome's estimate is over."""
@@ -202,6 +205,8 @@ class Arm:
             ends = np.full(values.shape, float(horizon))
         else:
             raise ValueError("a time outcome needs t_end or horizon to censor at")
+        if self.stops and horizon is not None:  # stopped without the event: never will see it
+            ends = np.where(np.isnan(values) & (ends < horizon), float(horizon), ends)
         if self.start is not None:
             origin = np.nan_to_num(np.asarray(self.start, dtype=float))
             ends = np.maximum(ends - origin, 0.0)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
 
+from sim.stats.competing import AJ_METHOD, aalen_johansen
 from sim.stats.intervals import (
     BoolArray,
     FloatArray,
@@ -84,16 +86,30 @@ def _time_to_summary(
     t_end: npt.ArrayLike | None,
     horizon: float | None,
     confidence: float,
+    stopped: npt.ArrayLike | None = None,
 ) -> dict[str, object]:
-    """Summarise a censored time column by its Kaplan–Meier curve."""
+    """Summarise a censored time column by its Kaplan–Meier curve.
+
+    With ``stopped`` (the branches that ``stop_when`` ended before the horizon), a branch
+    that stopped before its event met a competing event rather than censoring, and the
+    curve is the Aalen–Johansen cumulative incidence (:mod:`sim.stats.competing`).
+    """
     durations, observed = censored(values, t_end, horizon)
-    curve = kaplan_meier(durations, observed, confidence)
+    if stopped is None:
+        curve = kaplan_meier(durations, observed, confidence)
+        competing = np.zeros(observed.shape, dtype=bool)
+        median = km_median(curve)
+    else:
+        competing = np.asarray(stopped, dtype=bool) & ~observed
+        curve = aalen_johansen(durations, observed, competing, confidence)
+        median = replace(km_median(curve), method=AJ_METHOD)
     at_horizon = survival_at(curve, horizon) if horizon is not None else undefined(KM_METHOD)
     times = durations[observed]
     return {
-        **_interval_fields(km_median(curve)),
+        **_interval_fields(median),
         "events": int(observed.sum()),
-        "censored": int((~observed).sum()),
+        "censored": int((~observed & ~competing).sum()),
+        **({} if stopped is None else {"competing": int(competing.sum())}),
         "survival_at_horizon": {
             "estimate": json_number(at_horizon.estimate),
             "ci_low": json_number(at_horizon.low),
@@ -127,18 +143,21 @@ def _time_between_summary(
     start: npt.ArrayLike,
     t_end: npt.ArrayLike,
     confidence: float,
+    stopped: npt.ArrayLike | None = None,
 ) -> dict[str, object]:
     """Summarise the times between two events by Kaplan–Meier over the branches that started.
 
     ``start`` is when the clock started (NaN where its condition never held: those branches
     are left out and counted as ``missing``); a branch whose clock never stopped is censored
-    at its end, ``t_end - start``.
+    at its end, ``t_end - start``, unless it was ``stopped`` early: then it met a competing
+    event (see :func:`_time_to_summary`).
     """
     v = np.asarray(values, dtype=float)
     s = np.asarray(start, dtype=float)
     ends = np.asarray(t_end, dtype=float)
     started = ~np.isnan(s)
-    summary = _time_to_summary(v[started], ends[started] - s[started], None, confidence)
+    held = None if stopped is None else np.asarray(stopped, dtype=bool)[started]
+    summary = _time_to_summary(v[started], ends[started] - s[started], None, confidence, held)
     summary.pop("survival_at_horizon")
     return {"n": int(started.sum()), **summary, "missing": int((~started).sum())}
 
@@ -166,13 +185,16 @@ def summarize_outcome(
     start: npt.ArrayLike | None = None,
     labels: Sequence[str] = (),
     given: npt.ArrayLike | None = None,
+    stops: bool = False,
 ) -> dict[str, object]:
     """Summarise one outcome column as its ``summary.json`` entry (JSON-ready, no NaN).
 
     ``start`` is the ``NAME__from`` column of a ``time_between`` outcome, ``labels`` the
     categories of a ``first_of`` outcome (``none`` last). With ``given`` (a bool column),
     only the branches where it holds are summarised: ``n`` counts them and ``given_of``
-    counts all branches.
+    counts all branches. ``stops`` says that branches may end before the horizon
+    (``stop_when``): times to an event are then cumulative incidences (Aalen–Johansen),
+    a branch that stopped before its event having met a competing event.
     """
     if given is not None:
         held = np.asarray(given, dtype=bool)
@@ -182,20 +204,25 @@ def summarize_outcome(
         }
         entry = summarize_outcome(
             kind, chosen["values"], t_end=chosen["t_end"], horizon=horizon,  # type: ignore[arg-type]
-            confidence=confidence, start=chosen["start"], labels=labels,
+            confidence=confidence, start=chosen["start"], labels=labels, stops=stops,
         )  # fmt: skip
         return {**entry, "given_of": int(held.size)}
     head: dict[str, object] = {"kind": kind, "n": int(np.asarray(values).size)}
     if kind == "probability":
         return {**head, **_probability_summary(values, confidence)}
+    stopped = None
+    if stops and kind in ("time_to", "time_between"):
+        if t_end is None or horizon is None:
+            raise ValueError("competing stops need t_end and the horizon")
+        stopped = np.asarray(t_end, dtype=float) < horizon
     if kind == "time_to":
-        return {**head, **_time_to_summary(values, t_end, horizon, confidence)}
+        return {**head, **_time_to_summary(values, t_end, horizon, confidence, stopped)}
     if kind in ("value", "flow", "count"):
         return {**head, **_value_summary(values, confidence)}
     if kind == "time_between":
         if start is None or t_end is None:
             raise ValueError("a time_between outcome needs its start and t_end columns")
-        return {**head, **_time_between_summary(values, start, t_end, confidence)}
+        return {**head, **_time_between_summary(values, start, t_end, confidence, stopped)}
     if kind == "first_of":
         return {**head, **_first_of_summary(values, labels, confidence)}
     raise ValueError(f"unknown outcome kind {kind!r}, expected one of {', '.join(KINDS)}")
