@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from _engines import ENGINES, use_engine
 from _models import model, within
 
 from sim.engine.common import TraceRecord
@@ -14,6 +15,13 @@ from sim.engine.simpy import run_branch, run_branches
 from sim.errors import RunError
 
 SEED = 20230301
+
+
+@pytest.fixture(autouse=True, params=ENGINES)
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test of this module runs on both engines."""
+    use_engine(monkeypatch, globals(), request.param)
+    return str(request.param)
 
 
 def test_constant_rate_event_matches_exponential_waiting_time() -> None:

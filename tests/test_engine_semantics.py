@@ -14,15 +14,22 @@ import textwrap
 
 import numpy as np
 import pytest
+from _engines import ENGINES, use_engine
+from _engines import unit_exponentials as engine_exponentials
 from _models import model, within
 
-from sim.engine.common import branch_generator
 from sim.engine.simpy import run_branch, run_branches
 from sim.errors import RunError
 from sim.model.compiled import CompiledModel
 
 SEED = 20230301
-PROCESS_STREAM = 1  # spawn_key (branch, 1, crc32(name)): docs/ARCHITECTURE.md, Randomness
+
+
+@pytest.fixture(autouse=True, params=ENGINES)
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test of this module runs on both engines."""
+    use_engine(monkeypatch, globals(), request.param)
+    return str(request.param)
 
 
 def run(m: CompiledModel, n: int = 1) -> dict[str, np.ndarray]:
@@ -36,8 +43,7 @@ def one(m: CompiledModel, column: str) -> float:
 
 def unit_exponentials(process: str, branch: int, k: int) -> list[float]:
     """The first ``k`` unit exponentials of a clock process (event or Poisson flow)."""
-    rng = branch_generator(SEED, branch, PROCESS_STREAM, process)
-    return [float(rng.exponential()) for _ in range(k)]
+    return engine_exponentials(SEED, process, branch, k)
 
 
 # --- event intensities ------------------------------------------------------------------

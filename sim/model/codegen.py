@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sim.format.expr import RUNTIME
+from sim.format.expr import RUNTIME, Checked
 
 __all__ = ["Assignment", "effect_function"]
 
@@ -29,6 +29,7 @@ class Assignment:
     lo: float | None
     hi: float | None
     number: bool
+    checked: Checked | None = None  # the checked right-hand side (for the batch engine)
 
 
 def _not_finite(name: str, value: float) -> None:

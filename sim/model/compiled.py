@@ -65,6 +65,7 @@ class CExpr:
     path: str
     reads: frozenset[int]
     constant: Value | None = None
+    checked: Any = field(default=None, compare=False, repr=False)  # its sim.format.expr.Checked
 
     @property
     def reads_t(self) -> bool:
@@ -80,6 +81,7 @@ class Effect:
     targets: tuple[int, ...]
     reads: frozenset[int]
     path: str
+    assignments: tuple[Any, ...] = field(default=(), compare=False, repr=False)  # codegen's
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +97,7 @@ class CDelay:
     sampler: Callable[[np.random.Generator], Value] | None = None
     path: str = ""
     draw: DrawFn | None = None
+    dist: Any = field(default=None, compare=False, repr=False)  # the distribution drawn from
 
 
 @dataclass(frozen=True, slots=True)

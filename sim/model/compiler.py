@@ -191,7 +191,7 @@ class Core:
             return placeholder(path)
         fn = compile_expr(checked, self.ref)
         reads = frozenset(self.slots[name] for name in checked.names)
-        return CExpr(fn, source, self.place(path), reads, checked.constant)
+        return CExpr(fn, source, self.place(path), reads, checked.constant, checked)
 
     def place(self, path: NodePath) -> str:
         """A key naming ``path``, remembering where it is written, for run errors."""
@@ -243,7 +243,7 @@ class Core:
             self.report(
                 path, f"{what} must be >= 0, but this {value.kind} can draw negative values"
             )
-        return CDelay(sampler=value.sampler(), path=where)
+        return CDelay(sampler=value.sampler(), path=where, dist=value)
 
     def effect(self, block: Mapping[str, str], path: NodePath) -> Effect:
         """Compile a ``set`` block into one function (see :func:`effect_function`)."""
@@ -269,13 +269,13 @@ class Core:
             assignments.append(
                 Assignment(
                     self.slots[name], name, to_python(checked, self.ref), var.min, var.max,
-                    number=checked.type is Type.NUMBER,
+                    number=checked.type is Type.NUMBER, checked=checked,
                 )
             )  # fmt: skip
             reads.update(self.slots[n] for n in checked.names)
         fn = effect_function(assignments, self.place(path))
         targets = tuple(a.slot for a in assignments)
-        return Effect(fn, targets, frozenset(reads), self.place(path))
+        return Effect(fn, targets, frozenset(reads), self.place(path), tuple(assignments))
 
 
 def dynamic_draw(dist: Distribution, fields: tuple[tuple[str, CExpr], ...]) -> DrawFn:

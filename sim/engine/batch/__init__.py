@@ -1,0 +1,40 @@
+"""The batch engine: all branches of a chunk advanced together with numpy.
+
+Same compiled model, same semantics and same columns as the SimPy engine
+(:mod:`sim.engine`), which stays the reference; the random numbers come from a
+counter-based generator (:mod:`sim.batch.streams`), so rows differ from the SimPy
+engine's but not in distribution, and they do not depend on the chunk a branch runs in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from sim.engine.batch.core import Batch
+from sim.engine.batch.plan import plan_for
+from sim.engine.batch.support import UnsupportedError, check_supported
+from sim.engine.common import BranchResult, TraceRecord
+from sim.model.compiled import CompiledModel
+
+__all__ = ["UnsupportedError", "check_supported", "run_branch", "run_branches"]
+
+
+def run_branches(model: CompiledModel, seed: int, start: int, stop: int) -> dict[str, np.ndarray]:
+    """Run branches ``start .. stop-1`` and return one array per column of ``model.columns``."""
+    batch = Batch(plan_for(model), seed, np.arange(start, stop, dtype=np.int64))
+    batch.run()
+    return batch.out
+
+
+def run_branch(
+    model: CompiledModel,
+    seed: int,
+    branch: int,
+    trace: Callable[[TraceRecord], None] | None = None,
+) -> BranchResult:
+    """Run one branch alone (as in a chunk); with ``trace``, report its timeline."""
+    batch = Batch(plan_for(model), seed, np.array([branch], dtype=np.int64), trace)
+    batch.run()
+    return batch.result()

@@ -1,0 +1,474 @@
+"""The batch engine's state: every branch of a chunk as a lane of numpy arrays.
+
+Each lane keeps its own clock and, per process, the time of its next event in one column
+of ``T`` (columns in SimPy's priority order: resolution steps, the processes in file
+order, the end of the branch). A step moves every lane to its own next event: the
+lowest time, the leftmost column among equal times, which is the SimPy engine's order.
+The lanes whose next event belongs to the same process are then handled together by
+that process's component, with numpy operations over the group.
+
+Every state change goes through :meth:`Batch.apply`, which wakes exactly the watchers
+that the SimPy engine wakes (rates, trigger and outcome conditions, ``stop_when``), in
+its order. A lane whose expression fails (``log`` of a negative number...) is dropped
+at once and remembered; after the chunk, the error of the lowest branch is raised,
+worded and located like the SimPy engine's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from sim.engine.batch.plan import Plan, VDelay, VEffect, VExpr, parameter_values
+from sim.engine.batch.streams import Streams, uniforms
+from sim.engine.common import BranchResult, TraceRecord, located
+from sim.errors import RunError
+from sim.model.compiled import CFlow
+
+__all__ = ["Batch", "Component"]
+
+Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
+Trace = Callable[[TraceRecord], None]
+
+_INF = math.inf
+# A grid time this close past the horizon, as a fraction of the step, is the horizon.
+_GRID_SLACK = 1e-9
+# The smallest group of lanes worth a call of a process's handler (see Batch._step).
+_GROUP = 128
+
+
+class Component(Protocol):
+    """A process of the batch: it fires the lanes whose next event is its own."""
+
+    def fire(self, lanes: Ints) -> None: ...
+
+    def keep(self, keep: Bools) -> None: ...
+
+
+def grid_times(first: float, every: float, k: Ints, horizon: float) -> Floats:
+    """``first + k * every``, the horizon when only a rounding error past it, else inf."""
+    at = first + k * every
+    late = at > horizon
+    if late.any():
+        at = np.where(late, np.where(at - horizon <= _GRID_SLACK * every, horizon, _INF), at)
+    return np.asarray(at, dtype=np.float64)
+
+
+class Batch:
+    """The branches of one chunk, advanced together to the horizon or ``stop_when``."""
+
+    def __init__(self, plan: Plan, seed: int, branches: Ints, trace: Trace | None = None) -> None:
+        model = plan.model
+        self.plan = plan
+        self.model = model
+        self.seed = seed
+        self.trace = trace
+        self.horizon = model.horizon
+        n = len(branches)
+        self.n = n
+        self.branch = np.asarray(branches, dtype=np.int64)
+        self.row = np.arange(n)
+        self.clock = np.zeros(n)
+        self.cols: list[Any] = [None] * model.n_slots
+        self.gone = np.zeros(n, dtype=bool)
+        self.step_gone = 0
+        self.n_gone = 0
+        self.error: tuple[int, str] | None = None
+        self.out = _outputs(model, seed, self.branch)
+        self.first = np.full((n, len(plan.conditional)), np.nan)
+        self.components: list[Component] = []
+        self.watchers: list[Callable[[Ints], None]] = []
+        self.flows: list[Any] = []
+        self.streams: Streams | None = None
+        # columns: 0 resolution steps, 1 + i process i, then the end, then finished lanes
+        self.n_cols = len(model.processes) + 3
+        self.END = self.n_cols - 2
+        self.PARK = self.n_cols - 1
+        # T[c][lane]: the time of the next event of column c in that lane (inf: none)
+        self.T = np.full((self.n_cols, n), _INF)
+
+    # -- running ------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Run every lane to its end, then raise the first run error of the lowest branch."""
+        from sim.engine.batch.processes import build_components
+
+        with np.errstate(all="ignore"):
+            lanes = np.arange(self.n)
+            self._draw_parameters()
+            self._init_state(lanes)
+            build_components(self)
+            self.T[self.END] = self.horizon
+            self.streams_ready()
+            self._start(self.live(lanes))
+            while self.n - self.n_gone > 0:
+                self._step()
+        if self.error is not None:
+            raise RunError(self.error[1])
+
+    def streams_ready(self) -> None:
+        """Create the buffered streams once every component has named its own."""
+        if self.streams is None:
+            self.streams = Streams(self.seed, self.branch, self.plan.stream_ids)
+
+    def _start(self, lanes: Ints) -> None:
+        """Start the processes (in file order) and check every condition at t = 0."""
+        for comp in self.components:
+            start = getattr(comp, "start", None)
+            if start is not None and len(lanes):
+                start(lanes)
+                lanes = self.live(lanes)
+        if len(lanes):
+            self.wake(range(len(self.watchers)), lanes)
+        self.step_gone = 0
+
+    def _step(self) -> None:
+        """Move every lane to its next event and let each process fire its lanes."""
+        times = self.T
+        now = times.min(axis=0)
+        col = np.full(self.n, self.PARK, dtype=np.uint16)
+        for c in range(self.PARK - 1, -1, -1):  # the leftmost column among equal times
+            col[times[c] == now] = c
+        self.clock = now
+        counts = np.bincount(col, minlength=self.n_cols)
+        counts[self.PARK] = 0
+        order = np.argsort(col, kind="stable")
+        bounds = np.cumsum(counts)
+        handlers = self.handlers
+        # Lanes are independent: a lane whose next event belongs to a process few lanes are
+        # waiting for can wait a few steps while others move on, and meet more lanes there.
+        # Handling a process costs a number of numpy calls whatever the size of the group.
+        largest = int(counts.max())
+        enough = min(largest, _GROUP)
+        for c in np.flatnonzero(counts >= enough).tolist():
+            lanes = order[bounds[c] - counts[c] : bounds[c]]
+            handlers[c](lanes)
+        self.step_gone = 0
+        if self.n_gone > max(64, self.n // 4) or self.n_gone == self.n:
+            self._compact()
+
+    @property
+    def handlers(self) -> Sequence[Callable[[Ints], None]]:
+        found: list[Callable[[Ints], None]] = getattr(self, "_handlers", [])
+        if not found:
+            found = [c.fire for c in self.components]
+            found.append(self._end)
+            self._handlers = found
+        return found
+
+    def _compact(self) -> None:
+        """Drop the finished lanes from every array."""
+        keep = ~self.gone
+        self.branch = self.branch[keep]
+        self.row = self.row[keep]
+        self.clock = self.clock[keep]
+        self.T = self.T[:, keep]
+        self.first = self.first[keep]
+        self.cols = [c if c is None else c[keep] for c in self.cols]
+        for comp in self.components:
+            comp.keep(keep)
+        if self.streams is not None:
+            self.streams.keep(keep, self.branch)
+        self.n = int(keep.sum())
+        self.gone = np.zeros(self.n, dtype=bool)
+        self.n_gone = 0
+
+    def live(self, lanes: Ints) -> Ints:
+        """The lanes still running (none finished or failed in this step)."""
+        if self.step_gone == 0:
+            return lanes
+        return lanes[~self.gone[lanes]]
+
+    def park(self, lanes: Ints) -> None:
+        """Take finished lanes out of the running."""
+        self.gone[lanes] = True
+        self.T[:, lanes] = _INF
+        self.T[self.PARK, lanes] = 0.0
+        self.step_gone += len(lanes)
+        self.n_gone += len(lanes)
+
+    # -- set-up -------------------------------------------------------------------------
+
+    def _draw_parameters(self) -> None:
+        for p, stream in zip(self.model.parameters, self.plan.parameter_streams, strict=True):
+            u = uniforms(self.seed, self.branch, stream, np.zeros(self.n, dtype=np.int64))
+            values = parameter_values(p.dist, p.value, u, p.type)
+            self.cols[p.slot] = values
+            self.out[p.name][self.row] = values
+        if self.trace is not None:
+            for p in self.model.parameters:
+                self.note("parameters", "drawn", ((p.name, None, self.cols[p.slot][0].item()),))
+
+    def _init_state(self, lanes: Ints) -> None:
+        for s in self.model.state:
+            value = self.value(self.plan.expr(s.init), lanes)
+            if s.type == "number":
+                value = value.astype(np.float64)
+                if s.lo is not None:
+                    value = np.where(value < s.lo, s.lo, value)
+                if s.hi is not None:
+                    value = np.where(value > s.hi, s.hi, value)
+            else:
+                value = value.astype(bool)
+            self.cols[s.slot] = value
+        if self.trace is not None:
+            for s in self.model.state:
+                self.note("state", "initial value", ((s.name, None, self.cols[s.slot][0].item()),))
+
+    # -- expressions, effects, watchers -------------------------------------------------
+
+    def value(self, expr: VExpr, lanes: Ints, scalar: Any = None, path: str = "") -> Any:
+        """Evaluate ``expr`` on ``lanes``; lanes where it fails are failed."""
+        vector = expr.vector
+        if vector is None:
+            c = expr.spec.constant
+            return np.full(len(lanes), c, dtype=bool if isinstance(c, bool) else np.float64)
+        clock, cols = self.clock, self.cols
+        value, errors = vector.fn(
+            *[clock[lanes] if s == 0 else cols[s][lanes] for s in vector.slots]
+        )
+        if errors is not False and errors.any():
+            self.fail_scalar(lanes[errors], path or expr.path, scalar or expr.spec.fn)
+        if not isinstance(value, np.ndarray) or value.shape != lanes.shape:
+            value = np.broadcast_to(value, lanes.shape).copy()
+        return value
+
+    def apply(self, effect: VEffect, lanes: Ints, process: str, what: str) -> Ints:
+        """Apply a ``set`` block to ``lanes``, wake the watchers; return the lanes still live."""
+        if not len(lanes):
+            return lanes
+        cols = self.cols
+        news = []
+        for a in effect.assignments:
+            x = self.value(a.expr, lanes, effect.spec.fn, effect.path)
+            if a.number:
+                if x.dtype != np.float64:
+                    x = x.astype(np.float64)
+                low, high = x.min(), x.max()  # NaN if any is NaN
+                if not -_INF < low <= high < _INF:
+                    self.fail_scalar(lanes[~np.isfinite(x)], effect.path, effect.spec.fn)
+                if a.lo is not None and low < a.lo:
+                    x = np.maximum(x, a.lo)
+                if a.hi is not None and high > a.hi:
+                    x = np.minimum(x, a.hi)
+            news.append(x)
+        if self.step_gone:
+            keep = ~self.gone[lanes]
+            lanes = lanes[keep]
+            news = [x[keep] for x in news]
+        if not effect.watchers and self.trace is None:
+            for a, x in zip(effect.assignments, news, strict=True):
+                cols[a.slot][lanes] = x
+            return lanes
+        changed: Any = False
+        records = []
+        for a, x in zip(effect.assignments, news, strict=True):
+            col = cols[a.slot]
+            old = col[lanes]
+            differ = old != x
+            changed = changed | differ
+            col[lanes] = x
+            if self.trace is not None and len(lanes) and differ[0]:
+                records.append((a.name, old[0].item(), x[0].item()))
+        if self.trace is not None and len(lanes):
+            self.note(process, what, tuple(records))
+        if changed is not False and effect.watchers:
+            woken = lanes[changed]
+            if len(woken):
+                self.wake(effect.watchers, woken)
+        return self.live(lanes)
+
+    def wake(self, watchers: Sequence[int] | range, lanes: Ints) -> None:
+        """Run the given watchers, in order, on ``lanes``."""
+        for w in watchers:
+            self.watchers[w](lanes)
+            if self.step_gone:
+                lanes = self.live(lanes)
+                if not len(lanes):
+                    return
+
+    def outcome_watcher(self, k: int) -> Callable[[Ints], None]:
+        """The check of conditional outcome ``k``: record the first time it holds."""
+        outcome = self.plan.conditional[k]
+        assert outcome.when is not None
+        when = self.plan.expr(outcome.when)
+
+        def check(lanes: Ints) -> None:
+            lanes = lanes[np.isnan(self.first[lanes, k])]
+            if not len(lanes):
+                return
+            holds = self.value(when, lanes)
+            hit = lanes[holds]
+            if self.step_gone:
+                hit = self.live(hit)
+            self.first[hit, k] = self.clock[hit]
+            if self.trace is not None and len(hit):
+                self.note(outcome.name, "outcome condition holds")
+
+        return check
+
+    def stop_watcher(self, lanes: Ints) -> None:
+        """``stop_when``: end the lanes where it holds, now."""
+        stop = self.model.stop_when
+        assert stop is not None
+        holds = self.value(self.plan.expr(stop), lanes)
+        hit = lanes[holds]
+        if self.step_gone:
+            hit = self.live(hit)
+        if len(hit):
+            if self.trace is not None:
+                self.note("stop_when", "branch stops")
+            self.finish(hit)
+
+    # -- draws ----------------------------------------------------------------------------
+
+    def draw(self, stream: int, lanes: Ints) -> Floats:
+        """One uniform of a buffered stream per lane."""
+        assert self.streams is not None
+        return self.streams.draw(stream, lanes)
+
+    def delay(self, spec: VDelay, lanes: Ints, stream: int) -> Floats:
+        """A delay or duration per lane; a negative one fails the lane."""
+        if spec.constant is not None:
+            return np.full(len(lanes), spec.constant)
+        if spec.expr is not None:
+            value = self.value(spec.expr, lanes, path=spec.path).astype(np.float64)
+        else:
+            assert spec.ppf is not None
+            value = spec.ppf(self.draw(stream, lanes))
+        bad = ~(value >= 0)
+        if bad.any():
+            self.fail_message(
+                lanes[bad], spec.path, value[bad], lambda x: f"a delay must be >= 0, got {x:g}"
+            )
+        return np.asarray(value, dtype=np.float64)
+
+    def chance(self, expr: VExpr, lanes: Ints, stream: int) -> Bools:
+        """Whether something with probability ``expr`` happens, per lane."""
+        p = self.value(expr, lanes).astype(np.float64)
+        bad = ~((p >= 0.0) & (p <= 1.0))
+        if bad.any():
+            self.fail_message(
+                lanes[bad],
+                expr.path,
+                p[bad],
+                lambda x: f"a probability must be in [0, 1], got {x:g}",
+            )
+        u = self.draw(stream, lanes)
+        return np.asarray(u < p)
+
+    # -- the end of a branch ----------------------------------------------------------------
+
+    def _end(self, lanes: Ints) -> None:
+        self.clock[lanes] = self.horizon
+        self.finish(lanes)
+
+    def finish(self, lanes: Ints) -> None:
+        """Record the row of each lane, ended now (its clock), and park it."""
+        rows = self.row[lanes]
+        out = self.out
+        out["t_end"][rows] = self.clock[lanes]
+        k = 0
+        for outcome in self.model.outcomes:
+            if outcome.kind in ("probability", "time_to"):
+                first = self.first[lanes, k]
+                k += 1
+                if outcome.kind == "probability":
+                    assert outcome.by is not None
+                    out[outcome.name][rows] = first <= outcome.by
+                else:
+                    out[outcome.name][rows] = first
+            elif outcome.kind == "value":
+                assert outcome.expr is not None
+                value = self.value(self.plan.expr(outcome.expr), lanes)
+                out[outcome.name][rows] = value.astype(np.float64)
+            else:
+                flow = next(
+                    f for f in self.flows if f.spec is self.model.processes[outcome.flow or 0]
+                )
+                out[outcome.name][rows] = flow.stat(
+                    lanes, outcome.stage, outcome.stat or "completed"
+                )
+        lanes = lanes[~self.gone[lanes]]
+        self.park(lanes)
+
+    # -- errors and tracing ----------------------------------------------------------------
+
+    def fail_scalar(self, lanes: Ints, path: str, fn: Callable[[list[Any]], Any]) -> None:
+        """Fail lanes whose expression raised; the scalar code words the message."""
+        self._fail(lanes, path, lambda lane: _scalar_message(fn, self._snapshot(lane)))
+
+    def fail_message(
+        self, lanes: Ints, path: str, values: npt.NDArray[Any], message: Callable[[Any], str]
+    ) -> None:
+        """Fail lanes with a message about a value of each."""
+        where = {int(lane): v for lane, v in zip(lanes, values, strict=True)}
+        self._fail(lanes, path, lambda lane: message(where[lane].item()))
+
+    def _fail(self, lanes: Ints, path: str, message: Callable[[int], str]) -> None:
+        lanes = lanes[~self.gone[lanes]]
+        if not len(lanes):
+            return
+        lane = int(lanes[np.argmin(self.branch[lanes])])
+        branch = int(self.branch[lane])
+        if self.error is None or branch < self.error[0]:
+            text = (
+                f"{located(self.model, path, RunError(message(lane)))} "
+                f"(branch {branch}, seed {self.seed}, t={float(self.clock[lane]):g})"
+            )
+            self.error = (branch, text)
+        self.park(lanes)
+
+    def _snapshot(self, lane: int) -> list[Any]:
+        """The SimPy engine's value list ``v`` of one lane."""
+        v: list[Any] = [float(self.clock[lane])]
+        for col in self.cols[1:]:
+            v.append(0.0 if col is None else col[lane].item())
+        return v
+
+    def note(self, process: str, what: str, changes: tuple[tuple[str, Any, Any], ...] = ()) -> None:
+        """Report a happening of the traced branch (lane 0)."""
+        if self.trace is not None:
+            self.trace(TraceRecord(float(self.clock[0]), process, what, changes))
+
+    # -- results --------------------------------------------------------------------------
+
+    def result(self) -> BranchResult:
+        """The row of the only branch of a traced batch."""
+        out = self.out
+        params = tuple(out[p.name][0].item() for p in self.model.parameters)
+        outcomes = tuple(out[o.name][0].item() for o in self.model.outcomes)
+        return BranchResult(int(out["branch"][0]), float(out["t_end"][0]), params, outcomes)
+
+
+def _scalar_message(fn: Callable[[list[Any]], Any], v: list[Any]) -> str:
+    """The message of the exception the scalar code raises on ``v``."""
+    try:
+        fn(v)
+    except (ArithmeticError, ValueError) as error:
+        return str(error)
+    return "math domain error"  # pragma: no cover - numpy and Python disagree
+
+
+def _outputs(model: Any, seed: int, branches: Ints) -> dict[str, npt.NDArray[Any]]:
+    n = len(branches)
+    out: dict[str, npt.NDArray[Any]] = {
+        "branch": branches.copy(),
+        "seed": np.full(n, seed, dtype=np.int64),
+        "t_end": np.zeros(n),
+    }
+    for column in model.columns:
+        if column.role != "id":
+            dtype = np.bool_ if column.dtype == "bool" else np.float64
+            out[column.name] = np.zeros(n, dtype=dtype)
+    return out
+
+
+def flows_of(model: Any) -> list[CFlow]:
+    return [p for p in model.processes if isinstance(p, CFlow)]
