@@ -400,6 +400,7 @@ def compare_variants(
     scheduler: str | None = None,
     progress: Progress | None = None,
     confidence: float = 0.95,
+    engine: str = "simpy",
 ) -> Comparison:
     """Run a scenario's baseline and ``variants`` with common random numbers and compare them.
 
@@ -414,7 +415,7 @@ def compare_variants(
     settings += [Setting(name, model.overrides) for name in names]
     ran = run_settings(
         model, settings, branches=branches, seed=seed, executor=executor, workers=workers,
-        scheduler=scheduler, progress=progress,
+        scheduler=scheduler, progress=progress, engine=engine,
     )  # fmt: skip
     outcomes = tuple((o.name, o.kind) for o in model.outcomes)
     categories = {o.name: o.labels for o in model.outcomes if o.labels}

@@ -26,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim.engine import check_engine
 from sim.errors import UsageError
 from sim.format.document import Document
 from sim.format.scenario import Scenario
@@ -42,7 +43,7 @@ from sim.montecarlo.directory import (
     write_chunk,
 )
 from sim.montecarlo.executors import make_executor
-from sim.montecarlo.jobs import Chunk, Job, chunk_batch, chunk_ranges, default_chunk_size
+from sim.montecarlo.jobs import Chunk, Job, chunk_batch, chunk_ranges, chunk_size_for
 from sim.montecarlo.kinds import ExecutorKind
 from sim.montecarlo.results import (
     MANIFEST,
@@ -53,7 +54,7 @@ from sim.montecarlo.results import (
     partial_path,
     read_json,
 )
-from sim.montecarlo.runner import Progress
+from sim.montecarlo.runner import Progress, check_model_engine
 from sim.stats.differences import Arm
 
 _CHUNKS = "chunks"
@@ -161,7 +162,9 @@ class _SerialSettings:
         """Yield each job's chunk in turn."""
         for job in jobs:
             model = self.model(Setting(job.variant, job.overrides))
-            yield job, chunk_batch(model, branch_schema(model), job.seed, job.start, job.stop)
+            yield job, chunk_batch(
+                model, branch_schema(model), job.seed, job.start, job.stop, job.engine
+            )
 
 
 def run_settings(
@@ -174,6 +177,7 @@ def run_settings(
     workers: int | None = None,
     scheduler: str | None = None,
     progress: Progress | None = None,
+    engine: str = "simpy",
 ) -> SettingsRun:
     """Run branches ``0..branches-1`` of every setting with ``seed``; one table per setting.
 
@@ -188,13 +192,13 @@ def run_settings(
 
     ran = _run(
         model, settings, branches=branches, seed=seed, executor=executor, workers=workers,
-        scheduler=scheduler, progress=progress, take=keep,
+        scheduler=scheduler, progress=progress, take=keep, engine=engine,
     )  # fmt: skip
-    ranges = chunk_ranges(branches, default_chunk_size(branches))
+    ranges = chunk_ranges(branches, chunk_size_for(engine, branches))
     tables = {
         s: pa.Table.from_batches(
             [batches[Job(model.source, model.file, s.variant, s.overrides, seed, a, b,
-                         model.includes)]
+                         model.includes, engine)]
              for a, b in ranges]
         )
         for s in dict.fromkeys(settings)
@@ -213,6 +217,7 @@ def stream_settings(
     workers: int | None = None,
     scheduler: str | None = None,
     progress: Progress | None = None,
+    engine: str = "simpy",
 ) -> Execution:
     """Run every setting as :func:`run_settings` does, writing each batch to ``directory``.
 
@@ -228,7 +233,7 @@ def stream_settings(
 
     return _run(
         model, settings, branches=branches, seed=seed, executor=executor, workers=workers,
-        scheduler=scheduler, progress=progress, take=write,
+        scheduler=scheduler, progress=progress, take=write, engine=engine,
     )  # fmt: skip
 
 
@@ -249,18 +254,20 @@ def _run(
     scheduler: str | None,
     progress: Progress | None,
     take: Callable[[Job, Chunk], None],
+    engine: str = "simpy",
 ) -> Execution:
     """Run the chunks of every distinct setting, handing each batch to ``take`` as it arrives."""
     if branches < 1:
         raise UsageError(f"branches must be at least 1, got {branches}")
     if seed < 0:
         raise UsageError(f"seed must be a non-negative integer, got {seed}")
+    check_engine(engine)
     compiler = _SerialSettings(model)
-    _check_first_of_each_variant(compiler, settings)
-    ranges = chunk_ranges(branches, default_chunk_size(branches))
+    _check_first_of_each_variant(compiler, settings, engine)
+    ranges = chunk_ranges(branches, chunk_size_for(engine, branches))
     unique = list(dict.fromkeys(settings))
     jobs = [
-        Job(model.source, model.file, s.variant, s.overrides, seed, a, b, model.includes)
+        Job(model.source, model.file, s.variant, s.overrides, seed, a, b, model.includes, engine)
         for s in unique
         for a, b in ranges
     ]
@@ -282,8 +289,11 @@ def _run(
     return Execution(pool.kind.value, pool.workers)
 
 
-def _check_first_of_each_variant(compiler: _SerialSettings, settings: Sequence[Setting]) -> None:
-    """Compile the first setting of each variant here, so that a bad one fails cleanly.
+def _check_first_of_each_variant(
+    compiler: _SerialSettings, settings: Sequence[Setting], engine: str = "simpy"
+) -> None:
+    """Compile the first setting of each variant here, so that a bad one fails cleanly
+    (and one the engine cannot run is refused by name).
 
     Settings of one variant differ only in the values of overrides, which the callers check
     against each parameter's type and support; one compilation finds any other problem
@@ -293,7 +303,7 @@ def _check_first_of_each_variant(compiler: _SerialSettings, settings: Sequence[S
     for setting in settings:
         if setting.variant not in seen:
             seen.add(setting.variant)
-            compiler.model(setting)
+            check_model_engine(compiler.model(setting), engine)
 
 
 # --- summaries of a setting --------------------------------------------------------------------
@@ -375,6 +385,7 @@ def analysis_manifest(
     branches: int,
     started_at: str,
     wall_seconds: float,
+    engine: str = "simpy",
 ) -> dict[str, Any]:
     """Return the manifest of a finished analysis: a run's manifest, with its ``kind``.
 
@@ -382,10 +393,10 @@ def analysis_manifest(
     """
     manifest = make_manifest(
         model, seed=seed, branches=branches, executor=ran.executor, workers=ran.workers,
-        chunk_size=default_chunk_size(branches), started_at=started_at,
+        chunk_size=chunk_size_for(engine, branches), started_at=started_at,
     )  # fmt: skip
     done = complete_manifest(manifest, wall_seconds, executor=ran.executor, workers=ran.workers)
-    return {"kind": kind, **done}
+    return {"kind": kind, **done, "engine": engine}
 
 
 def open_directory(directory: str | Path, kind: str) -> dict[str, Any]:

@@ -274,6 +274,7 @@ def sensitivity(
     variant: str | None = None,
     overrides: Sequence[tuple[str, str]] | Mapping[str, str] = (),
     progress: Progress | None = None,
+    engine: str = "simpy",
 ) -> SensitivityResult:
     """Return the Sobol or Morris indices of every outcome over the uncertain parameters.
 
@@ -305,14 +306,14 @@ def sensitivity(
     started, clock = now_iso(), time.perf_counter()
     ran = run_settings(
         model, settings, branches=branches, seed=seed, executor=executor, workers=workers,
-        scheduler=scheduler, progress=progress,
+        scheduler=scheduler, progress=progress, engine=engine,
     )  # fmt: skip
     outputs = [outcome_means(model, table) for table in ran.tables]
     indices = _index_table(model, method, problem, unit, outputs, seed)
     samples = _sample_table(chosen, rows, outputs)
     manifest = analysis_manifest(
         model, ran, kind="sensitivity", seed=seed, branches=branches, started_at=started,
-        wall_seconds=time.perf_counter() - clock,
+        wall_seconds=time.perf_counter() - clock, engine=engine,
     )  # fmt: skip
     manifest.update(method=method, n=size, samples=len(rows), parameters=names)
     if out is None:

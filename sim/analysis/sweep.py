@@ -433,6 +433,7 @@ def sweep(
     variant: str | None = None,
     overrides: Sequence[tuple[str, str]] | Mapping[str, str] = (),
     progress: Progress | None = None,
+    engine: str = "simpy",
 ) -> SweepResult:
     """Run every point of ``plan`` with ``branches`` branches each and return the results.
 
@@ -452,15 +453,16 @@ def sweep(
         return _sweep_to(
             Path(out), model, design, settings, started, clock, branches=branches, seed=seed,
             executor=executor, workers=workers, scheduler=scheduler, progress=progress,
+            engine=engine,
         )  # fmt: skip
     ran = run_settings(
         model, settings, branches=branches, seed=seed, executor=executor, workers=workers,
-        scheduler=scheduler, progress=progress,
+        scheduler=scheduler, progress=progress, engine=engine,
     )  # fmt: skip
     table = _points_table(model, design, [point_summary(model, t) for t in ran.tables])
     manifest = analysis_manifest(
         model, ran, kind="sweep", seed=seed, branches=branches, started_at=started,
-        wall_seconds=time.perf_counter() - clock,
+        wall_seconds=time.perf_counter() - clock, engine=engine,
     )  # fmt: skip
     manifest.update(points=len(design.points), design=design.describe())
     return SweepResult(table, manifest, None, _branch_table(ran.tables))
@@ -480,6 +482,7 @@ def _sweep_to(
     workers: int | None,
     scheduler: str | None,
     progress: Progress | None,
+    engine: str = "simpy",
 ) -> SweepResult:
     """Run the sweep into the directory ``out``, never holding more than one point's rows.
 
@@ -491,13 +494,13 @@ def _sweep_to(
     try:
         ran = stream_settings(
             model, settings, directory, branches=branches, seed=seed, executor=executor,
-            workers=workers, scheduler=scheduler, progress=progress,
+            workers=workers, scheduler=scheduler, progress=progress, engine=engine,
         )  # fmt: skip
         rows = _gather_points(model, directory, settings, branches)
         table = _points_table(model, design, rows)
         manifest = analysis_manifest(
             model, ran, kind="sweep", seed=seed, branches=branches, started_at=started,
-            wall_seconds=time.perf_counter() - clock,
+            wall_seconds=time.perf_counter() - clock, engine=engine,
         )  # fmt: skip
         manifest.update(points=len(design.points), design=design.describe())
         return SweepResult(table, manifest, directory.finish(manifest, {POINTS: table}))

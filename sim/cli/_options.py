@@ -3,8 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Annotated
+
+import typer
 
 from sim.errors import UsageError
+from sim.montecarlo.kinds import EngineKind
+
+EngineOption = Annotated[
+    EngineKind | None,
+    typer.Option(
+        help="Engine: simpy (the reference, one branch at a time) or batch (numpy, every "
+        "branch of a chunk at once, many times faster; other rows, same distributions). "
+        "Default simpy.",
+    ),
+]
+
+
+def engine_name(engine: EngineKind | None) -> str:
+    """The engine an ``--engine`` option chose (simpy when not given)."""
+    return (engine or EngineKind.SIMPY).value
 
 
 def parse_overrides(items: Iterable[str]) -> tuple[tuple[str, str], ...]:

@@ -22,7 +22,7 @@ from sim.cli._analysis import (
     write_table,
 )
 from sim.cli._app import app, reporting_errors
-from sim.cli._options import parse_overrides
+from sim.cli._options import EngineOption, engine_name, parse_overrides
 from sim.cli._output import print_table, progress_bar
 from sim.errors import UsageError
 from sim.montecarlo.kinds import ExecutorKind
@@ -98,6 +98,7 @@ def compare_command(
         ),
     ] = None,
     quiet: QuietOption = False,
+    engine: EngineOption = None,
 ) -> None:
     """Compare runs outcome by outcome: each estimate, its difference to the baseline, and
     the 95% interval of the difference.
@@ -119,7 +120,7 @@ def compare_command(
                     branches=DEFAULT_BRANCHES if branches is None else branches,
                     seed=0 if seed is None else seed, overrides=parse_overrides(set_ or []),
                     executor=executor or ExecutorKind.SERIAL, workers=workers,
-                    scheduler=scheduler, progress=progress,
+                    scheduler=scheduler, progress=progress, engine=engine_name(engine),
                 )  # fmt: skip
         else:
             files = [str(p) for p in paths if p.is_file()]

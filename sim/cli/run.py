@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from sim.cli._app import app, fail, reporting_errors
-from sim.cli._options import parse_overrides
+from sim.cli._options import EngineOption, engine_name, parse_overrides
 from sim.cli._output import print_summary, progress_bar
 from sim.errors import UsageError
 from sim.montecarlo.kinds import ExecutorKind
@@ -160,6 +160,7 @@ def run_command(
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Show no progress bar.")] = False,
+    engine: EngineOption = None,
 ) -> None:
     """Run Monte Carlo branches of a scenario and write its run directory.
 
@@ -177,6 +178,7 @@ def run_command(
                     "FILE": file, "--branches": branches, "--seed": seed, "--out": out,
                     "--set": set_, "--variant": variant, "--chunk-size": chunk_size,
                     "--target-ci": target_ci, "--max-branches": max_branches,
+                    "--engine": engine,
                 }
             )  # fmt: skip
             target = resume_dir
@@ -202,6 +204,7 @@ def run_command(
                 scheduler=scheduler,
                 target_ci=target_ci,
                 max_branches=max_branches,
+                engine=engine_name(engine),
             )
         result = _run_until_stopped(start, target, show_progress=not quiet)
     _show_result(result)

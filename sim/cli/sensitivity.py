@@ -18,7 +18,7 @@ from sim.cli._analysis import (
     csv_text,
 )
 from sim.cli._app import app, reporting_errors
-from sim.cli._options import parse_overrides
+from sim.cli._options import EngineOption, engine_name, parse_overrides
 from sim.cli._output import format_value, print_table, progress_bar
 from sim.montecarlo.kinds import ExecutorKind
 
@@ -81,6 +81,7 @@ def sensitivity_command(
         SensitivityFormat, typer.Option("--format", "-f", help="Output format.")
     ] = SensitivityFormat.table,
     quiet: QuietOption = False,
+    engine: EngineOption = None,
 ) -> None:
     """Rank the uncertain parameters by their effect on each outcome (SALib).
 
@@ -99,6 +100,7 @@ def sensitivity_command(
                 model, method=method.value, n=n, branches=branches, seed=seed,
                 parameters=parameter, out=out or default_out(model), executor=executor,
                 workers=workers, scheduler=scheduler, progress=progress,
+                engine=engine_name(engine),
             )  # fmt: skip
     if fmt is SensitivityFormat.csv:
         typer.echo(csv_text(result.indices.column_names, result.indices.to_pylist()), nl=False)

@@ -18,7 +18,7 @@ from sim.cli._analysis import (
     estimate_cell,
 )
 from sim.cli._app import app, reporting_errors
-from sim.cli._options import parse_overrides
+from sim.cli._options import EngineOption, engine_name, parse_overrides
 from sim.cli._output import format_value, print_table, progress_bar
 from sim.errors import UsageError
 from sim.montecarlo.kinds import ExecutorKind
@@ -151,6 +151,7 @@ def sweep_command(
     workers: WorkersOption = None,
     scheduler: SchedulerOption = None,
     quiet: QuietOption = False,
+    engine: EngineOption = None,
 ) -> None:
     """Run a scenario at every point of a grid or a sampled design; print one row per point.
 
@@ -169,6 +170,7 @@ def sweep_command(
             result = sweep(
                 model, chosen, branches=branches, seed=seed, out=out or default_out(model),
                 executor=executor, workers=workers, scheduler=scheduler, progress=progress,
+                engine=engine_name(engine),
             )  # fmt: skip
     print_points(result)
     typer.echo(f"results: {result.directory}")

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from sim.cli._app import app, reporting_errors
-from sim.cli._options import parse_overrides
+from sim.cli._options import EngineOption, engine_name, parse_overrides
 
 
 class TraceFormat(StrEnum):
@@ -58,20 +58,23 @@ def trace(
     fmt: Annotated[TraceFormat, typer.Option("--format", "-f", help="Output format.")] = (
         TraceFormat.table
     ),
+    engine: EngineOption = None,
 ) -> None:
     """Print the timeline of one branch: every event, firing and state change.
 
-    The branch is the same as row BRANCH of `sim run FILE --seed SEED`: same draws, same
-    outcomes.
+    The branch is the same as row BRANCH of `sim run FILE --seed SEED` (with the same
+    --engine): same draws, same outcomes.
     """
+    from sim.engine import run_branch_for
     from sim.engine.common import TraceRecord
-    from sim.engine.simpy import run_branch
     from sim.model.compile import load_model
+    from sim.montecarlo.runner import check_model_engine
 
     with reporting_errors():
         model = load_model(file, variant=variant, overrides=parse_overrides(set_ or []))
+        check_model_engine(model, engine_name(engine))
         records: list[TraceRecord] = []
-        result = run_branch(model, seed, branch, records.append)
+        result = run_branch_for(engine_name(engine))(model, seed, branch, records.append)
     names = [c.name for c in model.columns if c.role == "parameter"]
     names += [c.name for c in model.columns if c.role in ("outcome", "detail")]
     row = dict(zip(names, list(result.parameters) + list(result.outcomes), strict=True))

@@ -108,7 +108,9 @@ class SerialExecutor(Executor):
         """Yield each job's chunk in turn."""
         for job in jobs:
             if self._is_own(job):
-                yield job, chunk_batch(self.model, self._schema, job.seed, job.start, job.stop)
+                yield job, chunk_batch(
+                    self.model, self._schema, job.seed, job.start, job.stop, job.engine
+                )
             else:
                 yield job, run_job(job)
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from sim.engine import run_branches_for
 from sim.engine.common import SERIES
 from sim.engine.simpy import run_branches
 from sim.model.compile import build_model
@@ -33,8 +34,10 @@ __all__ = [
     "Chunk",
     "Job",
     "Results",
+    "batch_chunk_size",
     "chunk_batch",
     "chunk_ranges",
+    "chunk_size_for",
     "default_chunk_size",
     "ignore_interrupts",
     "missing_ranges",
@@ -43,6 +46,8 @@ __all__ = [
 ]
 
 MAX_CHUNK = 1024
+BATCH_MAX_CHUNK = 8192
+BATCH_MIN_CHUNK = 256
 MIN_CHUNK = 32
 TARGET_CHUNKS = 32
 # Chunks in flight per worker: enough to keep every worker busy, few enough that an
@@ -60,13 +65,16 @@ class Job:
     start: int
     stop: int
     includes: tuple[tuple[str, str], ...] = ()  # the included files' keys and texts
+    engine: str = "simpy"  # the engine that runs it: simpy or batch
 
     @classmethod
-    def for_model(cls, model: CompiledModel, seed: int, start: int, stop: int) -> Job:
+    def for_model(
+        cls, model: CompiledModel, seed: int, start: int, stop: int, engine: str = "simpy"
+    ) -> Job:
         """Return the job that runs branches ``start..stop-1`` of ``model``."""
         return cls(
             model.source, model.file, model.variant, model.overrides, seed, start, stop,
-            model.includes,
+            model.includes, engine,
         )  # fmt: skip
 
 
@@ -120,9 +128,18 @@ def _model_for(job: Job) -> CompiledModel:
     return model
 
 
-def chunk_batch(model: CompiledModel, schema: pa.Schema, seed: int, start: int, stop: int) -> Chunk:
-    """Run branches ``start..stop-1`` of ``model`` and return their rows (and trajectories)."""
-    columns = run_branches(model, seed, start, stop)
+def chunk_batch(
+    model: CompiledModel,
+    schema: pa.Schema,
+    seed: int,
+    start: int,
+    stop: int,
+    engine: str = "simpy",
+) -> Chunk:
+    """Run branches ``start..stop-1`` of ``model`` on ``engine``; return their rows (and
+    trajectories)."""
+    runner = run_branches if engine == "simpy" else run_branches_for(engine)
+    columns = runner(model, seed, start, stop)
     arrays = [pa.array(np.asarray(columns[f.name]), type=f.type) for f in schema]
     rows = pa.RecordBatch.from_arrays(arrays, schema=schema)
     if model.record is None:
@@ -138,7 +155,7 @@ def run_job(job: Job) -> Chunk:
     This is what every executor's workers call; it needs only :mod:`sim` to be importable.
     """
     model = _model_for(job)
-    return chunk_batch(model, branch_schema(model), job.seed, job.start, job.stop)
+    return chunk_batch(model, branch_schema(model), job.seed, job.start, job.stop, job.engine)
 
 
 def ignore_interrupts() -> None:
@@ -147,6 +164,19 @@ def ignore_interrupts() -> None:
 
 
 # --- chunks ------------------------------------------------------------------------------------
+
+
+def batch_chunk_size(branches: int) -> int:
+    """Return the batch engine's default chunk size: ``branches / 4`` rounded up, kept
+    within 256..8192. The batch engine pays per numpy call, whatever the number of
+    branches it advances together, so its chunks are much larger than the SimPy engine's;
+    8192 branches keep a chunk's memory to some tens of megabytes."""
+    return min(BATCH_MAX_CHUNK, max(BATCH_MIN_CHUNK, math.ceil(branches / 4)))
+
+
+def chunk_size_for(engine: str, branches: int) -> int:
+    """The default chunk size of ``engine`` for a run of ``branches`` branches."""
+    return batch_chunk_size(branches) if engine == "batch" else default_chunk_size(branches)
 
 
 def default_chunk_size(branches: int) -> int:

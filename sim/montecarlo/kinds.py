@@ -5,8 +5,16 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
+    "EngineKind",
     "ExecutorKind",
 ]
+
+
+class EngineKind(StrEnum):
+    """Which engine runs the branches: the SimPy reference, or the numpy batch engine."""
+
+    SIMPY = "simpy"
+    BATCH = "batch"
 
 
 class ExecutorKind(StrEnum):

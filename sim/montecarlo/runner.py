@@ -17,12 +17,13 @@ from typing import Any
 
 import pyarrow as pa
 
+from sim.engine import check_engine
 from sim.errors import SimError, UsageError
 from sim.model.compile import build_model, load_model
 from sim.model.compiled import CompiledModel
 from sim.montecarlo.directory import RunDirectory
 from sim.montecarlo.executors import Executor, ExecutorError, make_executor
-from sim.montecarlo.jobs import Job, default_chunk_size, missing_ranges
+from sim.montecarlo.jobs import Job, chunk_size_for, missing_ranges
 from sim.montecarlo.kinds import ExecutorKind
 from sim.montecarlo.precision import Decision, TargetCI, target_ci_rule
 from sim.montecarlo.results import (
@@ -63,6 +64,14 @@ def _compiled(
             )
         return scenario
     return load_model(scenario, variant=variant, overrides=pairs)
+
+
+def check_model_engine(model: CompiledModel, engine: str) -> None:
+    """Refuse an unknown engine, and a model the chosen engine cannot run (by name)."""
+    if check_engine(engine) == "batch":
+        from sim.engine.batch import check_supported
+
+        check_supported(model)
 
 
 def _check_plan(branches: int, seed: int, chunk_size: int | None) -> None:
@@ -125,7 +134,8 @@ class _Rounds:
         while True:
             total = int(self.manifest["branches"])
             ranges = missing_ranges(self.sink.finished_ranges(), total, chunk_size)
-            jobs = [Job.for_model(self.model, self.seed, a, b) for a, b in ranges]
+            engine = str(self.manifest.get("engine", "simpy"))
+            jobs = [Job.for_model(self.model, self.seed, a, b, engine) for a, b in ranges]
             _drive(
                 executor, jobs, self.sink, total - sum(b - a for a, b in ranges), total, progress
             )
@@ -166,6 +176,7 @@ def run(
     progress: Progress | None = None,
     target_ci: float | None = None,
     max_branches: int | None = None,
+    engine: str = "simpy",
 ) -> RunResult:
     """Run ``branches`` branches of a scenario and return the results.
 
@@ -178,19 +189,27 @@ def run(
     outcome has a half-width of at most ``target_ci``, or it has ``max_branches`` branches
     (default 1,000,000); ``branches`` is the first round, and the manifest's
     ``stop_reason`` says why it stopped (see :mod:`sim.montecarlo.precision`).
+
+    ``engine`` is ``simpy`` (the reference) or ``batch`` (numpy, many times faster; its
+    rows differ, its distributions do not); the manifest records it and a resumed run uses
+    it again.
     """
     model = _compiled(scenario, variant, overrides)
     _check_plan(branches, seed, chunk_size)
+    check_model_engine(model, engine)
     rule = target_ci_rule(model, target_ci, max_branches, branches)
     started, clock = now_iso(), time.perf_counter()
     pool = make_executor(executor, model, workers=workers, scheduler=scheduler)
     # A run with rounds cuts each round by its own default size, unless told a size.
-    size = chunk_size if rule is not None or chunk_size else default_chunk_size(branches)
+    size = chunk_size or (
+        chunk_size_for(engine, branches) if rule is None or engine == "batch" else None
+    )
     manifest = make_manifest(
         model, seed=seed, branches=branches, executor=pool.kind.value, workers=pool.workers,
         chunk_size=size, started_at=started, target_ci=target_ci,
         max_branches=None if rule is None else rule.max_branches,
     )  # fmt: skip
+    manifest["engine"] = engine
     if out is None:
         memory = MemorySink(branch_schema(model))
         rounds = _Rounds(model, seed, rule, memory, manifest, None)
@@ -265,6 +284,7 @@ def resume(
     )
     if model.source_sha256 != plan["sha256"] or include_digests(model) != plan.get("includes", {}):
         raise UsageError(f"{writer.partial}: the kept scenario text does not match its sha256")
+    check_model_engine(model, str(plan.get("engine", "simpy")))
     rounds = plan.get("rounds") or []
     first = int(rounds[0]["branches"] if rounds else plan["branches"])
     rule = target_ci_rule(model, plan.get("target_ci"), plan.get("max_branches"), first)
