@@ -1,0 +1,149 @@
+"""The batch engine in runs: reproducible rows, replays, the command line and the API."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from _models import model
+from typer.testing import CliRunner
+
+import sim
+from sim.cli import app
+from sim.engine.batch import UnsupportedError, check_supported, run_branch, run_branches
+from sim.engine.common import TraceRecord
+from sim.errors import UsageError
+from sim.model.compile import load_model
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench" / "engine_model.yaml"
+ANNEXATION = ROOT / "scenarios" / "belarus_annexation.yaml"
+runner = CliRunner()
+
+RANDOM = """\
+    parameters:
+      r: {dist: {kind: uniform, low: 0.2, high: 1}, assumption: test}
+      q: {dist: {kind: gamma, shape: 2, scale: 0.5}, assumption: test}
+    state: {x: {init: 0, max: 5}, done: {init: 0}, fired: {init: false}}
+    processes:
+      - {kind: event, name: up, rate: r, set: {x: x + 1}}
+      - {kind: trigger, name: tr, when: x >= 2, delay: {kind: exponential, mean: 1},
+         chance: 0.7, cancel_if_false: true, set: {fired: true}}
+      - kind: flow
+        name: line
+        arrivals: {rate: q}
+        stages:
+          - {name: s, capacity: 2, duration: {kind: exponential, mean: 0.5}, loss: 0.2}
+          - {name: u, capacity: 1, duration: 0.3}
+        on_complete: {done: done + 1}
+    outcomes:
+      - {kind: time_to, name: t_fired, when: fired}
+      - {kind: value, name: done, expr: done}
+      - {kind: flow, name: wait, flow: line, stat: mean_wait}
+      - {kind: flow, name: queue, flow: line, stage: u, stat: max_queue}
+    """
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    return bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
+
+
+def test_rows_do_not_depend_on_the_chunk_a_branch_runs_in() -> None:
+    m = model(RANDOM, horizon=24)
+    whole = run_branches(m, 7, 0, 300)
+    pieces = [run_branches(m, 7, a, b) for a, b in ((0, 1), (1, 120), (120, 300))]
+    for name, column in whole.items():
+        assert _same(column, np.concatenate([p[name] for p in pieces])), name
+
+
+def test_a_branch_replayed_alone_with_its_trace_equals_its_row() -> None:
+    m = model(RANDOM, horizon=24)
+    rows = run_branches(m, 7, 0, 40)
+    for b in (0, 17, 39):
+        records: list[TraceRecord] = []
+        alone = run_branch(m, 7, b, records.append)
+        assert alone.t_end == rows["t_end"][b]
+        assert alone.parameters == (rows["r"][b], rows["q"][b])
+        names = ("t_fired", "done", "wait", "queue")
+        assert _same(np.array(alone.outcomes, dtype=float), np.array([rows[n][b] for n in names]))
+        assert records[0].process == "parameters"
+        assert any(r.process == "line" for r in records)
+
+
+def test_other_seeds_give_other_rows() -> None:
+    m = model(RANDOM, horizon=24)
+    assert not np.array_equal(run_branches(m, 1, 0, 20)["r"], run_branches(m, 2, 0, 20)["r"])
+
+
+def test_run_with_the_batch_engine_records_it_and_trace_replays_its_rows(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = ["run", str(BENCH), "-n", "120", "-s", "11", "-o", str(out), "-q", "--engine", "batch"]
+    ran = runner.invoke(app, args)
+    assert ran.exit_code == 0, ran.output
+    assert json.loads((out / "manifest.json").read_text())["engine"] == "batch"
+    rows = pq.read_table(out / "branches.parquet").to_pylist()
+    traced = runner.invoke(
+        app,
+        ["trace", str(BENCH), "--branch", "101", "-s", "11", "-f", "json", "--engine", "batch"],
+    )
+    assert traced.exit_code == 0, traced.output
+    payload = json.loads(traced.output)
+    assert payload["t_end"] == rows[101]["t_end"]
+    for name, value in payload["row"].items():
+        expected = rows[101][name]
+        if isinstance(expected, float) and math.isnan(expected):
+            assert value is None
+        else:
+            assert value == expected, name
+
+
+def test_the_python_api_takes_the_engine() -> None:
+    result = sim.run(BENCH, branches=200, seed=3, engine="batch")
+    assert result.manifest["engine"] == "batch"
+    assert result.table is not None and result.table.num_rows == 200
+    simpy = sim.run(BENCH, branches=50, seed=3)
+    assert simpy.manifest["engine"] == "simpy"
+
+
+def test_sweep_compare_and_sensitivity_run_on_the_batch_engine(tmp_path: Path) -> None:
+    swept = sim.sweep(
+        ANNEXATION, sim.Grid({"drift": [0.01, 0.05]}), branches=300, engine="batch",
+        out=tmp_path / "sweep",
+    )  # fmt: skip
+    assert swept.manifest["engine"] == "batch"
+    compared = sim.compare_variants(ANNEXATION, "no_attack", branches=300, engine="batch")
+    assert compared.to_pandas().shape[0] > 0
+    indices = sim.sensitivity(
+        ANNEXATION, method="morris", n=2, branches=20, engine="batch", out=tmp_path / "sens"
+    )
+    assert indices.manifest["engine"] == "batch"
+
+
+def test_an_unknown_engine_is_one_line_and_exit_2() -> None:
+    result = runner.invoke(app, ["run", str(BENCH), "-n", "10", "--engine", "fast"])
+    assert result.exit_code == 2
+    with pytest.raises(UsageError, match="unknown engine"):
+        sim.run(BENCH, branches=10, engine="fast")
+
+
+def test_a_feature_the_batch_engine_does_not_know_is_refused_by_name() -> None:
+    m = load_model(BENCH)
+    flow = m.processes[3]
+    stage = flow.stages[1]  # type: ignore[union-attr]
+    blind = dataclasses.replace(stage.duration, dist=None)
+    changed = dataclasses.replace(
+        flow,  # type: ignore[arg-type]
+        stages=(flow.stages[0], dataclasses.replace(stage, duration=blind)),  # type: ignore[union-attr]
+    )
+    bad = dataclasses.replace(m, processes=(*m.processes[:3], changed))
+    with pytest.raises(
+        UnsupportedError,
+        match=r"engine_model\.yaml:\d+:\d+: processes\[3\]\.stages\[1\]\.duration: the batch "
+        r"engine cannot run a distribution it cannot draw from yet; use --engine simpy",
+    ):
+        check_supported(bad)
