@@ -18,7 +18,7 @@ from sim.cli import app
 from sim.engine.batch import UnsupportedError, check_supported, run_branch, run_branches
 from sim.engine.common import TraceRecord
 from sim.errors import UsageError
-from sim.model.compile import load_model
+from sim.model.compile import build_model, load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench" / "engine_model.yaml"
@@ -147,3 +147,28 @@ def test_a_feature_the_batch_engine_does_not_know_is_refused_by_name() -> None:
         r"engine cannot run a distribution it cannot draw from yet; use --engine simpy",
     ):
         check_supported(bad)
+
+
+def test_a_distribution_with_expression_fields_is_refused_until_the_batch_engine_has_it() -> None:
+    head = "sim: 1.1\nname: test\ntitle: Test\ndescription: A test.\n"
+    head += "time: {unit: month, horizon: 10}\n"
+    m = build_model(
+        head
+        + """\
+parameters:
+  rate: {value: 2.0, assumption: test}
+state: {fired: {init: false}}
+processes:
+  - {kind: trigger, name: tr, when: "true", delay: {kind: exponential, mean: "1 / rate"},
+     set: {fired: true}}
+outcomes:
+  - {kind: probability, name: fired, when: fired}
+""",
+        "test.yaml",
+    )
+    with pytest.raises(
+        UnsupportedError, match=r"processes\[0\]\.delay: .*whose fields are expressions"
+    ):
+        run_branches(m, 1, 0, 10)
+    with pytest.raises(UsageError, match="use --engine simpy"):
+        sim.run(m, branches=10, engine="batch")

@@ -60,6 +60,7 @@ _KNOWN: dict[type, frozenset[str]] = {
             "locations",
             "scenario",
             "includes",
+            "draw_order",
             "origins",
         ]
     ),
@@ -90,6 +91,8 @@ _KNOWN: dict[type, frozenset[str]] = {
     Effect: frozenset(["fn", "targets", "reads", "path", "assignments"]),
     CDelay: frozenset(["constant", "expr", "sampler", "path", "dist"]),
 }
+# what a known field not listed above stands for, in a refusal
+_FEATURES = {"draw": "a distribution whose fields are expressions (format 1.1)"}
 _OUTCOME_KINDS = frozenset({"probability", "time_to", "value", "flow"})
 _FLOW_STATS = frozenset(
     {"arrived", "completed", "lost", "mean_wait", "mean_time_in_system", "max_queue"}
@@ -154,7 +157,8 @@ def _check(model: CompiledModel, obj: Any, path: str) -> None:
         ):
             continue
         where = getattr(obj, "path", "") or path
-        _refuse(model, where, f"{f.name!r} ({type(obj).__name__}.{f.name})")
+        what = _FEATURES.get(f.name, f"{f.name!r} ({type(obj).__name__}.{f.name})")
+        _refuse(model, where, what)
     if isinstance(obj, CExpr):
         _check_expr(model, obj)
     if isinstance(obj, CDelay) and obj.sampler is not None and obj.dist is None:
