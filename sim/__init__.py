@@ -3,7 +3,9 @@
 The public API is what this module exports: :func:`load` a scenario file into a compiled
 model, :func:`run` its branches (in memory or into a run directory), :func:`open_run` a
 finished run, :func:`sweep` parameters, :func:`compare_variants` or :func:`compare_runs`,
-compute :func:`sensitivity` indices, and the errors every user-caused problem raises.
+compute :func:`sensitivity` indices, condition a run on observations (:func:`given`), measure
+the diagnosticity of its indicators (:func:`indicators`), and the errors every user-caused
+problem raises.
 
 Names are imported on first use, so that ``import sim`` (and the command line) stays quick:
 the analyses pull in pyarrow, scipy and SALib only when they are called.
@@ -19,6 +21,8 @@ from sim.version import __version__
 
 if TYPE_CHECKING:
     from sim.analysis.compare import Comparison, compare_runs, compare_variants
+    from sim.analysis.evidence.given import Posterior, given
+    from sim.analysis.evidence.indicators import Diagnosticity, indicators
     from sim.analysis.sensitivity import SensitivityResult, sensitivity
     from sim.analysis.sweep import Grid, Points, Sample, SweepResult, open_sweep, sweep
     from sim.model.compile import load
@@ -28,6 +32,10 @@ if TYPE_CHECKING:
 
 # name -> the module that defines it, imported when the name is first used
 _LAZY = {
+    "Posterior": "sim.analysis.evidence.given",
+    "given": "sim.analysis.evidence.given",
+    "Diagnosticity": "sim.analysis.evidence.indicators",
+    "indicators": "sim.analysis.evidence.indicators",
     "Comparison": "sim.analysis.compare",
     "compare_runs": "sim.analysis.compare",
     "compare_variants": "sim.analysis.compare",
@@ -50,9 +58,11 @@ _LAZY = {
 __all__ = [
     "Comparison",
     "CompiledModel",
+    "Diagnosticity",
     "ExprError",
     "Grid",
     "Points",
+    "Posterior",
     "Problem",
     "RunError",
     "RunResult",
@@ -65,6 +75,8 @@ __all__ = [
     "__version__",
     "compare_runs",
     "compare_variants",
+    "given",
+    "indicators",
     "load",
     "open_run",
     "open_sweep",

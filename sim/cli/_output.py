@@ -88,7 +88,8 @@ def print_summary(summary: Mapping[str, Any]) -> None:
     Columns: outcome, kind (with the ``given`` condition, after ``|``), n, estimate, the 95%
     interval, p5/p50/p95 where some outcome has them (value, count and time outcomes), and
     the question where some outcome states one. A ``first_of`` outcome has one row per
-    category, ``NAME = LABEL``.
+    category, ``NAME = LABEL``. Indicators follow, with the share of branches where each
+    appeared by its deadline.
     """
     outcomes: Mapping[str, Mapping[str, Any]] = summary["outcomes"]
     quantiles = [q for q in _QUANTILES if any(q in e for e in outcomes.values())]
@@ -100,6 +101,11 @@ def print_summary(summary: Mapping[str, Any]) -> None:
         if questions:
             found = [[*row, str(entry.get("question") or "")] for row in found]
         rows.extend(found)
+    for name, entry in (summary.get("indicators") or {}).items():
+        by = entry.get("date") or format_value(entry.get("by"))
+        row = [name, f"indicator by {by}", format_value(entry.get("n")),
+               format_value(entry.get("estimate")), _interval(entry), *("" for _ in quantiles)]
+        rows.append([*row, ""] if questions else row)  # fmt: skip
     if questions:
         header.append("question")
     right = {2, 3, *range(5, 5 + len(quantiles))}

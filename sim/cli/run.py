@@ -159,6 +159,15 @@ def run_command(
             help="With --target-ci: stop at M branches even if W is not reached (default 1000000).",
         ),
     ] = None,
+    given: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--given",
+            metavar="NAME[=true|false][@DATE|TIME]",
+            help="Observations (as for sim given): print each outcome's posterior beside its "
+            "prior; with --target-ci, run until the posterior reaches the precision.",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Show no progress bar.")] = False,
     engine: EngineOption = None,
 ) -> None:
@@ -167,7 +176,8 @@ def run_command(
     The directory (branches.parquet, summary.json, manifest.json) is written as
     DIR.partial and renamed to DIR when complete, replacing an earlier run there. Rows are
     the same whatever the executor, workers and chunk size. Ctrl-C or SIGTERM leaves
-    DIR.partial, which --resume DIR finishes.
+    DIR.partial, which --resume DIR finishes. With --given, the table is the posterior
+    given those observations (see sim given).
     """
     from sim.montecarlo.runner import resume, run
 
@@ -178,7 +188,7 @@ def run_command(
                     "FILE": file, "--branches": branches, "--seed": seed, "--out": out,
                     "--set": set_, "--variant": variant, "--chunk-size": chunk_size,
                     "--target-ci": target_ci, "--max-branches": max_branches,
-                    "--engine": engine,
+                    "--engine": engine, "--given": given,
                 }
             )  # fmt: skip
             target = resume_dir
@@ -205,9 +215,29 @@ def run_command(
                 target_ci=target_ci,
                 max_branches=max_branches,
                 engine=engine_name(engine),
+                given=tuple(given or ()),
             )
         result = _run_until_stopped(start, target, show_progress=not quiet)
-    _show_result(result)
+        observed = result.manifest.get("given")
+        if observed:
+            from sim.analysis.evidence.given import given as condition
+
+            posterior = condition(result, observed)
+    if observed:
+        _show_posterior_of_run(result, posterior)
+    else:
+        _show_result(result)
+
+
+def _show_posterior_of_run(result: RunResult, posterior: Any) -> None:
+    """Print the posterior of a run with observations, why it stopped, and where it is."""
+    from sim.cli._evidence import EvidenceFormat
+    from sim.cli.given import show_posterior
+
+    show_posterior(posterior, EvidenceFormat.table)
+    if result.manifest.get("target_ci") is not None:
+        typer.echo(f"stopped: {result.manifest['stop_reason']}")
+    typer.echo(f"results: {result.directory}")
 
 
 def _run_until_stopped(

@@ -76,7 +76,7 @@ def trace(
         records: list[TraceRecord] = []
         result = run_branch_for(engine_name(engine))(model, seed, branch, records.append)
     names = [c.name for c in model.columns if c.role == "parameter"]
-    names += [c.name for c in model.columns if c.role in ("outcome", "detail")]
+    names += [c.name for c in model.columns if c.role in ("outcome", "detail", "indicator")]
     row = dict(zip(names, list(result.parameters) + list(result.outcomes), strict=True))
     if fmt is TraceFormat.json:
         payload = {

@@ -30,6 +30,8 @@ def summary_line(file: str, model: CompiledModel) -> str:
         _count(len(model.outcomes), "outcome"),
         _count(variants, "variant"),
     ]
+    if model.indicators:
+        parts.append(_count(len(model.indicators), "indicator"))
     if model.includes:
         parts.append(_count(len(model.includes), "included file"))
     return f"{file}: ok ({model.name}: {', '.join(parts)})"

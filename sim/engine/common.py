@@ -122,7 +122,7 @@ def columns_of(
         "t_end": np.fromiter((r.t_end for r in results), dtype=np.float64, count=n),
     }
     parameters = [c for c in model.columns if c.role == "parameter"]
-    others = [c for c in model.columns if c.role in ("outcome", "detail")]
+    others = [c for c in model.columns if c.role in ("outcome", "detail", "indicator")]
     for j, column in enumerate(parameters):
         values = [r.parameters[j] for r in results]
         out[column.name] = np.array(values, dtype=_NUMPY_TYPES[column.dtype])

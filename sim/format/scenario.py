@@ -57,6 +57,7 @@ __all__ = [
     "FirstOfOutcome",
     "FlowOutcome",
     "FlowProcess",
+    "Indicator",
     "Library",
     "LibraryTime",
     "Outcome",
@@ -350,6 +351,41 @@ class Variant(_Model):
     )
 
 
+class Indicator(_Model):
+    """A signpost (format 1.1): an observable condition whose first time every branch records.
+
+    The column ``indicator__NAME`` of the branch table holds the first time ``when`` held
+    (NaN if it never did before the branch ended); the indicator *appeared* when that time
+    is at most ``by``. ``sim given`` conditions on indicators, ``sim indicators`` measures
+    how well each tells one outcome from another.
+    """
+
+    name: Name = Field(description="Name of the indicator, unique among the indicators.")
+    when: Expr = Field(description="The observable condition.")
+    by: TimeValue | None = Field(
+        default=None,
+        description="Deadline: the indicator appeared if `when` held at a time <= `by` "
+        "(default the horizon).",
+    )
+    doc: str | None = Field(default=None, description="What an observer would see.")
+    source: Citations | None = Field(
+        default=None, description="Where a document names the signpost: {ref, quote}, or a list."
+    )
+
+    @model_validator(mode="after")
+    def _some_citation(self) -> Indicator:
+        if isinstance(self.source, list) and not self.source:
+            raise ValueError("`source` needs at least one citation")
+        return self
+
+    @property
+    def citations(self) -> tuple[Citation, ...]:
+        """The citations of the indicator, as a tuple."""
+        if self.source is None:
+            return ()
+        return tuple(self.source) if isinstance(self.source, list) else (self.source,)
+
+
 class Overrides(_Model):
     """Replacements of included definitions, by name; each takes the included one's place."""
 
@@ -393,6 +429,11 @@ class Scenario(_Model):
     state: dict[Name, StateVar] = Field(default_factory=dict, description="Variables of a branch.")
     processes: list[Process] = Field(default_factory=list, description="What changes the state.")
     outcomes: list[Outcome] = Field(min_length=1, description="What each branch records.")
+    indicators: list[Indicator] = Field(
+        default_factory=list,
+        description="Signposts (format 1.1): observable conditions whose first time every "
+        "branch records, for `sim given` and `sim indicators`.",
+    )
     stop_when: Expr | None = Field(default=None, description="Condition that ends a branch early.")
     record: Record | None = Field(
         default=None,

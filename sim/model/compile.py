@@ -29,6 +29,7 @@ from sim.model.compiled import (
     CompiledModel,
 )
 from sim.model.compiler import DAYS_PER_UNIT
+from sim.model.indicators import IndicatorSection, indicator_columns
 from sim.model.outcomes import OutcomeSection, branch_columns
 from sim.model.overrides import (
     parse_overrides,
@@ -137,7 +138,9 @@ def _chosen_variant(scenario: Scenario, name: str | None, file: str) -> Variant 
 # --- the compiler ---------------------------------------------------------------------------
 
 
-class _Compiler(ParameterSection, ProcessSection, OutcomeSection, RecordSection):
+class _Compiler(
+    ParameterSection, ProcessSection, OutcomeSection, RecordSection, IndicatorSection
+):
     """The compiler of a whole scenario: each section's part, driven in file order."""
 
     def run(
@@ -167,7 +170,8 @@ class _Compiler(ParameterSection, ProcessSection, OutcomeSection, RecordSection)
         stop_when = None
         if s.stop_when is not None:
             stop_when = self.expr(s.stop_when, ("stop_when",), Type.BOOL)
-        columns = branch_columns(parameters, outcomes)
+        indicators = self.indicators()
+        columns = branch_columns(parameters, outcomes) + indicator_columns(indicators)
         self.check_columns(columns)
         record = self.record()
         if self.problems:
@@ -197,6 +201,7 @@ class _Compiler(ParameterSection, ProcessSection, OutcomeSection, RecordSection)
             origins=self.origins(),
             draw_order=draw_order,
             record=record,
+            indicators=indicators,
         )
 
     def origins(self) -> dict[str, str]:

@@ -19,6 +19,7 @@ __all__ = [
     "CEvent",
     "CExpr",
     "CFlow",
+    "CIndicator",
     "COutcome",
     "CParameter",
     "CPeriodic",
@@ -250,6 +251,20 @@ class COutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class CIndicator:
+    """A signpost: the first time ``when`` holds is the branch's ``column`` (NaN if never).
+
+    The indicator *appeared* in a branch when that time is at most ``by``.
+    """
+
+    name: str
+    when: CExpr
+    by: float
+    column: str
+    doc: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CRecord:
     """Trajectories: ``exprs`` (named ``names``) sampled at ``times`` on every branch."""
 
@@ -265,11 +280,12 @@ class Column:
 
     ``detail`` columns belong to the outcome before them: ``NAME__from`` (when a
     ``time_between`` clock started) and ``NAME__given`` (whether the ``given`` condition held).
+    ``indicator`` columns (``indicator__NAME``) come last: the first time each indicator held.
     """
 
     name: str
     dtype: Literal["int64", "float64", "bool", "string"]
-    role: Literal["id", "parameter", "outcome", "detail"]
+    role: Literal["id", "parameter", "outcome", "detail", "indicator"]
     kind: str | None = None  # outcome kind, or "number"/"bool" for parameters
 
 
@@ -305,6 +321,8 @@ class CompiledModel:
     # indices into `parameters` in the order they are drawn: each after those it reads
     draw_order: tuple[int, ...] = ()
     record: CRecord | None = None
+    # signposts whose first times the branch table records after the outcomes (format 1.1)
+    indicators: tuple[CIndicator, ...] = ()
 
     def parameters_in_draw_order(self) -> tuple[CParameter, ...]:
         """The parameters in the order a branch draws them (file order when none depends)."""

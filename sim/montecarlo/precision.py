@@ -11,6 +11,8 @@ pass the maximum.
 
 Conditional probabilities (a ``given`` condition) count among the branches where the
 condition held, and each category of a ``first_of`` outcome is a probability of its own.
+With observations (``sim run --given``, :mod:`sim.montecarlo.observations`) every count is
+taken among the branches that match them, so the rule aims at the posterior's precision.
 A decision is taken only once a round is complete, from the counts of its contiguous
 branches ``0..n-1``, and those rows are the same whatever the executor: the number of
 branches a run ends with depends only on the scenario, the seed, the first round, the
@@ -23,12 +25,14 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from sim.errors import UsageError
 from sim.model.compiled import CompiledModel
 from sim.model.outcomes import GIVEN_SUFFIX
+from sim.montecarlo.observations import Observation, match
 from sim.stats.intervals import proportion
 
 __all__ = [
@@ -74,31 +78,45 @@ class Target:
     column: str
     category: str | None = None
     given: str | None = None
+    observed: tuple[Observation, ...] = ()
 
     @property
     def columns(self) -> tuple[str, ...]:
         """The columns it reads."""
-        return (self.column,) if self.given is None else (self.column, self.given)
+        found = (self.column,) if self.given is None else (self.column, self.given)
+        return tuple(dict.fromkeys([*found, *(c for o in self.observed for c in o.columns)]))
 
     def count(self, table: pa.Table | pa.RecordBatch) -> tuple[int, int]:
         """Return ``(successes, trials)`` in ``table``."""
         values = table.column(self.column)
         hits = values if self.category is None else pc.equal(values, self.category)
-        if self.given is None:
+        if self.given is None and not self.observed:
             return int(pc.sum(hits).as_py() or 0), table.num_rows
-        held = table.column(self.given)
+        held = pa.array(np.ones(table.num_rows, dtype=bool))
+        if self.given is not None:
+            held = table.column(self.given)
+        if self.observed:
+            seen = match(self.observed, lambda c: table.column(c).to_numpy(), table.num_rows)
+            held = pc.and_(held, pa.array(seen))
         return int(pc.sum(pc.and_(hits, held)).as_py() or 0), int(pc.sum(held).as_py() or 0)
 
 
-def targets_of(model: CompiledModel) -> tuple[Target, ...]:
-    """The proportions of ``model`` a target precision applies to, in file order."""
+def targets_of(
+    model: CompiledModel, observed: Sequence[Observation] = ()
+) -> tuple[Target, ...]:
+    """The proportions of ``model`` a target precision applies to, in file order.
+
+    With ``observed``, each counts only the branches that match the observations: the
+    posterior of ``sim run --given``.
+    """
     found = []
+    seen = tuple(observed)
     for o in model.outcomes:
         given = None if o.given is None else o.name + GIVEN_SUFFIX
         if o.kind == "probability":
-            found.append(Target(o.name, o.name, given=given))
+            found.append(Target(o.name, o.name, given=given, observed=seen))
         elif o.kind == "first_of":
-            found += [Target(f"{o.name}__{c}", o.name, c, given) for c in o.labels]
+            found += [Target(f"{o.name}__{c}", o.name, c, given, seen) for c in o.labels]
     return tuple(found)
 
 
@@ -180,11 +198,16 @@ class TargetCI:
 
 
 def target_ci_rule(
-    model: CompiledModel, width: float | None, max_branches: int | None, branches: int
+    model: CompiledModel,
+    width: float | None,
+    max_branches: int | None,
+    branches: int,
+    observed: Sequence[Observation] = (),
 ) -> TargetCI | None:
     """Return the stopping rule of a run with first round ``branches``, or ``None`` for none.
 
-    ``max_branches`` defaults to :data:`DEFAULT_MAX_BRANCHES` and needs ``width``.
+    ``max_branches`` defaults to :data:`DEFAULT_MAX_BRANCHES` and needs ``width``. With
+    ``observed``, the intervals are those of the posterior: over the branches that match.
     """
     if width is None:
         if max_branches is not None:
@@ -196,7 +219,7 @@ def target_ci_rule(
         raise UsageError(
             f"target_ci must be a half-width between 0 and 0.5 (exclusive), got {width:g}"
         )
-    targets = targets_of(model)
+    targets = targets_of(model, observed)
     if not targets:
         raise UsageError(
             f"scenario {model.name!r}: target_ci needs a probability or first_of outcome, "

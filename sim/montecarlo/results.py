@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 from sim.errors import UsageError
 from sim.model.compiled import CompiledModel, COutcome
 from sim.model.outcomes import FROM_SUFFIX, GIVEN_SUFFIX
+from sim.montecarlo.observations import indicator_summaries
 from sim.montecarlo.precision import Target, tally
 from sim.montecarlo.series import summarize_series
 from sim.stats.summary import summarize_outcome
@@ -185,6 +186,8 @@ def summary_of(
     outcomes = {o.name: _outcome_summary(model, o, column, t_end) for o in model.outcomes}
     head = {"scenario": model.name, "variant": model.variant, "seed": seed, "branches": branches}
     summary: dict[str, Any] = {**head, "outcomes": outcomes}
+    if model.indicators:
+        summary["indicators"] = indicator_summaries(model, column)
     if series is not None and t_end is not None:
         summary["series"] = summarize_series(model, series, t_end)
     return summary
@@ -209,6 +212,8 @@ def _outcome_summary(
         stops=model.stop_when is not None,
     )
     head: dict[str, Any] = {"kind": kind}
+    if kind == "probability" and outcome.by is not None:
+        head["by"] = outcome.by  # the deadline, which `sim given` needs to observe it
     question = outcome_question(model, outcome.name)
     if question is not None:
         head["question"] = question
@@ -273,6 +278,8 @@ def make_manifest(
         "seed": seed,
         "branches": branches,
         "horizon": model.horizon,
+        "unit": model.unit,
+        "start": None if model.start is None else model.start.isoformat(),
         "variant": model.variant,
         "overrides": dict(model.overrides),
         "executor": executor,

@@ -25,6 +25,7 @@ from sim.montecarlo.directory import RunDirectory
 from sim.montecarlo.executors import Executor, ExecutorError, make_executor
 from sim.montecarlo.jobs import Job, chunk_size_for, missing_ranges
 from sim.montecarlo.kinds import ExecutorKind
+from sim.montecarlo.observations import catalog_of_model, parse_observations
 from sim.montecarlo.precision import Decision, TargetCI, target_ci_rule
 from sim.montecarlo.results import (
     MemorySink,
@@ -177,6 +178,7 @@ def run(
     target_ci: float | None = None,
     max_branches: int | None = None,
     engine: str = "simpy",
+    given: Sequence[str] = (),
 ) -> RunResult:
     """Run ``branches`` branches of a scenario and return the results.
 
@@ -188,7 +190,10 @@ def run(
     With ``target_ci`` the run goes on in rounds until the 95% interval of every probability
     outcome has a half-width of at most ``target_ci``, or it has ``max_branches`` branches
     (default 1,000,000); ``branches`` is the first round, and the manifest's
-    ``stop_reason`` says why it stopped (see :mod:`sim.montecarlo.precision`).
+    ``stop_reason`` says why it stopped (see :mod:`sim.montecarlo.precision`). ``given``
+    holds observations (``NAME[=true|false][@DATE|TIME]``, see
+    :mod:`sim.montecarlo.observations`): the target then applies to the probabilities among
+    the branches that match them, and the manifest records them.
 
     ``engine`` is ``simpy`` (the reference) or ``batch`` (numpy, many times faster; its
     rows differ, its distributions do not); the manifest records it and a resumed run uses
@@ -197,7 +202,8 @@ def run(
     model = _compiled(scenario, variant, overrides)
     _check_plan(branches, seed, chunk_size)
     check_model_engine(model, engine)
-    rule = target_ci_rule(model, target_ci, max_branches, branches)
+    observed = parse_observations(given, catalog_of_model(model), "--given") if given else ()
+    rule = target_ci_rule(model, target_ci, max_branches, branches, observed)
     started, clock = now_iso(), time.perf_counter()
     pool = make_executor(executor, model, workers=workers, scheduler=scheduler)
     # A run with rounds cuts each round by its own default size, unless told a size.
@@ -210,6 +216,8 @@ def run(
         max_branches=None if rule is None else rule.max_branches,
     )  # fmt: skip
     manifest["engine"] = engine
+    if given:
+        manifest["given"] = list(given)
     if out is None:
         memory = MemorySink(branch_schema(model))
         rounds = _Rounds(model, seed, rule, memory, manifest, None)
@@ -287,7 +295,9 @@ def resume(
     check_model_engine(model, str(plan.get("engine", "simpy")))
     rounds = plan.get("rounds") or []
     first = int(rounds[0]["branches"] if rounds else plan["branches"])
-    rule = target_ci_rule(model, plan.get("target_ci"), plan.get("max_branches"), first)
+    given = [str(text) for text in plan.get("given") or ()]
+    observed = parse_observations(given, catalog_of_model(model), "--given") if given else ()
+    rule = target_ci_rule(model, plan.get("target_ci"), plan.get("max_branches"), first, observed)
     clock = time.perf_counter()
     pool = make_executor(executor, model, workers=workers, scheduler=scheduler)
     state = _Rounds(model, int(plan["seed"]), rule, writer, plan, writer)

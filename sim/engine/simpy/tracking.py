@@ -38,6 +38,10 @@ class OutcomePlan:
         self.steps: list[tuple[COutcome, tuple[int, ...]]] = []
         for outcome in model.outcomes:
             self.steps.append((outcome, self._plan(outcome)))
+        # indicators: a first time each, recorded after the outcomes (their columns come last)
+        self.indicators = tuple(
+            self._first(i.when, i.column, "indicator holds") for i in model.indicators
+        )
         self.after_first: dict[int, list[int]] = {}
         for e, (start, _) in enumerate(self.ends):
             self.after_first.setdefault(start, []).append(e)
@@ -186,6 +190,9 @@ class Tracker:
             out.extend(self._value(outcome, indices))
             if outcome.given is not None:
                 out.append(self.first[found[-1]] is not None)
+        for k in self.plan.indicators:
+            first = self.first[k]
+            out.append(math.nan if first is None else first)
         return tuple(out)
 
     def _value(self, o: COutcome, found: tuple[int, ...]) -> tuple[Any, ...]:
