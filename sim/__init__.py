@@ -21,8 +21,10 @@ from sim.version import __version__
 
 if TYPE_CHECKING:
     from sim.analysis.compare import Comparison, compare_runs, compare_variants
+    from sim.analysis.evidence.discover import Discovery, discover
     from sim.analysis.evidence.given import Posterior, given
     from sim.analysis.evidence.indicators import Diagnosticity, indicators
+    from sim.analysis.evidence.score import Scores, score
     from sim.analysis.sensitivity import SensitivityResult, sensitivity
     from sim.analysis.sweep import Grid, Points, Sample, SweepResult, open_sweep, sweep
     from sim.model.compile import load
@@ -32,10 +34,14 @@ if TYPE_CHECKING:
 
 # name -> the module that defines it, imported when the name is first used
 _LAZY = {
+    "Discovery": "sim.analysis.evidence.discover",
+    "discover": "sim.analysis.evidence.discover",
     "Posterior": "sim.analysis.evidence.given",
     "given": "sim.analysis.evidence.given",
     "Diagnosticity": "sim.analysis.evidence.indicators",
     "indicators": "sim.analysis.evidence.indicators",
+    "Scores": "sim.analysis.evidence.score",
+    "score": "sim.analysis.evidence.score",
     "Comparison": "sim.analysis.compare",
     "compare_runs": "sim.analysis.compare",
     "compare_variants": "sim.analysis.compare",
@@ -59,6 +65,7 @@ __all__ = [
     "Comparison",
     "CompiledModel",
     "Diagnosticity",
+    "Discovery",
     "ExprError",
     "Grid",
     "Points",
@@ -68,6 +75,7 @@ __all__ = [
     "RunResult",
     "Sample",
     "ScenarioError",
+    "Scores",
     "SensitivityResult",
     "SimError",
     "SweepResult",
@@ -75,6 +83,7 @@ __all__ = [
     "__version__",
     "compare_runs",
     "compare_variants",
+    "discover",
     "given",
     "indicators",
     "load",
@@ -82,6 +91,7 @@ __all__ = [
     "open_sweep",
     "resume",
     "run",
+    "score",
     "sensitivity",
     "sweep",
 ]

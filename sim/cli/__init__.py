@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import sim.cli.catalog  # registers `sim list`
 import sim.cli.compare  # registers `sim compare`
+import sim.cli.discover  # registers `sim discover`
 import sim.cli.given  # registers `sim given`
 import sim.cli.indicators  # registers `sim indicators`
 import sim.cli.report  # registers `sim report`
 import sim.cli.run  # registers `sim run` and `sim summary`
+import sim.cli.score  # registers `sim score`
 import sim.cli.sensitivity  # registers `sim sensitivity`
 import sim.cli.sweep  # registers `sim sweep`
 import sim.cli.trace  # registers `sim trace`

@@ -134,7 +134,7 @@ class Diagnosticity:
 
     def matrix(self) -> Any:
         """The ACH matrix as a ``pandas.DataFrame``: ``P(I | H)``, indicators by hypotheses."""
-        import pandas as pd  # type: ignore[import-untyped]
+        import pandas as pd
 
         frame = pd.DataFrame(list(self.likelihoods))
         order = list(dict.fromkeys(r["indicator"] for r in self.rows))
