@@ -72,6 +72,8 @@ def test_an_indicator_column_holds_the_first_time_its_condition_held() -> None:
     assert columns["indicator__second_bump"][0] == 5.0
     assert math.isnan(columns["indicator__never"][0])
     result = sim.run(m, branches=3)
+    batch = sim.run(m, branches=3, engine="batch")
+    assert batch.summary["indicators"] == result.summary["indicators"]
     entry = result.summary["indicators"]["first_bump"]
     assert (entry["by"], entry["estimate"], entry["when"]) == (2.0, 0.0, "x >= 1")
     assert result.summary["indicators"]["second_bump"]["estimate"] == 1.0

@@ -395,6 +395,9 @@ class Batch:
                 out[outcome.name][rows] = flow.stat(
                     lanes, outcome.stage, outcome.stat or "completed"
                 )
+        for indicator in self.model.indicators:  # the last conditional columns, in order
+            out[indicator.column][rows] = self.first[lanes, k]
+            k += 1
         lanes = lanes[~self.gone[lanes]]
         self.park(lanes)
 
@@ -443,7 +446,8 @@ class Batch:
         """The row of the only branch of a traced batch."""
         out = self.out
         params = tuple(out[p.name][0].item() for p in self.model.parameters)
-        outcomes = tuple(out[o.name][0].item() for o in self.model.outcomes)
+        names = [c.name for c in self.model.columns if c.role in ("outcome", "detail", "indicator")]
+        outcomes = tuple(out[name][0].item() for name in names)
         return BranchResult(int(out["branch"][0]), float(out["t_end"][0]), params, outcomes)
 
 

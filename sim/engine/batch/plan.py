@@ -89,6 +89,10 @@ class Plan:
         self.triggers = [p for p in model.processes if isinstance(p, CTrigger)]
         self.flows = [p for p in model.processes if isinstance(p, CFlow)]
         self.conditional = [o for o in model.outcomes if o.when is not None]
+        # indicators are watched like time_to outcomes, after them (as the SimPy engine does)
+        self.conditional += [
+            COutcome(i.column, "time_to", when=i.when) for i in model.indicators
+        ]
         # Watchers, in the SimPy engine's order: ("event" | "trigger" | "flow" |
         # "outcome" | "stop", index among its kind, slots read)
         self.readers: list[tuple[str, int, frozenset[int]]] = []

@@ -62,6 +62,7 @@ _KNOWN: dict[type, frozenset[str]] = {
             "includes",
             "draw_order",
             "origins",
+            "indicators",
         ]
     ),
     CParameter: frozenset(["name", "slot", "type", "value", "sampler", "dist", "doc"]),
@@ -124,6 +125,8 @@ def check_supported(model: CompiledModel) -> None:
         for child in (outcome.when, outcome.expr):
             if child is not None:
                 _check_expr(model, child)
+    for indicator in model.indicators:
+        _check_expr(model, indicator.when)
     if model.stop_when is not None:
         _check_expr(model, model.stop_when)
 
