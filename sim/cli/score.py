@@ -64,7 +64,7 @@ def score_command(
 def _show(result: Scores, fmt: EvidenceFormat) -> None:
     from sim.analysis.evidence.score import COLUMNS
 
-    header = ["question", "resolved", "forecast", "brier", "log", "reference", "crps", "pit"]
+    header = ["question", "resolved", "forecast", "brier", "log", "ref. brier", "crps", "pit"]
     cells = [
         [
             r["outcome"], r["resolved"], format_value(r["forecast"]), format_value(r["brier"]),
