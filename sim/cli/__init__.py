@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sim.cli.catalog  # registers `sim list`
 import sim.cli.compare  # registers `sim compare`
+import sim.cli.plot  # registers `sim plot`
 import sim.cli.report  # registers `sim report`
 import sim.cli.run  # registers `sim run` and `sim summary`
 import sim.cli.sensitivity  # registers `sim sensitivity`
