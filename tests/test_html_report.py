@@ -226,3 +226,21 @@ def test_notebooks_show_rich_tables_and_figures(results: Path) -> None:
         assert re.search(r'<img src="data:image/svg\+xml;base64,', html)
         assert all(svg_is_drawn(svg) for svg in svg_figures(html))
     assert "crisis_by_2025" in shown[0] and "drift" in shown[1] and "mu_star" in shown[2]
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_readme_links_an_example_report_and_a_figure_of_the_reference_runs() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    page = "docs/examples/belarus_between_moscow_and_beijing.html"
+    figure = "docs/figures/time_to_annexation.png"
+    assert f"]({page})" in readme and f"]({figure})" in readme
+    assert (ROOT / figure).read_bytes().startswith(b"\x89PNG")
+    html = (ROOT / page).read_text(encoding="utf-8")
+    runs = ROOT / "results" / "belarus_between_moscow_and_beijing"
+    summary = json.loads((runs / "summary.json").read_text())["outcomes"]
+    assert all(f'id="outcome-{name}"' in html for name in summary)
+    p = summary["annexed_by_feb_2033"]
+    assert f"{100 * p['estimate']:.1f}%</strong> (95% interval {100 * p['ci_low']:.1f}%" in html
+    assert all(svg_is_drawn(svg) for svg in svg_figures(html))

@@ -55,9 +55,10 @@ def estimate_words(entry: Mapping[str, Any], axis: TimeAxis | None) -> list[Span
         return _probability_words(entry)
     if kind == "time_to":
         return _time_words(entry, axis)
-    if entry.get("estimate") is None:
-        return [plain("no branch gave a value")]
-    words = [strong(number(entry["estimate"])), plain(" on average")]
+    if entry.get("estimate") is None or isinstance(entry.get("estimate"), Mapping):
+        return [plain("no single estimate; see the table below")]
+    mean = " on average" if kind in ("value", "flow", "count") else ""
+    words = [strong(number(float(entry["estimate"]))), plain(mean)]
     if entry.get("ci_low") is not None and entry.get("ci_high") is not None:
         words.append(
             plain(f" (95% interval {number(entry['ci_low'])} to {number(entry['ci_high'])})")

@@ -58,7 +58,10 @@ def _parameter_columns(run: RunResult) -> list[str]:
 def _ranks(values: np.ndarray) -> np.ndarray | None:
     """Return the ranks of a column (NaN, a time that never came, ranks last), or None if
     the column is constant."""
-    x = np.asarray(values, dtype=float)
+    try:
+        x = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):  # a column of labels (which condition came first) has no order
+        return None
     x = np.where(np.isnan(x), np.inf, x)
     if x.size < 3 or np.all(x == x[0]):
         return None

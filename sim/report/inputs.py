@@ -17,6 +17,7 @@ from sim.analysis.sensitivity import SensitivityResult, open_sensitivity
 from sim.analysis.sweep import SweepResult, open_sweep
 from sim.errors import UsageError
 from sim.montecarlo.results import MANIFEST, RunResult, open_run, partial_path, read_json
+from sim.montecarlo.views import run_label
 
 __all__ = ["ComparisonTable", "Inputs", "Result", "gather", "open_result"]
 
@@ -103,6 +104,14 @@ class Inputs:
     sweeps: tuple[SweepResult, ...]
     sensitivities: tuple[SensitivityResult, ...]
     comparisons: tuple[ComparisonTable, ...]
+
+    @property
+    def labels(self) -> list[str]:
+        """How the runs are called: variants and ``--set`` values, else directory names."""
+        labels = [run_label(r.manifest) for r in self.runs]
+        if len(set(labels)) == len(labels):
+            return labels
+        return [r.directory.name if r.directory else str(i) for i, r in enumerate(self.runs)]
 
     @property
     def manifest(self) -> Mapping[str, Any]:

@@ -31,6 +31,7 @@ from sim.analysis.views import (
 from sim.errors import UsageError
 from sim.model.compiled import CompiledModel
 from sim.montecarlo.views import (
+    FIGURES,
     describe_outcome,
     estimate_text,
     footer,
@@ -163,11 +164,8 @@ def _comparisons(inputs: Inputs, names: Sequence[str]) -> dict[str, list[Mapping
             found.setdefault(str(row["outcome"]), []).append(row)
     if found or len(inputs.runs) < 2:
         return found
-    runs = inputs.runs
-    labels = [run_label(r.manifest) for r in runs]
-    if len(set(labels)) != len(labels):
-        labels = [str(r.directory.name) if r.directory else str(i) for i, r in enumerate(runs)]
-    directories = [r.directory for r in runs]
+    labels = inputs.labels
+    directories = [r.directory for r in inputs.runs]
     if any(d is None for d in directories):
         return found
     for name in names:
@@ -217,7 +215,7 @@ def _facts(
         facts.append(("branches", f"{int(manifest['branches']):,}"))
     facts.append(("seed", str(manifest.get("seed", ""))))
     if len(inputs.runs) > 1:
-        facts.append(("runs", ", ".join(run_label(r.manifest) for r in inputs.runs)))
+        facts.append(("runs", ", ".join(inputs.labels)))
     elif inputs.runs and run_label(inputs.runs[0].manifest) != "baseline":
         facts.append(("run", run_label(inputs.runs[0].manifest)))
     facts.append(("sim version", str(manifest.get("sim_version", ""))))
@@ -259,8 +257,10 @@ def _outcome_section(
     entry = base.summary["outcomes"][name]
     kind = str(entry.get("kind"))
     question, measures = describe_outcome(model, name)
-    figure = outcome_figure(runs, name, model=model)
-    image = Image(data_uri(figure), f"figure of {name}: {measures}")
+    image = None
+    if kind in FIGURES:  # an outcome kind without a figure yet is reported in words
+        figure = outcome_figure(runs, name, model=model, labels=inputs.labels[:_MAX_RUNS])
+        image = Image(data_uri(figure), f"figure of {name}: {measures}")
     lines = []
     if rows:
         lines.append(variant_words(rows, model.unit if model is not None else ""))
@@ -287,8 +287,7 @@ def _variant_table(
     unit = axis.unit if axis is not None else ""
     differences = {str(r["run"]): r for r in rows}
     body = []
-    for run in inputs.runs:
-        label = run_label(run.manifest)
+    for run, label in zip(inputs.runs, inputs.labels, strict=True):
         entry = run.summary["outcomes"].get(name, {})
         row = differences.get(label)
         difference = "" if row is None else difference_words(row, unit)
@@ -312,13 +311,13 @@ def _variants_section(
         return None
     declared = model.scenario.variants if model is not None and model.scenario else {}
     body = []
-    for run in inputs.runs[1:]:
+    for run, label in zip(inputs.runs[1:], inputs.labels[1:], strict=True):
         variant = run.manifest.get("variant")
         spec = declared.get(str(variant)) if variant else None
         changes = [f"{k} = {_value_text(v)}" for k, v in (spec.parameters if spec else {}).items()]
         changes += [f"{k} = {v}" for k, v in (run.manifest.get("overrides") or {}).items()]
         what = (spec.description or "") if spec else ""
-        body.append([run_label(run.manifest), " ".join(what.split()), "; ".join(changes)])
+        body.append([label, " ".join(what.split()), "; ".join(changes)])
     images = []
     foot = footer(inputs.manifest)
     for name in [n for n in headlines if rows.get(n)][:_HEADLINES]:

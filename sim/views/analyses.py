@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, PercentFormatter
 
 from sim.views.frame import Titles, axes_list, new_figure
 from sim.views.style import ACCENT, BAND_ALPHA, INK, MUTED, colour, styled
@@ -18,12 +18,14 @@ from sim.views.text import number, percent, signed
 __all__ = [
     "Difference",
     "Index",
+    "Ratio",
     "SweepSeries",
     "draw_forest",
     "draw_sweep",
     "draw_tornado",
     "forest_figure",
     "heatmap_figure",
+    "likelihood_ratio_figure",
     "sweep_figure",
     "tornado_figure",
 ]
@@ -51,6 +53,16 @@ class Difference:
     low: float | None
     high: float | None
     significant: bool
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """A likelihood ratio with its 95% interval (``None`` where undefined)."""
+
+    label: str
+    ratio: float | None
+    low: float | None
+    high: float | None
 
 
 @dataclass(frozen=True)
@@ -312,5 +324,58 @@ def tornado_figure(
     ordered = sorted(rows, key=lambda r: -(r.total if np.isfinite(r.total) else -np.inf))
     figure, ax = new_figure(titles, height=0.6 + 1.4 * _ROW * max(len(ordered), 2))
     draw_tornado(ax, ordered, main=main, total=total)
+    ax.set_xlabel(xlabel)
+    return figure
+
+
+# --- evidence -----------------------------------------------------------------------------------
+
+
+@styled
+def likelihood_ratio_figure(rows: Sequence[Ratio], titles: Titles, *, xlabel: str) -> Figure:
+    """Return the likelihood ratios of indicators on a log axis, most diagnostic at the top.
+
+    A ratio above 1 favours the hypothesis, below 1 the alternative; 1 tells nothing.
+    """
+    known = [r for r in rows if r.ratio is not None and r.ratio > 0]
+    ordered = sorted(known, key=lambda r: -abs(np.log(r.ratio or 1.0)))
+    figure, ax = new_figure(titles, height=0.6 + _ROW * max(len(ordered), 2))
+    ax.set_xscale("log")
+    # Plain numbers on the log axis (matplotlib's default ticks are mathematics, which sim
+    # turns off so that scenario text shows as written).
+    ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.axvline(1.0, color=ACCENT, linewidth=1.0, zorder=1)
+    for i, row in enumerate(ordered):
+        tint = colour(1) if (row.ratio or 1.0) > 1 else colour(0)
+        if row.low is not None and row.high is not None and row.low > 0:
+            ax.plot(
+                [row.low, row.high],
+                [-i, -i],
+                color=tint,
+                linewidth=2.2,
+                alpha=0.6,
+                solid_capstyle="butt",
+            )
+        ax.plot([row.ratio], [-i], "o", color=tint, markersize=6, zorder=3)
+    ax.set_yticks([-i for i in range(len(ordered))], [r.label for r in ordered])
+    ax.set_ylim(-len(ordered) + 0.4, 0.6)
+    ax.grid(axis="y", visible=False)
+    right = ax.secondary_yaxis("right")
+    right.set_yticks(
+        [-i for i in range(len(ordered))],
+        [
+            f"×{number(r.ratio)}"
+            + (
+                f"  ({number(r.low)}–{number(r.high)})"
+                if r.low is not None and r.high is not None
+                else ""
+            )
+            for r in ordered
+        ],
+    )
+    right.tick_params(length=0, pad=6)
+    right.spines["right"].set_visible(False)
     ax.set_xlabel(xlabel)
     return figure

@@ -25,12 +25,15 @@ from sim.views.timeaxis import TimeAxis
 __all__ = [
     "Curve",
     "Estimate",
+    "Fan",
     "Values",
     "draw_ecdfs",
     "draw_estimates",
     "draw_event_curves",
+    "draw_fan",
     "draw_histogram",
     "event_time_figure",
+    "fan_figure",
     "probability_figure",
     "value_figure",
 ]
@@ -60,6 +63,19 @@ class Curve:
     survival: np.ndarray
     low: np.ndarray
     high: np.ndarray
+
+
+@dataclass(frozen=True)
+class Fan:
+    """A quantity's quantiles over the branches at each recorded time (a trajectory)."""
+
+    label: str
+    time: np.ndarray
+    p5: np.ndarray
+    p25: np.ndarray
+    p50: np.ndarray
+    p75: np.ndarray
+    p95: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -220,7 +236,7 @@ def draw_event_curves(
             drawstyle="steps-post" if where else "default",
             color=tint,
             label=curve.label,
-            linewidth=2.0 if i == 0 else 1.5,
+            linewidth=1.5 if i == 0 else 1.3,
         )
         top = max(top, float(np.max(100 * hi)) if hi.size else 0.0)
         _mark_median(ax, t, s, axis, tint, first=i == 0, survival=survival)
@@ -430,3 +446,32 @@ def _tick(x: float) -> str:
     if abs(x) >= 10_000:
         return f"{x:,.0f}"
     return f"{x:g}"
+
+
+# --- trajectories -------------------------------------------------------------------------------
+
+
+def draw_fan(ax: Axes, fan: Fan, axis: TimeAxis, *, tint: str | None = None) -> Axes:
+    """Draw a fan chart: the 5–95% and 25–75% bands of the branches and their median."""
+    x = axis.x(fan.time)
+    shade = tint or colour(0)
+    ax.fill_between(
+        x, fan.p5, fan.p95, color=shade, alpha=0.16, linewidth=0, label="5th–95th percentile"
+    )
+    ax.fill_between(
+        x, fan.p25, fan.p75, color=shade, alpha=0.34, linewidth=0, label="25th–75th percentile"
+    )
+    ax.plot(x, fan.p50, color=shade, linewidth=1.8, label="median")
+    axis.setup(ax)
+    axis.mark_horizon(ax)
+    ax.legend(loc="upper left")
+    return ax
+
+
+@styled
+def fan_figure(fan: Fan, axis: TimeAxis, titles: Titles, *, ylabel: str) -> Figure:
+    """Return the fan chart of a recorded quantity over time."""
+    figure, ax = new_figure(titles, height=3.1)
+    draw_fan(ax, fan, axis)
+    ax.set_ylabel(ylabel)
+    return figure

@@ -48,7 +48,7 @@ INK = "#222222"  # text and axes
 MUTED = "#666666"  # subtitles, footers, secondary labels
 FAINT = "#DDDDDD"  # grid lines
 ACCENT = "#B22222"  # reference marks: the horizon, zero lines, deadlines
-BAND_ALPHA = 0.22  # confidence bands
+BAND_ALPHA = 0.28  # confidence bands
 WIDTH = 7.0  # inches: the width of every figure, a page column at a readable font size
 
 RC: dict[Any, Any] = {
