@@ -223,7 +223,9 @@ def _run_arm(directory: str | Path, label: str, only: Sequence[str] | None = Non
     }
     assert result.directory is not None  # open_run reads a directory
     path = result.directory / BRANCHES
-    table = pq.read_table(path, columns=_details(pq.read_schema(path), outcomes))
+    # ParquetFile, not read_table: the latter's dataset layer imports pandas.
+    parquet = pq.ParquetFile(path)
+    table = parquet.read(columns=_details(parquet.schema_arrow, outcomes))
     # The horizon is not in the manifest of older runs; a branch that ran to the end has
     # t_end at the horizon, which is the best bound the table itself gives.
     horizon = result.manifest.get("horizon")

@@ -119,7 +119,8 @@ class RunResult:
     def column(self, name: str) -> np.ndarray:
         """Return one column of the branch table, reading only that column from disk."""
         if self._table is None and self.directory is not None:
-            table = pq.read_table(self.directory / BRANCHES, columns=[name])
+            # ParquetFile, not read_table: the latter's dataset layer imports pandas.
+            table = pq.ParquetFile(self.directory / BRANCHES).read(columns=[name])
         else:
             table = self.table
         return np.asarray(table.column(name).to_numpy())
