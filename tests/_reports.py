@@ -59,6 +59,40 @@ variants:
   tense: {description: Tension rises fast, parameters: {drift: 0.06}}
 """
 
+# Format 1.1's outputs: a stop that competes with the event, counts, times between two
+# events, which came first, a conditional probability, a question, recorded trajectories.
+KINDS = """\
+sim: 1.1
+name: kinds
+title: Every kind of output
+description: Two events, a collapse that ends a branch, and quantities recorded monthly.
+time: {unit: month, horizon: 24, start: 2025-01-01}
+parameters:
+  rate_a: {value: 0.4, assumption: a test}
+  rate_b: {dist: {kind: uniform, low: 0.05, high: 0.2}, assumption: a test}
+  rate_stop: {value: 0.03, assumption: a test}
+state:
+  n_a: {init: 0}
+  b: {init: false}
+  level: {init: 0.0}
+  stop: {init: false}
+processes:
+  - {kind: event, name: event_a, rate: rate_a, set: {n_a: "n_a + 1", level: "level + 0.5"}}
+  - {kind: event, name: event_b, rate: "0 if b else rate_b", set: {b: "true"}}
+  - {kind: event, name: collapse, rate: rate_stop, set: {stop: "true"}}
+record: {every: 1, variables: [level], expressions: {tension: "n_a * 0.1"}}
+outcomes:
+  - {kind: time_to, name: time_to_b, when: b, question: "When does B happen first?"}
+  - {kind: probability, name: b_by_end, when: b}
+  - {kind: count, name: a_events, process: event_a}
+  - {kind: time_between, name: a_to_b, from: "n_a >= 1", to: b}
+  - {kind: first_of, name: first, conditions: {a: "n_a >= 1", b: b}}
+  - {kind: probability, name: b_if_two_a, when: b, given: "n_a >= 2"}
+stop_when: stop
+variants:
+  fast: {parameters: {rate_a: 0.8}}
+"""
+
 BRANCHES = 300
 SEED = 5
 
@@ -93,6 +127,17 @@ def make_results(root: Path) -> Path:
                 parameters=["base_rate", "drift"])  # fmt: skip
     table = compare_runs([root / "dated", root / "dated__calm", root / "dated__tense"]).table()
     pq.write_table(table, root / "comparison.parquet")
+    return root
+
+
+def make_kinds(root: Path) -> Path:
+    """Write the 1.1 scenario and a run of it with its variant into ``root``."""
+    from sim.montecarlo.runner import run
+
+    file = root / "kinds.yaml"
+    file.write_text(KINDS, encoding="utf-8")
+    run(file, branches=BRANCHES, seed=SEED, out=root / "kinds")
+    run(file, branches=BRANCHES, seed=SEED, out=root / "kinds__fast", variant="fast")
     return root
 
 

@@ -10,7 +10,16 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from _reports import BRANCHES, DATED, SEED, make_results, svg_figures, svg_is_drawn, write_dated
+from _reports import (
+    BRANCHES,
+    DATED,
+    SEED,
+    make_kinds,
+    make_results,
+    svg_figures,
+    svg_is_drawn,
+    write_dated,
+)
 from typer.testing import CliRunner
 
 from sim.analysis.compare import compare_runs
@@ -244,3 +253,22 @@ def test_the_readme_links_an_example_report_and_a_figure_of_the_reference_runs()
     p = summary["annexed_by_feb_2033"]
     assert f"{100 * p['estimate']:.1f}%</strong> (95% interval {100 * p['ci_low']:.1f}%" in html
     assert all(svg_is_drawn(svg) for svg in svg_figures(html))
+
+
+def test_the_outputs_of_format_1_1_are_reported(tmp_path: Path) -> None:
+    root = make_kinds(tmp_path)
+    code, output, html = report(tmp_path, root / "kinds", root / "kinds__fast")
+    assert code == 0, output
+    for name in ("time_to_b", "b_by_end", "a_events", "a_to_b", "first", "b_if_two_a"):
+        assert f'id="outcome-{name}"' in html
+    assert "<strong>When does B happen first?</strong>" in html  # the question leads the brief
+    assert '<section id="trajectories">' in html and "level over time" in html
+    first = json.loads((root / "kinds" / "summary.json").read_text())["outcomes"]["first"]
+    shares = " · ".join(
+        f"{k} {100 * v['estimate']:.1f}%" for k, v in first["categories"].items()
+    )  # which condition came first: each one's share, in the table of runs
+    assert f'<td class="num">{shares}</td>' in html
+    figures = svg_figures(html)
+    assert all(svg_is_drawn(svg) for svg in figures)
+    texts = " ".join("".join(svg.itertext()) for svg in figures)
+    assert "Aalen–Johansen cumulative incidence" in texts

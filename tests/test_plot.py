@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
-from _reports import SEED, axes_are_drawn, make_results, png_is_drawn, svg_is_drawn
+from _reports import SEED, axes_are_drawn, make_kinds, make_results, png_is_drawn, svg_is_drawn
 from typer.testing import CliRunner
 
 from sim.analysis.sweep import Grid, Sample, sweep
@@ -132,18 +132,23 @@ def test_the_default_file_is_named_after_the_result(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["{root}"], "{root}: not a run, sweep or sensitivity directory (it has no "
-                     "manifest.json); it holds results, such as {root}/dated"),
+        (
+            ["{root}"],
+            "{root}: not a run, sweep or sensitivity directory (it has no "
+            "manifest.json); it holds results, such as {root}/dated",
+        ),
         (["{root}/nothing"], "{root}/nothing: no such directory or file"),
         (["{root}/dated", "nope"], "{root}/dated: no outcome 'nope'"),
         (["{root}/sweep", "nope"], "{root}/sweep: no outcome 'nope'"),
-        (["{root}/dated", "-o", "{root}/x.gif"], "--out {root}/x.gif: expected a .png, .svg or "
-                                                 ".pdf file name"),
+        (
+            ["{root}/dated", "-o", "{root}/x.gif"],
+            "--out {root}/x.gif: expected a .png, .svg or .pdf file name",
+        ),
         (["{root}/dated.yaml"], "{root}/dated.yaml: not a result"),
         (["{root}/sweep", "--with", "{root}/dated"], "--with: other runs go beside a run"),
         (["{root}/dated", "--with", "{root}/sweep"], "--with {root}/sweep: not a run directory"),
     ],
-)  # fmt: skip
+)
 def test_the_wrong_input_is_one_line_and_exit_status_2(
     results: Path, args: list[str], message: str
 ) -> None:
@@ -177,3 +182,51 @@ def test_result_objects_draw_their_own_figures(results: Path) -> None:
     from sim.analysis.sweep import open_sweep
 
     assert axes_are_drawn(open_sweep(results / "sweep").figure())
+
+
+@pytest.fixture(scope="module")
+def kinds(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run (and its variant) of a scenario with every output of format 1.1."""
+    return make_kinds(tmp_path_factory.mktemp("kinds"))
+
+
+@pytest.mark.parametrize(
+    "name", ["time_to_b", "a_events", "a_to_b", "first", "b_if_two_a", "level", "tension"]
+)
+def test_the_outputs_of_format_1_1_are_drawn(kinds: Path, tmp_path: Path, name: str) -> None:
+    out = tmp_path / "figure.svg"
+    code, output = plot(
+        str(kinds / "kinds"), name, "--with", str(kinds / "kinds__fast"), "-o", str(out)
+    )
+    if name in ("level", "tension"):  # a trajectory: the baseline's fan chart
+        code, output = plot(str(kinds / "kinds"), name, "-o", str(out))
+    assert code == 0, output
+    assert svg_is_drawn(ElementTree.fromstring(out.read_bytes()))
+
+
+def test_a_time_that_a_stop_can_pre_empt_is_drawn_as_its_cumulative_incidence(
+    kinds: Path,
+) -> None:
+    figure = figure_of(kinds / "kinds", "time_to_b")
+    ax = figure.axes[0]
+    assert "Aalen–Johansen" in " ".join(t.get_text() for t in figure.texts)
+    summary = json.loads((kinds / "kinds" / "summary.json").read_text())["outcomes"]
+    y = np.asarray(ax.get_lines()[0].get_ydata(), dtype=float)
+    # the curve ends at the share of branches where b held by the horizon, as the summary
+    # and the matching probability outcome say
+    at_end = 100 * (1 - summary["time_to_b"]["survival_at_horizon"]["estimate"])
+    assert abs(y[-1] - at_end) < 1e-9
+    assert abs(y[-1] - 100 * summary["b_by_end"]["estimate"]) < 1e-9
+
+
+def test_a_trajectory_is_a_fan_of_the_summary_percentiles(kinds: Path) -> None:
+    figure = figure_of(kinds / "kinds", "level")
+    median = np.asarray(figure.axes[0].get_lines()[0].get_ydata(), dtype=float)
+    summary = json.loads((kinds / "kinds" / "summary.json").read_text())["series"]["level"]
+    assert np.allclose(median, np.array(summary["p50"], dtype=float))
+    code, output = plot(str(kinds / "kinds"), "levle")
+    assert code == 2
+    assert output.strip().endswith(
+        "no outcome 'levle' (did you mean 'level'?); it has: time_to_b, b_by_end, a_events, "
+        "a_to_b, first, b_if_two_a; trajectories: level, tension"
+    )

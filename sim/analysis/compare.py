@@ -201,9 +201,7 @@ def arm_from_table(
     scenario's ``stop_when`` may end branches before the horizon.
     """
     columns = {name: table.column(name).to_numpy() for name in _details(table, outcomes)}
-    return Arm(
-        label, columns, tuple(outcomes), seed, sha256, horizon, dict(labels or {}), stops
-    )
+    return Arm(label, columns, tuple(outcomes), seed, sha256, horizon, dict(labels or {}), stops)
 
 
 def _run_arm(directory: str | Path, label: str, only: Sequence[str] | None = None) -> Arm:
@@ -212,9 +210,7 @@ def _run_arm(directory: str | Path, label: str, only: Sequence[str] | None = Non
     ``only`` limits it to some outcomes (each run's others are then not checked).
     """
     result = open_run(directory)
-    entries = {
-        n: e for n, e in result.summary["outcomes"].items() if only is None or n in only
-    }
+    entries = {n: e for n, e in result.summary["outcomes"].items() if only is None or n in only}
     outcomes = tuple((str(n), str(e["kind"])) for n, e in entries.items())
     labels = {
         str(n): tuple(str(c) for c in e["categories"])

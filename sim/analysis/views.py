@@ -39,6 +39,7 @@ from sim.views.text import decimals_for, number, signed
 __all__ = [
     "comparison_figure",
     "comparison_html",
+    "row_label",
     "sensitivity_figure",
     "sensitivity_html",
     "sensitivity_outcomes",
@@ -234,7 +235,7 @@ def comparison_figure(
         xlabel += f" ({model.unit}s)"
     differences = [
         Difference(
-            str(r["run"]),
+            row_label(r),
             _maybe(r["difference"]),
             _maybe(r["difference_ci_low"]),
             _maybe(r["difference_ci_high"]),
@@ -260,6 +261,12 @@ def comparison_figure(
     )
 
 
+def row_label(row: Mapping[str, Any]) -> str:
+    """Return how a comparison row is called: its run, and its category where it has one."""
+    category = row.get("category")
+    return f"{category} · {row['run']}" if category else str(row["run"])
+
+
 def _maybe(x: Any) -> float | None:
     return None if x is None or not np.isfinite(float(x)) else float(x)
 
@@ -271,7 +278,7 @@ def comparison_html(comparison: Comparison) -> str:
         [
             str(r["outcome"]),
             str(r["measure"]),
-            str(r["run"]),
+            row_label(r),
             _with_interval(r["baseline_estimate"], r["baseline_ci_low"], r["baseline_ci_high"]),
             _with_interval(r["estimate"], r["ci_low"], r["ci_high"]),
             _difference(r),

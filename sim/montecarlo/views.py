@@ -21,16 +21,18 @@ from sim.errors import SimError, UsageError
 from sim.format.validation import suggest
 from sim.model.compile import DAYS_PER_UNIT, load_model
 from sim.model.compiled import CompiledModel
+from sim.model.outcomes import FROM_SUFFIX, GIVEN_SUFFIX
 from sim.montecarlo.results import RunResult
-from sim.stats.summary import censored
-from sim.stats.survival import kaplan_meier
+from sim.stats.summary import time_curve
 from sim.views.frame import Titles, data_uri
 from sim.views.html import Table, result_html
 from sim.views.outcomes import (
     Curve,
     Estimate,
+    Fan,
     Values,
     event_time_figure,
+    fan_figure,
     probability_figure,
     value_figure,
 )
@@ -52,6 +54,8 @@ __all__ = [
     "run_label",
     "spread_text",
     "time_axis",
+    "trajectories",
+    "trajectory_figure",
 ]
 
 
@@ -141,16 +145,23 @@ def describe_outcome(model: CompiledModel | None, name: str) -> tuple[str, str]:
 
 
 def _measures(outcome: Any, unit: str) -> str:
+    text = _measured(outcome, unit)
+    given = getattr(outcome, "given", None)
+    return f"{text}, given {given}" if given else text
+
+
+def _deadline(by: Any, unit: str) -> str:
+    if by is None:
+        return "the horizon"
+    if isinstance(by, int | float):
+        return f"{by:g} {unit}s" if unit else f"t = {by:g}"
+    return str(by)
+
+
+def _measured(outcome: Any, unit: str) -> str:
     kind = outcome.kind
     if kind == "probability":
-        by = outcome.by
-        if by is None:
-            deadline = "the horizon"
-        elif isinstance(by, int | float):
-            deadline = f"{by:g} {unit}s" if unit else f"t = {by:g}"
-        else:
-            deadline = str(by)
-        return f"P({outcome.when} holds by {deadline})"
+        return f"P({outcome.when} holds by {_deadline(outcome.by, unit)})"
     if kind == "time_to":
         return f"time until {outcome.when} first holds"
     if kind == "value":
@@ -158,6 +169,13 @@ def _measures(outcome: Any, unit: str) -> str:
     if kind == "flow":
         where = f" at stage {outcome.stage}" if outcome.stage else ""
         return f"{outcome.stat} of flow {outcome.flow}{where}"
+    if kind == "count":
+        what = f"firings of {outcome.process}" if outcome.process else f"rises of {outcome.when}"
+        return f"number of {what} by {_deadline(outcome.by, unit)}"
+    if kind == "time_between":
+        return f"time from when {outcome.from_} first holds until {outcome.to} holds"
+    if kind == "first_of":
+        return f"which of {', '.join(outcome.conditions)} holds first"
     return str(kind)
 
 
@@ -168,9 +186,12 @@ def _entry(run: RunResult, name: str) -> Mapping[str, Any]:
     outcomes: Mapping[str, Any] = run.summary["outcomes"]
     if name not in outcomes:
         names = list(outcomes)
+        recorded = trajectories(run)
         where = run.directory or run.manifest.get("scenario", "the run")
+        also = f"; trajectories: {', '.join(recorded)}" if recorded else ""
         raise UsageError(
-            f"{where}: no outcome {name!r}{suggest(name, names)}; it has: {', '.join(names)}"
+            f"{where}: no outcome {name!r}{suggest(name, names + recorded)}; it has: "
+            f"{', '.join(names)}{also}"
         )
     entry: Mapping[str, Any] = outcomes[name]
     return entry
@@ -210,6 +231,20 @@ def _probability(
     return probability_figure(rows, _titles(model, runs, name, how), xlabel="probability")
 
 
+def _given(run: RunResult, name: str, entry: Mapping[str, Any]) -> np.ndarray | None:
+    """Return the branches where a ``given`` outcome's condition held, or None."""
+    return run.column(name + GIVEN_SUFFIX).astype(bool) if "given_of" in entry else None
+
+
+def _horizon(run: RunResult, model: CompiledModel | None) -> float:
+    if model is not None:
+        return float(model.horizon)
+    if run.manifest.get("horizon") is not None:
+        return float(run.manifest["horizon"])
+    ends = run.column("t_end")
+    return float(np.max(ends)) if ends.size else 1.0
+
+
 def _event_time(
     runs: Sequence[RunResult],
     name: str,
@@ -218,17 +253,44 @@ def _event_time(
     *,
     survival: bool = False,
 ) -> Figure:
+    """The curve behind the summary: Kaplan–Meier, or Aalen–Johansen where branches stop."""
     axis = time_axis(model, runs[0])
+    kind = str(_entry(runs[0], name)["kind"])
+    competing = False
     curves = []
     for run, label in zip(runs, labels, strict=True):
-        _entry(run, name)
-        durations, observed = censored(run.column(name), run.column("t_end"), None)
-        curve = kaplan_meier(durations, observed)
+        entry = _entry(run, name)
+        stops = "competing" in entry
+        competing = competing or stops
+        start = run.column(name + FROM_SUFFIX) if kind == "time_between" else None
+        curve = time_curve(
+            kind,
+            run.column(name),
+            t_end=run.column("t_end"),
+            horizon=_horizon(run, model),
+            start=start,
+            given=_given(run, name, entry),
+            stops=stops,
+        )
         curves.append(Curve(label, curve.time, curve.survival, curve.low, curve.high))
-    band = "95% Greenwood band" + (" of the baseline" if len(runs) > 1 else "")
-    how = f"Kaplan–Meier estimate, {band}"
+    of = " of the baseline" if len(runs) > 1 else ""
+    how = (
+        f"Aalen–Johansen cumulative incidence (a branch that stop_when ends first meets a "
+        f"competing event), 95% band{of}"
+        if competing
+        else f"Kaplan–Meier estimate, 95% Greenwood band{of}"
+    )
+    if kind == "time_between":
+        declared = _declared(model, name)
+        origin = f"when {declared.from_} first holds" if declared is not None else "its start"
+        axis = TimeAxis(axis.unit, axis.horizon, None, axis.days_per_unit, origin=origin)
     return event_time_figure(
-        curves, axis, _titles(model, runs, name, how), what="it", survival=survival
+        curves,
+        axis,
+        _titles(model, runs, name, how),
+        what="it",
+        survival=survival,
+        horizon=kind == "time_to",
     )
 
 
@@ -242,9 +304,33 @@ def _value(
     series = []
     for run, label in zip(runs, labels, strict=True):
         e = _entry(run, name)
-        series.append(Values(label, run.column(name), e.get("p5"), e.get("p50"), e.get("p95")))
+        values = run.column(name)
+        held = _given(run, name, e)
+        if held is not None:
+            values = values[held]
+        series.append(Values(label, values, e.get("p5"), e.get("p50"), e.get("p95")))
     how = "distribution over the branches" if len(runs) == 1 else "distribution by run"
     return value_figure(series, _titles(model, runs, name, how), xlabel=name)
+
+
+def _first_of(
+    runs: Sequence[RunResult],
+    name: str,
+    labels: Sequence[str],
+    model: CompiledModel | None,
+    **_: Any,
+) -> Figure:
+    """Which condition held first: each category's probability, runs side by side."""
+    rows = []
+    for run, label in zip(runs, labels, strict=True):
+        categories: Mapping[str, Any] = _entry(run, name).get("categories") or {}
+        for category, e in categories.items():
+            shown = category if len(runs) == 1 else f"{category} · {label}"
+            rows.append(Estimate(shown, e.get("estimate"), e.get("ci_low"), e.get("ci_high")))
+    how = "which condition held first: each one's probability and 95% Wilson interval"
+    return probability_figure(
+        rows, _titles(model, runs, name, how), xlabel="probability", highlight_first=False
+    )
 
 
 _LONG = 110  # characters of a measured expression shown in a subtitle
@@ -254,6 +340,9 @@ FIGURES: dict[str, _Builder] = {
     "time_to": _event_time,
     "value": _value,
     "flow": _value,
+    "count": _value,
+    "time_between": _event_time,
+    "first_of": _first_of,
 }
 """The figure of each outcome kind; a new kind adds its builder here."""
 
@@ -274,6 +363,8 @@ def outcome_figure(
     """
     if not runs:
         raise UsageError("a figure needs at least one run")
+    if name not in runs[0].summary["outcomes"] and name in trajectories(runs[0]):
+        return trajectory_figure(runs[0], name, model=model)
     kind = str(_entry(runs[0], name)["kind"])
     builder = FIGURES.get(kind)
     if builder is None:
@@ -281,6 +372,39 @@ def outcome_figure(
     names = list(labels) if labels is not None else [run_label(r.manifest) for r in runs]
     scenario = model if model is not None else model_of(runs[0].manifest, runs[0].directory)
     return builder(runs, name, names, scenario, survival=survival)
+
+
+def trajectories(run: RunResult) -> list[str]:
+    """Return the names a run recorded over time (``record:``), in the summary's order."""
+    return list(run.summary.get("series") or {})
+
+
+def trajectory_figure(run: RunResult, name: str, *, model: CompiledModel | None = None) -> Figure:
+    """Return the fan chart of a recorded quantity: median, 25–75% and 5–95% of the branches.
+
+    Drawn from the summary's percentiles at each sample time, so no row is read.
+    """
+    series: Mapping[str, Any] = run.summary.get("series") or {}
+    if name not in series:
+        names = trajectories(run)
+        where = run.directory or run.manifest.get("scenario", "the run")
+        raise UsageError(
+            f"{where}: no outcome or recorded trajectory {name!r}{suggest(name, names)}"
+        )
+    entry = series[name]
+    scenario = model if model is not None else model_of(run.manifest, run.directory)
+    axis = time_axis(scenario, run)
+
+    def column(key: str) -> np.ndarray:
+        return np.array([np.nan if v is None else v for v in entry[key]], dtype=float)
+
+    fan = Fan(name, column("t"), *(column(k) for k in ("p5", "p25", "p50", "p75", "p95")))
+    stopped = max(entry.get("stopped") or [0])
+    how = "median, 25–75% and 5–95% of the branches at each recorded time"
+    if stopped:
+        how += "; a branch that ended early keeps its last value"
+    titles = Titles(f"{humanise(name)} over time", f"{name}: {how}", footer(run.manifest))
+    return fan_figure(fan, axis, titles, ylabel=name)
 
 
 def overview_figure(run: RunResult, model: CompiledModel | None = None) -> Figure | None:
@@ -304,8 +428,17 @@ def overview_figure(run: RunResult, model: CompiledModel | None = None) -> Figur
 
 
 def estimate_text(entry: Mapping[str, Any], axis: TimeAxis | None = None) -> str:
-    """Return an outcome's estimate as a reader wants it: ``60.9%``, ``97.3 months (Apr 2031)``."""
-    return _shown(entry.get("estimate"), str(entry.get("kind")), axis, dated=True)
+    """Return an outcome's estimate as a reader wants it: ``60.9%``, ``97.3 months (Apr 2031)``.
+
+    Which condition held first: each category's share, ``a 45.0% · none 55.0%``.
+    """
+    categories = entry.get("categories")
+    if categories:
+        return " · ".join(f"{k} {percent(v.get('estimate'), 1)}" for k, v in categories.items())
+    kind = str(entry.get("kind"))
+    if kind == "time_between":
+        return _shown(entry.get("estimate"), "time_to", axis, dated=False)
+    return _shown(entry.get("estimate"), kind, axis, dated=True)
 
 
 def interval_text(entry: Mapping[str, Any], axis: TimeAxis | None = None) -> str:
@@ -314,7 +447,7 @@ def interval_text(entry: Mapping[str, Any], axis: TimeAxis | None = None) -> str
     if low is None and high is None:
         return "-"
     kind = str(entry.get("kind"))
-    if kind == "time_to":  # the unit once, after both ends
+    if kind in ("time_to", "time_between"):  # the unit once, after both ends
         ends = f"{_shown(low, 'value', None)} – {_shown(high, 'value', None)}"
         return f"{ends} {axis.unit}s" if axis is not None else ends
     return f"{_shown(low, kind, axis)} – {_shown(high, kind, axis)}"

@@ -147,7 +147,8 @@ def variant_words(rows: Sequence[Mapping[str, Any]], unit: str = "", top: int = 
     for i, row in enumerate(moving[:top]):
         if i:
             words.append(plain("; "))
-        words += [strong(str(row["run"])), plain(" " + difference_words(row, unit))]
+        label = f"{row['run']} ({row['category']})" if row.get("category") else str(row["run"])
+        words += [strong(label), plain(" " + difference_words(row, unit))]
     rest = len(moving) - top
     if rest > 0:
         words.append(plain(f"; {rest} more {'moves' if rest == 1 else 'move'} it less"))

@@ -30,6 +30,7 @@ from sim.analysis.views import (
 )
 from sim.errors import UsageError
 from sim.model.compiled import CompiledModel
+from sim.montecarlo.results import RunResult
 from sim.montecarlo.views import (
     FIGURES,
     describe_outcome,
@@ -41,6 +42,8 @@ from sim.montecarlo.views import (
     outcome_figure,
     run_label,
     time_axis,
+    trajectories,
+    trajectory_figure,
 )
 from sim.report.brief import (
     Span,
@@ -65,6 +68,7 @@ _ENV = environment(PackageLoader("sim.report", "templates"))
 _HEADLINES = 6  # outcomes in the brief
 _MAX_RUNS = 8  # runs drawn side by side in one figure
 _ANALYSIS_FIGURES = 4  # figures per sweep, sensitivity analysis or comparison table
+_MAX_TRAJECTORIES = 12  # fan charts in a report
 Rows = Mapping[str, list[Mapping[str, Any]]]
 
 
@@ -285,13 +289,18 @@ def _variant_table(
     if len(inputs.runs) < 2:
         return None
     unit = axis.unit if axis is not None else ""
-    differences = {str(r["run"]): r for r in rows}
+    differences: dict[str, list[Mapping[str, Any]]] = {}
+    for row in rows:
+        differences.setdefault(str(row["run"]), []).append(row)
     body = []
     for run, label in zip(inputs.runs, inputs.labels, strict=True):
         entry = run.summary["outcomes"].get(name, {})
-        row = differences.get(label)
-        difference = "" if row is None else difference_words(row, unit)
-        mark = "*" if row is not None and row.get("significant") else ""
+        mine = differences.get(label, [])
+        difference = "; ".join(
+            (f"{r['category']} " if r.get("category") else "") + difference_words(r, unit)
+            for r in mine
+        )
+        mark = "*" if any(r.get("significant") for r in mine) else ""
         body.append(
             [label, estimate_text(entry, axis), interval_text(entry, axis), difference, mark]
         )
@@ -332,6 +341,22 @@ def _variants_section(
     )
     table = Table(["run", "what it stands for", "what it changes"], body) if body else None
     return Section("variants", "Variants", text, images, table)
+
+
+def _trajectories_section(base: RunResult | None, model: CompiledModel | None) -> Section | None:
+    """The fan chart of every quantity the scenario records over time (``record:``)."""
+    names = trajectories(base) if base is not None else []
+    if base is None or not names:
+        return None
+    images = [
+        Image(data_uri(trajectory_figure(base, n, model=model)), f"{n} over time")
+        for n in names[:_MAX_TRAJECTORIES]
+    ]
+    text = (
+        "Quantities recorded at regular times on every branch: the median, the middle half "
+        "and the middle 90% of the branches at each time (from the summary's percentiles)."
+    )
+    return Section("trajectories", "Trajectories", text, images)
 
 
 def _value_text(value: Any) -> str:
@@ -537,7 +562,14 @@ def build_page(inputs: Inputs) -> Page:
         )
         for n in names
     ]
-    sections = [s for s in [_variants_section(inputs, model, headlines, rows)] if s is not None]
+    sections = [
+        s
+        for s in [
+            _trajectories_section(base, model),
+            _variants_section(inputs, model, headlines, rows),
+        ]
+        if s is not None
+    ]
     sections += [_sweep_section(i, s, model, headlines) for i, s in enumerate(inputs.sweeps)]
     sections += [
         _sensitivity_section(i, s, model, headlines) for i, s in enumerate(inputs.sensitivities)

@@ -213,6 +213,7 @@ def draw_event_curves(
     *,
     survival: bool = False,
     band: str = "first",
+    horizon: bool = True,
 ) -> Axes:
     """Draw Kaplan–Meier curves as cumulative incidence (1 - S) or survival, with bands.
 
@@ -237,11 +238,13 @@ def draw_event_curves(
             color=tint,
             label=curve.label,
             linewidth=1.5 if i == 0 else 1.3,
+            zorder=3 if i == 0 else 2,  # the baseline on top, where a variant's curve is the same
         )
         top = max(top, float(np.max(100 * hi)) if hi.size else 0.0)
         _mark_median(ax, t, s, axis, tint, first=i == 0, survival=survival)
     axis.setup(ax)
-    axis.mark_horizon(ax)
+    if horizon:
+        axis.mark_horizon(ax)
     ax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
     ax.set_ylim(0, 100 if survival or top > 60 else min(100.0, _nice_ceiling(top * 1.15)))
     if len(curves) > 1:
@@ -295,11 +298,20 @@ def _nice_ceiling(x: float) -> float:
 
 @styled
 def event_time_figure(
-    curves: Sequence[Curve], axis: TimeAxis, titles: Titles, *, what: str, survival: bool = False
+    curves: Sequence[Curve],
+    axis: TimeAxis,
+    titles: Titles,
+    *,
+    what: str,
+    survival: bool = False,
+    horizon: bool = True,
 ) -> Figure:
-    """Return the Kaplan–Meier figure of a time to an event (``what`` names the event)."""
+    """Return the figure of a time to an event (``what`` names the event).
+
+    ``horizon`` marks the horizon (not for times between two events, which start later).
+    """
     figure, ax = new_figure(titles, height=3.3)
-    draw_event_curves(ax, curves, axis, survival=survival)
+    draw_event_curves(ax, curves, axis, survival=survival, horizon=horizon)
     ax.set_ylabel(
         f"branches where {what}\nhas not happened yet"
         if survival

@@ -26,6 +26,7 @@ class TimeAxis:
     horizon: float
     start: dt.date | None = None
     days_per_unit: float = 1.0
+    origin: str = "the start"  # what t = 0 is, where times are not dates
 
     @property
     def dated(self) -> bool:
@@ -56,7 +57,7 @@ class TimeAxis:
         """Return the label of a time axis."""
         if self.start is not None:
             return f"date (t = 0 is {self.start:%d %b %Y})"
-        return f"{self.unit}s from the start"
+        return f"{self.unit}s from {self.origin}"
 
     def span(self, t: float) -> str:
         """Return a duration ``t`` in the unit: ``97.3 months``."""
