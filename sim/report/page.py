@@ -218,6 +218,8 @@ def _facts(
     if manifest.get("branches") is not None:
         facts.append(("branches", f"{int(manifest['branches']):,}"))
     facts.append(("seed", str(manifest.get("seed", ""))))
+    if manifest.get("engine"):
+        facts.append(("engine", str(manifest["engine"])))
     if len(inputs.runs) > 1:
         facts.append(("runs", ", ".join(inputs.labels)))
     elif inputs.runs and run_label(inputs.runs[0].manifest) != "baseline":
