@@ -2,9 +2,12 @@
 
 Every shipped scenario and each of its variants is run with 10,000 branches and seed
 20230301 into ``results/<name>/`` and ``results/<name>__<variant>/``; then
-``sim report --readme README.md`` rewrites the README's "Shipped scenarios" section.
+``sim report --readme README.md`` rewrites the README's "Shipped scenarios" section, and the
+README's figure and example report (``docs/figures/``, ``docs/examples/``) are drawn again
+from the combined scenario's runs.
 
     python results/regenerate.py [--branches 10000] [--executor process] [--workers 2]
+    python results/regenerate.py --examples-only    # only the figure and the example report
 """
 
 from __future__ import annotations
@@ -25,8 +28,12 @@ def main() -> None:
     parser.add_argument("--branches", type=int, default=10_000)
     parser.add_argument("--executor", default="process")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--examples-only", action="store_true")
     args = parser.parse_args()
     sim = [sys.executable, "-m", "sim"]
+    if args.examples_only:
+        examples(sim)
+        return
     for file in sorted((ROOT / "scenarios").glob("*.yaml")):
         scenario = yaml.safe_load(file.read_text(encoding="utf-8"))
         for variant in [None, *scenario.get("variants", {})]:
@@ -41,6 +48,21 @@ def main() -> None:
             print(" ".join(command[2:]), flush=True)
             subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     subprocess.run([*sim, "report", "results", "--readme", "README.md"], cwd=ROOT, check=True)
+    examples(sim)
+
+
+COMBINED = "results/belarus_between_moscow_and_beijing"
+
+
+def examples(sim: list[str]) -> None:
+    """Draw the README's figure and write its example report from the committed runs."""
+    (ROOT / "docs" / "figures").mkdir(exist_ok=True)
+    (ROOT / "docs" / "examples").mkdir(exist_ok=True)
+    figure = ["plot", COMBINED, "time_to_annexation", "-o", "docs/figures/time_to_annexation.png"]
+    subprocess.run([*sim, *figure], cwd=ROOT, check=True)
+    variants = sorted(p.relative_to(ROOT).as_posix() for p in ROOT.glob(f"{COMBINED}__*"))
+    page = "docs/examples/belarus_between_moscow_and_beijing.html"
+    subprocess.run([*sim, "report", COMBINED, *variants, "--html", page], cwd=ROOT, check=True)
 
 
 if __name__ == "__main__":

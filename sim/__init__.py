@@ -3,9 +3,10 @@
 The public API is what this module exports: :func:`load` a scenario file into a compiled
 model, :func:`run` its branches (in memory or into a run directory), :func:`open_run` a
 finished run, :func:`sweep` parameters, :func:`compare_variants` or :func:`compare_runs`,
-compute :func:`sensitivity` indices, condition a run on observations (:func:`given`), measure
-the diagnosticity of its indicators (:func:`indicators`), and the errors every user-caused
-problem raises.
+compute :func:`sensitivity` indices, draw a result with :func:`plot` or report on results
+with :func:`write_report`, condition a run on observations (:func:`given`), measure the
+diagnosticity of its indicators (:func:`indicators`), score forecasts (:func:`score`), find
+what drives an outcome (:func:`discover`), and the errors every user-caused problem raises.
 
 Names are imported on first use, so that ``import sim`` (and the command line) stays quick:
 the analyses pull in pyarrow, scipy and SALib only when they are called.
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from sim.model.compiled import CompiledModel
     from sim.montecarlo.results import RunResult, open_run
     from sim.montecarlo.runner import resume, run
+    from sim.report.page import write_report
+    from sim.report.plot import plot
 
 # name -> the module that defines it, imported when the name is first used
 _LAZY = {
@@ -59,6 +62,8 @@ _LAZY = {
     "open_run": "sim.montecarlo.results",
     "resume": "sim.montecarlo.runner",
     "run": "sim.montecarlo.runner",
+    "plot": "sim.report.plot",
+    "write_report": "sim.report.page",
 }
 
 __all__ = [
@@ -89,11 +94,13 @@ __all__ = [
     "load",
     "open_run",
     "open_sweep",
+    "plot",
     "resume",
     "run",
     "score",
     "sensitivity",
     "sweep",
+    "write_report",
 ]
 
 

@@ -53,8 +53,8 @@ def test_import_sim_is_quick_and_pulls_in_no_heavy_library() -> None:
 
     code = (
         "import sys, sim, sim.cli; "
-        "print(sorted(m for m in ('scipy', 'pyarrow', 'SALib', 'dask', 'simpy', 'pydantic') "
-        "if m in sys.modules))"
+        "print(sorted(m for m in ('scipy', 'pyarrow', 'SALib', 'dask', 'simpy', 'pydantic', "
+        "'matplotlib', 'jinja2', 'playwright') if m in sys.modules))"
     )
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert found.stdout.strip() == "[]"

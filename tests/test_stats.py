@@ -179,6 +179,29 @@ def test_kaplan_meier_recovers_exponential_survival_under_random_censoring() -> 
     assert median.low <= math.log(2) / rate <= median.high
 
 
+@pytest.mark.parametrize("ties", [False, True])
+def test_kaplan_meier_equals_scipy_ecdf_and_its_greenwood_band_bit_for_bit(ties: bool) -> None:
+    rng = np.random.default_rng(11)
+    event = rng.exponential(3.0, size=4000)
+    censor = rng.uniform(0.0, 8.0, size=4000)
+    t = np.minimum(event, censor)
+    t = np.round(t, 1) if ties else t  # ties of events and censorings at the same times
+    e = event <= censor
+    curve = stats.kaplan_meier(t, e)
+    sf = sps.ecdf(sps.CensoredData(uncensored=t[e], right=t[~e])).sf
+    band = sf.confidence_interval(0.95)
+    assert np.array_equal(curve.time, sf.quantiles)
+    assert np.array_equal(curve.survival, sf.probabilities)
+    defined = ~np.isnan(band.low.probabilities)
+    assert np.array_equal(curve.low[defined], band.low.probabilities[defined])
+    assert np.array_equal(curve.high[defined], band.high.probabilities[defined])
+
+
+def test_kaplan_meier_of_no_durations_is_an_empty_curve() -> None:
+    curve = stats.kaplan_meier(np.zeros(0), np.zeros(0, dtype=bool))
+    assert curve.n == 0 and curve.time.size == 0 and curve.survival.size == 0
+
+
 def test_km_median_is_undefined_when_survival_stays_above_half() -> None:
     t = np.arange(1.0, 11.0)
     curve = stats.kaplan_meier(t, t <= 3)  # 3 of 10 events, the rest censored later

@@ -148,6 +148,20 @@ class Comparison:
         """Return the rows as a ``pandas.DataFrame`` (needs pandas)."""
         return self.table().to_pandas()
 
+    def figure(self, name: str | None = None) -> Any:
+        """Return the forest plot of outcome ``name``'s differences (needs ``sim[report]``)."""
+        from sim.analysis.views import comparison_figure
+
+        return comparison_figure(self.rows, name)
+
+    def _repr_html_(self) -> str | None:
+        """Show the comparison in a notebook: its rows and a forest plot (with ``sim[report]``)."""
+        try:
+            from sim.analysis.views import comparison_html
+        except ImportError:  # matplotlib or Jinja2 is not installed: the plain repr then
+            return None
+        return comparison_html(self)
+
     def to_dict(self) -> dict[str, Any]:
         """Return the comparison as JSON-ready data (undefined numbers are ``None``)."""
         return {
@@ -187,15 +201,16 @@ def arm_from_table(
     scenario's ``stop_when`` may end branches before the horizon.
     """
     columns = {name: table.column(name).to_numpy() for name in _details(table, outcomes)}
-    return Arm(
-        label, columns, tuple(outcomes), seed, sha256, horizon, dict(labels or {}), stops
-    )
+    return Arm(label, columns, tuple(outcomes), seed, sha256, horizon, dict(labels or {}), stops)
 
 
-def _run_arm(directory: str | Path, label: str) -> Arm:
-    """Read the arm of a run directory: only the columns a comparison needs."""
+def _run_arm(directory: str | Path, label: str, only: Sequence[str] | None = None) -> Arm:
+    """Read the arm of a run directory: only the columns a comparison needs.
+
+    ``only`` limits it to some outcomes (each run's others are then not checked).
+    """
     result = open_run(directory)
-    entries = result.summary["outcomes"]
+    entries = {n: e for n, e in result.summary["outcomes"].items() if only is None or n in only}
     outcomes = tuple((str(n), str(e["kind"])) for n, e in entries.items())
     labels = {
         str(n): tuple(str(c) for c in e["categories"])
@@ -204,7 +219,9 @@ def _run_arm(directory: str | Path, label: str) -> Arm:
     }
     assert result.directory is not None  # open_run reads a directory
     path = result.directory / BRANCHES
-    table = pq.read_table(path, columns=_details(pq.read_schema(path), outcomes))
+    # ParquetFile, not read_table: the latter's dataset layer imports pandas.
+    parquet = pq.ParquetFile(path)
+    table = parquet.read(columns=_details(parquet.schema_arrow, outcomes))
     # The horizon is not in the manifest of older runs; a branch that ran to the end has
     # t_end at the horizon, which is the best bound the table itself gives.
     horizon = result.manifest.get("horizon")
@@ -219,7 +236,7 @@ def _run_arm(directory: str | Path, label: str) -> Arm:
         horizon=float(horizon),
         labels=labels,
         # a run whose branches may stop early summarised its times with competing events
-        stops=any("competing" in e for e in entries.values()),
+        stops=any("competing" in e for e in result.summary["outcomes"].values()),
     )
 
 
@@ -352,17 +369,25 @@ def compare_arms(
 
 
 def compare_runs(
-    directories: Sequence[str | Path], *, paired: bool | None = None, confidence: float = 0.95
+    directories: Sequence[str | Path],
+    *,
+    paired: bool | None = None,
+    confidence: float = 0.95,
+    outcomes: Sequence[str] | None = None,
+    labels: Sequence[str] | None = None,
 ) -> Comparison:
     """Compare run directories; the first is the baseline.
 
-    Runs are labelled by their directory's name (its path where two names clash).
+    Runs are labelled by their directory's name (its path where two names clash), or by
+    ``labels``. ``outcomes`` limits the comparison to some outcomes, and reads only their
+    columns: comparing one outcome at a time keeps the memory of million-branch runs small.
     """
     if len(directories) < 2:
         raise UsageError(f"a comparison needs at least two run directories, got {len(directories)}")
-    names = [Path(d).name or str(d) for d in directories]
-    labels = names if len(set(names)) == len(names) else [str(d) for d in directories]
-    arms = [_run_arm(d, label) for d, label in zip(directories, labels, strict=True)]
+    if labels is None:
+        names = [Path(d).name or str(d) for d in directories]
+        labels = names if len(set(names)) == len(names) else [str(d) for d in directories]
+    arms = [_run_arm(d, label, outcomes) for d, label in zip(directories, labels, strict=True)]
     return compare_arms(arms, paired=paired, confidence=confidence)
 
 

@@ -148,9 +148,7 @@ class _SerialSettings:
                     "running settings of a scenario needs its text; "
                     "build the model with sim.model.compile.build_model or load_model"
                 )
-            self._parsed = parse_scenario(
-                self._base.source, self._base.file, self._base.includes
-            )
+            self._parsed = parse_scenario(self._base.source, self._base.file, self._base.includes)
         doc, scenario = self._parsed
         model = compile_scenario(
             scenario, doc, variant=setting.variant, overrides=setting.overrides

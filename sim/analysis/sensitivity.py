@@ -246,6 +246,20 @@ class SensitivityResult:
         """Return the index table as a ``pandas.DataFrame`` (needs pandas)."""
         return self.indices.to_pandas()
 
+    def figure(self, name: str | None = None) -> Any:
+        """Return the tornado chart of outcome ``name`` (default: the first; ``sim[report]``)."""
+        from sim.analysis.views import sensitivity_figure
+
+        return sensitivity_figure(self, name)
+
+    def _repr_html_(self) -> str | None:
+        """Show the indices in a notebook: a table and a tornado chart (with ``sim[report]``)."""
+        try:
+            from sim.analysis.views import sensitivity_html
+        except ImportError:  # matplotlib or Jinja2 is not installed: the plain repr then
+            return None
+        return sensitivity_html(self)
+
     def __repr__(self) -> str:
         where = f"directory={str(self.directory)!r}" if self.directory else "in memory"
         return (

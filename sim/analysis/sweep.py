@@ -407,6 +407,24 @@ class SweepResult:
         """Return the table of points as a ``pandas.DataFrame`` (needs pandas)."""
         return self.points.to_pandas()
 
+    def figure(self, name: str | None = None) -> Any:
+        """Return the matplotlib figure of outcome ``name`` over the sweep (needs ``sim[report]``).
+
+        One swept parameter: the outcome against it with its band (every probability outcome
+        when ``name`` is None); a full grid of two: a heat map; otherwise one panel each.
+        """
+        from sim.analysis.views import sweep_outcome_figure
+
+        return sweep_outcome_figure(self, name)
+
+    def _repr_html_(self) -> str | None:
+        """Show the sweep in a notebook: its points and a figure (with ``sim[report]``)."""
+        try:
+            from sim.analysis.views import sweep_html
+        except ImportError:  # matplotlib or Jinja2 is not installed: the plain repr then
+            return None
+        return sweep_html(self)
+
     def __repr__(self) -> str:
         where = f"directory={str(self.directory)!r}" if self.directory else "in memory"
         return (

@@ -10,6 +10,7 @@ import sim.cli.compare  # registers `sim compare`
 import sim.cli.discover  # registers `sim discover`
 import sim.cli.given  # registers `sim given`
 import sim.cli.indicators  # registers `sim indicators`
+import sim.cli.plot  # registers `sim plot`
 import sim.cli.report  # registers `sim report`
 import sim.cli.run  # registers `sim run` and `sim summary`
 import sim.cli.score  # registers `sim score`

@@ -21,6 +21,7 @@ import typer
 from sim.cli._app import app, fail, reporting_errors
 from sim.cli._options import EngineOption, engine_name, parse_overrides
 from sim.cli._output import print_summary, progress_bar
+from sim.cli.plot import require_report_extra
 from sim.errors import UsageError
 from sim.montecarlo.kinds import ExecutorKind
 
@@ -32,6 +33,7 @@ __all__ = ["SummaryFormat", "default_out", "run_command", "summary_command"]
 
 DEFAULT_BRANCHES = 1000
 DEFAULT_SEED = 0
+REPORT = "report.html"  # the report that --report writes into the run directory
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 
@@ -170,6 +172,14 @@ def run_command(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Show no progress bar.")] = False,
     engine: EngineOption = None,
+    report: Annotated[
+        bool,
+        typer.Option(
+            "--report",
+            help="Then write DIR/report.html: a self-contained HTML report of the run "
+            "(needs sim[report]).",
+        ),
+    ] = False,
 ) -> None:
     """Run Monte Carlo branches of a scenario and write its run directory.
 
@@ -181,6 +191,8 @@ def run_command(
     """
     from sim.montecarlo.runner import resume, run
 
+    if report:
+        require_report_extra("sim run --report")
     with reporting_errors():
         if resume_dir is not None:
             _refuse_with_resume(
@@ -227,6 +239,12 @@ def run_command(
         _show_posterior_of_run(result, posterior)
     else:
         _show_result(result)
+    if report and result.directory is not None:
+        from sim.report.page import write_report
+
+        with reporting_errors():
+            written = write_report([result.directory], result.directory / REPORT)
+        typer.echo(f"report: {written}")
 
 
 def _show_posterior_of_run(result: RunResult, posterior: Any) -> None:

@@ -192,9 +192,7 @@ def _version(value: Any) -> float:
     raise ValueError(f"expected format version 1 or 1.1, got {describe_value(value)}")
 
 
-Version = Annotated[
-    float, PlainValidator(_version), WithJsonSchema({"enum": [1, 1.1]})
-]
+Version = Annotated[float, PlainValidator(_version), WithJsonSchema({"enum": [1, 1.1]})]
 
 
 def _text(value: Any) -> str:

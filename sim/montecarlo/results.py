@@ -117,9 +117,37 @@ class RunResult:
             self._series = pq.read_table(path)
         return self._series
 
+    def column(self, name: str) -> np.ndarray:
+        """Return one column of the branch table, reading only that column from disk."""
+        if self._table is None and self.directory is not None:
+            # ParquetFile, not read_table: the latter's dataset layer imports pandas.
+            table = pq.ParquetFile(self.directory / BRANCHES).read(columns=[name])
+        else:
+            table = self.table
+        return np.asarray(table.column(name).to_numpy())
+
     def to_pandas(self) -> Any:
         """Return the branch table as a ``pandas.DataFrame`` (needs pandas)."""
         return self.table.to_pandas()
+
+    def figure(self, name: str, *, survival: bool = False) -> Any:
+        """Return the matplotlib figure of outcome ``name`` (needs ``sim[report]``).
+
+        A probability is a point with its interval, a time to an event a Kaplan–Meier curve
+        (``survival=True``: survival rather than the share where it has happened), a value a
+        histogram; see :func:`sim.montecarlo.views.outcome_figure` for several runs at once.
+        """
+        from sim.montecarlo.views import outcome_figure
+
+        return outcome_figure([self], name, survival=survival)
+
+    def _repr_html_(self) -> str | None:
+        """Show the run in a notebook: its outcomes' table and a figure (with ``sim[report]``)."""
+        try:
+            from sim.montecarlo.views import run_html
+        except ImportError:  # matplotlib or Jinja2 is not installed: the plain repr then
+            return None
+        return run_html(self)
 
     def __repr__(self) -> str:
         where = f"directory={str(self.directory)!r}" if self.directory else "in memory"

@@ -22,6 +22,7 @@ from sim.stats.intervals import (
 )
 from sim.stats.survival import (
     KM_METHOD,
+    SurvivalCurve,
     check_durations,
     kaplan_meier,
     km_median,
@@ -95,14 +96,10 @@ def _time_to_summary(
     curve is the Aalen–Johansen cumulative incidence (:mod:`sim.stats.competing`).
     """
     durations, observed = censored(values, t_end, horizon)
-    if stopped is None:
-        curve = kaplan_meier(durations, observed, confidence)
-        competing = np.zeros(observed.shape, dtype=bool)
-        median = km_median(curve)
-    else:
-        competing = np.asarray(stopped, dtype=bool) & ~observed
-        curve = aalen_johansen(durations, observed, competing, confidence)
-        median = replace(km_median(curve), method=AJ_METHOD)
+    curve, competing = _event_curve(durations, observed, stopped, confidence)
+    median = km_median(curve)
+    if stopped is not None:
+        median = replace(median, method=AJ_METHOD)
     at_horizon = survival_at(curve, horizon) if horizon is not None else undefined(KM_METHOD)
     times = durations[observed]
     return {
@@ -118,6 +115,52 @@ def _time_to_summary(
         **{quantile_key(q): json_number(km_quantile(curve, q)) for q in LEVELS},
         "mean_observed": float(np.mean(times)) if times.size else None,
     }
+
+
+def _event_curve(
+    durations: FloatArray, observed: BoolArray, stopped: npt.ArrayLike | None, confidence: float
+) -> tuple[SurvivalCurve, BoolArray]:
+    """Return the curve of censored durations and which branches met a competing event.
+
+    Kaplan–Meier, or with ``stopped`` (branches ended early by ``stop_when``) the
+    Aalen–Johansen cumulative incidence, a stopped branch without its event competing.
+    """
+    if stopped is None:
+        return kaplan_meier(durations, observed, confidence), np.zeros(observed.shape, bool)
+    competing = np.asarray(stopped, dtype=bool) & ~observed
+    return aalen_johansen(durations, observed, competing, confidence), competing
+
+
+def time_curve(
+    kind: str,
+    values: npt.ArrayLike,
+    *,
+    t_end: npt.ArrayLike,
+    horizon: float,
+    start: npt.ArrayLike | None = None,
+    given: npt.ArrayLike | None = None,
+    stops: bool = False,
+    confidence: float = 0.95,
+) -> SurvivalCurve:
+    """Return the curve behind a ``time_to`` or ``time_between`` summary, for figures.
+
+    The same branches, censoring and competing events as :func:`summarize_outcome`: a
+    ``time_between`` counts from ``start`` over the branches where it started, ``given``
+    keeps the branches where its condition held, ``stops`` makes it Aalen–Johansen.
+    """
+    v, ends = np.asarray(values, dtype=float), np.asarray(t_end, dtype=float)
+    keep = np.ones(v.shape, bool) if given is None else np.asarray(given, dtype=bool)
+    offset = np.zeros(v.shape)
+    if kind == "time_between":
+        if start is None:
+            raise ValueError("a time_between outcome needs its start column")
+        offset = np.asarray(start, dtype=float)
+        keep = keep & ~np.isnan(offset)
+    elif kind != "time_to":
+        raise ValueError(f"outcomes of kind {kind!r} have no curve")
+    stopped = (ends < horizon)[keep] if stops else None
+    durations, observed = censored(v[keep], ends[keep] - offset[keep], None)
+    return _event_curve(durations, observed, stopped, confidence)[0]
 
 
 def _value_summary(values: npt.ArrayLike, confidence: float) -> dict[str, object]:

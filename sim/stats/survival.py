@@ -10,12 +10,10 @@ always exists, unlike a median that may never be reached.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from sim.stats.intervals import (
     BoolArray,
@@ -76,31 +74,32 @@ def check_durations(
 def kaplan_meier(
     durations: npt.ArrayLike, observed: npt.ArrayLike, confidence: float = 0.95
 ) -> SurvivalCurve:
-    """Return the Kaplan–Meier curve of right-censored durations with its Greenwood band."""
+    """Return the Kaplan–Meier curve of right-censored durations with its Greenwood band.
+
+    One sort and a few cumulative sums: S(t) is the product of (n_j - d_j) / n_j over the
+    distinct times up to t, and the band is S ± z·S·sqrt(Σ d_j / (n_j (n_j - d_j))),
+    clipped to [0, 1]: the plain Greenwood band of ``scipy.stats.ecdf``, computed the same
+    way (and so to the same bits) in a fraction of its time.
+    """
     check_confidence(confidence)
     t, e = check_durations(durations, observed)
-    sf = stats.ecdf(stats.CensoredData(uncensored=t[e], right=t[~e])).sf
-    with warnings.catch_warnings():
-        # scipy warns where the curve reaches 0; the band is mended below.
-        warnings.filterwarnings("ignore", "The confidence interval is undefined", RuntimeWarning)
-        band = sf.confidence_interval(confidence)
-    time = np.asarray(sf.quantiles, dtype=float)
-    survival = np.asarray(sf.probabilities, dtype=float)
+    order = np.argsort(t, kind="stable")
+    ts, es = t[order], e[order]
+    # Where each distinct time starts in the sorted durations.
+    starts = np.flatnonzero(np.concatenate(([True], ts[1:] != ts[:-1])))[: ts.size]
+    time = ts[starts]
+    at_risk = (t.size - starts).astype(np.int64)
+    events = np.add.reduceat(es.astype(np.int64), starts) if ts.size else np.zeros(0, np.int64)
+    # The same operations as scipy.stats.ecdf, so that the numbers agree to the last bit.
+    survival = np.cumprod((at_risk - events) / at_risk, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se = np.sqrt(survival**2 * np.cumsum(events / (at_risk * (at_risk - events))))
+    half = z_critical(confidence) * se
     # Where the last branch at risk has its event, S = 0 and Greenwood's variance is 0 * inf:
     # the band collapses onto the estimate there.
-    low = np.where(np.isnan(band.low.probabilities), survival, band.low.probabilities)
-    high = np.where(np.isnan(band.high.probabilities), survival, band.high.probabilities)
-    return SurvivalCurve(time, survival, low, high, *_counts(t, e, time))
-
-
-def _counts(t: FloatArray, e: BoolArray, time: FloatArray) -> tuple[IntArray, IntArray]:
-    """Return how many branches are at risk at each of ``time``, and how many have events."""
-    at_risk = t.size - np.searchsorted(np.sort(t), time, side="left")
-    event_times = np.sort(t[e])
-    events = np.searchsorted(event_times, time, side="right") - np.searchsorted(
-        event_times, time, side="left"
-    )
-    return at_risk.astype(np.int64), events.astype(np.int64)
+    low = np.where(np.isnan(half), survival, np.clip(survival - half, 0.0, 1.0))
+    high = np.where(np.isnan(half), survival, np.clip(survival + half, 0.0, 1.0))
+    return SurvivalCurve(time, survival, low, high, at_risk, events)
 
 
 def _first_below(time: FloatArray, values: FloatArray, level: float) -> float | None:

@@ -95,8 +95,7 @@ class Beta(QuantileForm):
 
     _placeholder: ClassVar[dict[str, float]] = {"a": 1.0, "b": 1.0}
     _not_at_draw: ClassVar[str] = (
-        "solving them needs a numerical fit at every draw; give a and b, which may be "
-        "expressions"
+        "solving them needs a numerical fit at every draw; give a and b, which may be expressions"
     )
     kind: Literal["beta"] = Field("beta", description="The kind of distribution: beta.")
     a: Param = Field(description="First shape parameter (alpha); > 0.")

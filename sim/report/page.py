@@ -1,0 +1,674 @@
+"""The HTML report: one self-contained page of a scenario's results, with a brief on top.
+
+The page holds everything it shows: figures are SVG ``data:`` URIs, the style sheet is
+inline, and a Content-Security-Policy forbids loading anything else (and running any
+script), so it opens offline, mails as one file and prints cleanly to PDF. Every text of
+the scenario reaches it through Jinja2 with autoescaping. A report reads summaries, and
+from ``branches.parquet`` only the columns its figures draw (and the first 100,000 rows
+for rank correlations), so that a run of a million branches is reported in seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from jinja2 import PackageLoader
+
+from sim.analysis.compare import compare_runs
+from sim.analysis.sensitivity import SensitivityResult
+from sim.analysis.sweep import SweepResult
+from sim.analysis.views import (
+    comparison_figure,
+    sensitivity_figure,
+    sensitivity_outcomes,
+    sweep_outcome_figure,
+    sweep_outcomes,
+)
+from sim.errors import UsageError
+from sim.model.compiled import CompiledModel
+from sim.montecarlo.results import RunResult
+from sim.montecarlo.views import (
+    FIGURES,
+    describe_outcome,
+    estimate_text,
+    footer,
+    humanise,
+    interval_text,
+    model_of,
+    outcome_figure,
+    run_label,
+    time_axis,
+    trajectories,
+    trajectory_figure,
+)
+from sim.report.brief import (
+    Span,
+    difference_words,
+    driver_words,
+    estimate_words,
+    plain,
+    strong,
+    variant_words,
+)
+from sim.report.drivers import SAMPLE, Driver, rank_correlations, sensitivity_drivers
+from sim.report.inputs import ComparisonTable, Inputs, gather
+from sim.version import __version__
+from sim.views.frame import data_uri
+from sim.views.html import Table, environment
+from sim.views.text import number
+from sim.views.timeaxis import TimeAxis
+
+__all__ = ["Page", "build_page", "render_page", "report_html", "write_report"]
+
+_ENV = environment(PackageLoader("sim.report", "templates"))
+_HEADLINES = 6  # outcomes in the brief
+_MAX_RUNS = 8  # runs drawn side by side in one figure
+_ANALYSIS_FIGURES = 4  # figures per sweep, sensitivity analysis or comparison table
+_MAX_TRAJECTORIES = 12  # fan charts in a report
+Rows = Mapping[str, list[Mapping[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Image:
+    """A figure on the page: its data URI and a text for those who cannot see it."""
+
+    uri: str
+    alt: str
+
+
+@dataclass(frozen=True)
+class OutcomeSection:
+    """One outcome: its question, its estimate in words, its figure and its variants."""
+
+    anchor: str
+    name: str
+    kind: str
+    title: str
+    measures: str
+    words: list[Span]
+    lines: list[list[Span]]
+    image: Image | None
+    table: Table | None
+
+
+@dataclass(frozen=True)
+class Section:
+    """A section of analyses (variants, a sweep, sensitivity indices, a comparison table)."""
+
+    anchor: str
+    title: str
+    text: str
+    images: list[Image] = field(default_factory=list)
+    table: Table | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A source's words behind a number."""
+
+    source: str
+    quote: str
+    note: str
+
+
+@dataclass(frozen=True)
+class ParameterRow:
+    """A parameter in the assumptions table."""
+
+    name: str
+    distribution: str
+    spread: str
+    meaning: str
+    citations: list[Citation]
+    assumption: str
+
+
+@dataclass(frozen=True)
+class Page:
+    """Everything the report's template shows."""
+
+    title: str
+    name: str
+    description: str
+    facts: list[tuple[str, str]]
+    warnings: list[str]
+    brief: list[list[Span]]
+    outcomes: list[OutcomeSection]
+    sections: list[Section]
+    parameters: list[ParameterRow]
+    notes: list[str]
+
+
+# --- assembling ---------------------------------------------------------------------------------
+
+
+def _headlines(
+    model: CompiledModel | None, names: Sequence[str], kinds: Mapping[str, str]
+) -> list[str]:
+    """Return the outcomes the brief leads with: those with a question, else the probabilities."""
+    asked = [n for n in names if describe_outcome(model, n)[0]]
+    if asked:
+        return asked
+    chances = [n for n in names if kinds.get(n) == "probability"]
+    return chances or list(names)
+
+
+def _comparisons(inputs: Inputs, names: Sequence[str]) -> dict[str, list[Mapping[str, Any]]]:
+    """Return each outcome's comparison rows: from the tables given, else from the runs.
+
+    Runs are compared one outcome at a time, so that only that outcome's columns are read.
+    """
+    found: dict[str, list[Mapping[str, Any]]] = {}
+    for table in inputs.comparisons:
+        for row in table.rows:
+            found.setdefault(str(row["outcome"]), []).append(row)
+    if found or len(inputs.runs) < 2:
+        return found
+    labels = inputs.labels
+    directories = [r.directory for r in inputs.runs]
+    if any(d is None for d in directories):
+        return found
+    for name in names:
+        comparison = compare_runs(
+            [d for d in directories if d is not None], outcomes=[name], labels=labels
+        )
+        found[name] = [dict(r) for r in comparison.rows]
+    return found
+
+
+def _drivers(inputs: Inputs, names: Sequence[str]) -> tuple[Mapping[str, list[Driver]], str]:
+    """Return the parameters that matter most for each outcome, and where that comes from."""
+    for result in inputs.sensitivities:
+        found = sensitivity_drivers(result)
+        if any(n in found for n in names):
+            method = str(result.manifest.get("method"))
+            return found, f"from the {method} sensitivity analysis in {result.directory}"
+    if inputs.runs:
+        base = inputs.runs[0]
+        found = rank_correlations(base, names)
+        shown = min(SAMPLE, int(base.manifest.get("branches") or SAMPLE))
+        return found, f"Spearman rank correlations over the baseline's first {shown:,} branches"
+    return {}, ""
+
+
+def _facts(
+    inputs: Inputs, model: CompiledModel | None, axis: TimeAxis | None
+) -> list[tuple[str, str]]:
+    manifest = inputs.manifest
+    facts: list[tuple[str, str]] = []
+    if model is not None and model.scenario is not None:
+        vantage = getattr(model.scenario, "vantage", None)
+        if vantage is not None:
+            facts.append(("vantage date", str(vantage)))
+    if axis is not None and axis.start is not None:
+        facts.append(("t = 0", f"{axis.start:%d %B %Y}"))
+    if axis is not None:
+        facts.append(
+            (
+                "horizon",
+                f"{axis.span(axis.horizon)}"
+                + (f" ({axis.when(axis.horizon)})" if axis.dated else ""),
+            )
+        )
+    facts.append(("scenario file", str(manifest.get("file", ""))))
+    if manifest.get("branches") is not None:
+        facts.append(("branches", f"{int(manifest['branches']):,}"))
+    facts.append(("seed", str(manifest.get("seed", ""))))
+    if manifest.get("engine"):
+        facts.append(("engine", str(manifest["engine"])))
+    if len(inputs.runs) > 1:
+        facts.append(("runs", ", ".join(inputs.labels)))
+    elif inputs.runs and run_label(inputs.runs[0].manifest) != "baseline":
+        facts.append(("run", run_label(inputs.runs[0].manifest)))
+    facts.append(("sim version", str(manifest.get("sim_version", ""))))
+    if manifest.get("finished_at"):
+        facts.append(("run finished", str(manifest["finished_at"])[:16].replace("T", " ")))
+    return facts
+
+
+def _warnings(inputs: Inputs, model: CompiledModel | None) -> list[str]:
+    manifest = inputs.manifest
+    if model is None:
+        return [
+            f"The scenario file {manifest.get('file')!r} could not be read: the page shows "
+            "the numbers without the scenario's questions, dates and parameters."
+        ]
+    notes = []
+    if manifest.get("sha256") and model.source_sha256 != manifest.get("sha256"):
+        notes.append(
+            f"The scenario file {manifest.get('file')} has changed since the run: titles, "
+            "questions and parameters are shown as the file reads now."
+        )
+    if str(manifest.get("sim_version", __version__)) != __version__:
+        notes.append(
+            f"The run was made by sim {manifest.get('sim_version')}; this is sim {__version__}."
+        )
+    return notes
+
+
+def _outcome_section(
+    inputs: Inputs,
+    name: str,
+    model: CompiledModel | None,
+    axis: TimeAxis | None,
+    rows: Sequence[Mapping[str, Any]],
+    drivers: Sequence[Driver] | None,
+) -> OutcomeSection:
+    runs = list(inputs.runs[:_MAX_RUNS])
+    base = runs[0]
+    entry = base.summary["outcomes"][name]
+    kind = str(entry.get("kind"))
+    question, measures = describe_outcome(model, name)
+    image = None
+    if kind in FIGURES:  # an outcome kind without a figure yet is reported in words
+        figure = outcome_figure(runs, name, model=model, labels=inputs.labels[:_MAX_RUNS])
+        image = Image(data_uri(figure), f"figure of {name}: {measures}")
+    lines = []
+    if rows:
+        lines.append(variant_words(rows, model.unit if model is not None else ""))
+    if drivers is not None:
+        lines.append(driver_words(drivers))
+    return OutcomeSection(
+        anchor=f"outcome-{name}",
+        name=name,
+        kind=kind,
+        title=question or humanise(name),
+        measures=measures,
+        words=estimate_words(entry, axis),
+        lines=lines,
+        image=image,
+        table=_variant_table(inputs, name, axis, rows),
+    )
+
+
+def _variant_table(
+    inputs: Inputs, name: str, axis: TimeAxis | None, rows: Sequence[Mapping[str, Any]]
+) -> Table | None:
+    if len(inputs.runs) < 2:
+        return None
+    unit = axis.unit if axis is not None else ""
+    differences: dict[str, list[Mapping[str, Any]]] = {}
+    for row in rows:
+        differences.setdefault(str(row["run"]), []).append(row)
+    body = []
+    for run, label in zip(inputs.runs, inputs.labels, strict=True):
+        entry = run.summary["outcomes"].get(name, {})
+        mine = differences.get(label, [])
+        difference = "; ".join(
+            (f"{r['category']} " if r.get("category") else "") + difference_words(r, unit)
+            for r in mine
+        )
+        mark = "*" if any(r.get("significant") for r in mine) else ""
+        body.append(
+            [label, estimate_text(entry, axis), interval_text(entry, axis), difference, mark]
+        )
+    measure = str(rows[0]["measure"]) if rows else ""
+    how = {"rmst": "difference in restricted mean time", "proportion": "difference"}
+    return Table(
+        ["run", "estimate", "95% interval", how.get(measure, "difference"), ""],
+        body,
+        frozenset({1, 2, 3}),
+    )
+
+
+def _variants_section(
+    inputs: Inputs, model: CompiledModel | None, headlines: Sequence[str], rows: Rows
+) -> Section | None:
+    if len(inputs.runs) < 2 and not inputs.comparisons:
+        return None
+    declared = model.scenario.variants if model is not None and model.scenario else {}
+    body = []
+    for run, label in zip(inputs.runs[1:], inputs.labels[1:], strict=True):
+        variant = run.manifest.get("variant")
+        spec = declared.get(str(variant)) if variant else None
+        changes = [f"{k} = {_value_text(v)}" for k, v in (spec.parameters if spec else {}).items()]
+        changes += [f"{k} = {v}" for k, v in (run.manifest.get("overrides") or {}).items()]
+        what = (spec.description or "") if spec else ""
+        body.append([label, " ".join(what.split()), "; ".join(changes)])
+    images = []
+    foot = footer(inputs.manifest)
+    for name in [n for n in headlines if rows.get(n)][:_HEADLINES]:
+        figure = comparison_figure(rows[name], name, model=model, foot=foot)
+        images.append(Image(data_uri(figure), f"differences of {name} to the baseline"))
+    text = (
+        "Every run shares the baseline's seed and branch numbers, so branch i of each drew the "
+        "same random numbers wherever the scenario's structure agrees (common random numbers): "
+        "the differences are paired, and much more precise than those of independent runs."
+        if inputs.runs and len(inputs.runs) > 1
+        else "Differences as the comparison tables give them."
+    )
+    table = Table(["run", "what it stands for", "what it changes"], body) if body else None
+    return Section("variants", "Variants", text, images, table)
+
+
+def _trajectories_section(base: RunResult | None, model: CompiledModel | None) -> Section | None:
+    """The fan chart of every quantity the scenario records over time (``record:``)."""
+    names = trajectories(base) if base is not None else []
+    if base is None or not names:
+        return None
+    images = [
+        Image(data_uri(trajectory_figure(base, n, model=model)), f"{n} over time")
+        for n in names[:_MAX_TRAJECTORIES]
+    ]
+    text = (
+        "Quantities recorded at regular times on every branch: the median, the middle half "
+        "and the middle 90% of the branches at each time (from the summary's percentiles)."
+    )
+    return Section("trajectories", "Trajectories", text, images)
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    dist = getattr(value, "dist", None)
+    if dist is not None:
+        return str(dist.describe())
+    return f"{value:g}" if isinstance(value, float | int) else str(value)
+
+
+def _sweep_section(
+    index: int, sweep: SweepResult, model: CompiledModel | None, headlines: Sequence[str]
+) -> Section:
+    names = sweep_outcomes(sweep)
+    kinds = {o.name: o.kind for o in model.outcomes} if model is not None else {}
+    chosen = [n for n in headlines if n in names] or names[:1]
+    images = []
+    if len(sweep.parameters) == 1 and any(kinds.get(n) == "probability" for n in chosen):
+        figure = sweep_outcome_figure(sweep, None, model=model)
+        images.append(Image(data_uri(figure), "probabilities against the swept parameter"))
+        chosen = [n for n in chosen if kinds.get(n) != "probability"]
+    for name in chosen[: _ANALYSIS_FIGURES - len(images)]:
+        figure = sweep_outcome_figure(sweep, name, model=model)
+        images.append(Image(data_uri(figure), f"{name} over the sweep"))
+    points = sweep.points
+    design = sweep.manifest.get("design", {})
+    text = (
+        f"{points.num_rows} points ({design.get('method', 'points')}) over "
+        f"{', '.join(sweep.parameters)}, {int(sweep.manifest.get('branches', 0)):,} branches "
+        f"each, seed {sweep.manifest.get('seed')}, in {sweep.directory}. A swept parameter is "
+        "fixed at each point; the others keep their distributions."
+    )
+    shown = [n for n in headlines if n in names][:_ANALYSIS_FIGURES] or names[:_ANALYSIS_FIGURES]
+    body = [
+        [
+            *(_cell(row[p]) for p in sweep.parameters),
+            *(_estimate_cell(row, n, kinds.get(n)) for n in shown),
+        ]
+        for row in points.to_pylist()
+    ]
+    table = Table(
+        [*sweep.parameters, *shown], body, frozenset(range(len(sweep.parameters) + len(shown)))
+    )
+    return Section(f"sweep-{index}", f"Sweep of {', '.join(sweep.parameters)}", text, images, table)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "-" if value is None else f"{value:g}"
+
+
+def _estimate_cell(row: Mapping[str, Any], name: str, kind: str | None) -> str:
+    entry = {
+        "kind": kind,
+        "estimate": row[name],
+        "ci_low": row[f"{name}_ci_low"],
+        "ci_high": row[f"{name}_ci_high"],
+    }
+    clean = {
+        k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in entry.items()
+    }
+    return f"{estimate_text(clean)} [{interval_text(clean)}]"
+
+
+def _sensitivity_section(
+    index: int, result: SensitivityResult, model: CompiledModel | None, headlines: Sequence[str]
+) -> Section:
+    names = sensitivity_outcomes(result)
+    chosen = ([n for n in headlines if n in names] or names)[:_ANALYSIS_FIGURES]
+    images = [
+        Image(data_uri(sensitivity_figure(result, n, model=model)), f"sensitivity of {n}")
+        for n in chosen
+    ]
+    method = str(result.manifest.get("method"))
+    text = (
+        f"{method.capitalize()} indices over the uncertain parameters: "
+        f"{result.manifest.get('samples')} sample rows of "
+        f"{int(result.manifest.get('branches', 0)):,} branches each, seed "
+        f"{result.manifest.get('seed')}, in {result.directory}. "
+        + (
+            "S1 is the share of an outcome's variance that a parameter explains alone, ST the "
+            "share it has a part in, interactions included."
+            if method == "sobol"
+            else "mu* is the mean absolute effect of moving a parameter across its range, "
+            "sigma how much that effect depends on the others."
+        )
+    )
+    columns = [c for c in result.indices.column_names if c not in ("outcome", "parameter")]
+    body = [
+        [str(r["outcome"]), str(r["parameter"]), *(number(r[c]) for c in columns)]
+        for r in result.indices.to_pylist()
+        if r["outcome"] in chosen
+    ]
+    table = Table(["outcome", "parameter", *columns], body, frozenset(range(2, 2 + len(columns))))
+    return Section(f"sensitivity-{index}", f"Sensitivity ({method})", text, images, table)
+
+
+def _comparison_section(
+    index: int, table: ComparisonTable, model: CompiledModel | None, headlines: Sequence[str]
+) -> Section:
+    names = list(dict.fromkeys(str(r["outcome"]) for r in table.rows))
+    chosen = ([n for n in headlines if n in names] or names)[:_ANALYSIS_FIGURES]
+    images = [
+        Image(
+            data_uri(
+                comparison_figure(table.rows, n, model=model, foot=f"sim · {table.path.name}")
+            ),
+            f"differences of {n}",
+        )
+        for n in chosen
+    ]
+    body = [
+        [str(r["outcome"]), str(r["run"]), difference_words(r), "*" if r["significant"] else ""]
+        for r in table.rows
+    ]
+    return Section(
+        f"comparison-{index}",
+        f"Comparison ({table.path.name})",
+        f"Differences to {table.rows[0]['baseline'] if table.rows else 'the baseline'}"
+        f" as written by sim compare to {table.path}.",
+        images,
+        Table(["outcome", "run", "difference", ""], body, frozenset({2})),
+    )
+
+
+def _parameters(model: CompiledModel | None) -> list[ParameterRow]:
+    if model is None or model.scenario is None:
+        return []
+    titles = {s.id: s.title for s in model.scenario.sources}
+    rows = []
+    for name, p in model.scenario.parameters.items():
+        if p.dist is not None:
+            distribution, spread = p.dist.describe(), _spread(p.dist)
+        else:
+            distribution, spread = f"fixed: {_value_text(p.value)}", ""
+        citations = [
+            Citation(
+                titles.get(c.ref, c.ref),
+                " ".join(c.quote.split()),
+                " ".join((c.note or "").split()),
+            )
+            for c in p.citations
+        ]
+        rows.append(
+            ParameterRow(
+                name,
+                distribution,
+                spread,
+                " ".join((p.doc or "").split()),
+                citations,
+                " ".join((p.assumption or "").split()),
+            )
+        )
+    return rows
+
+
+def _spread(dist: Any) -> str:
+    """Return the middle 90% of a distribution: ``0.05 – 0.5``, where it has a quantile function."""
+    if dist.kind in ("fixed", "bernoulli", "choice"):
+        return ""
+    try:
+        low, high = (float(q) for q in dist.ppf(np.array([0.05, 0.95])))
+    except (AttributeError, NotImplementedError, ValueError):
+        return ""
+    return f"{number(low)} – {number(high)}"
+
+
+def build_page(inputs: Inputs) -> Page:
+    """Return the page of a report on ``inputs``."""
+    base = inputs.runs[0] if inputs.runs else None
+    model = model_of(inputs.manifest, inputs.directory)
+    axis = time_axis(model, base) if (model is not None or base is not None) else None
+    names = list(base.summary["outcomes"]) if base is not None else []
+    kinds = {n: str(e.get("kind")) for n, e in base.summary["outcomes"].items()} if base else {}
+    headlines = _headlines(model, names, kinds) if names else _analysis_names(inputs, model)
+    rows = _comparisons(inputs, names)
+    drivers, source = _drivers(inputs, headlines[:_HEADLINES] if base else [])
+    brief: list[list[Span]] = []
+    if base is not None:
+        for name in headlines[:_HEADLINES]:
+            question, _ = describe_outcome(model, name)
+            line = [strong(question or humanise(name)), plain(": ")]
+            line += estimate_words(base.summary["outcomes"][name], axis)
+            line.append(plain("."))
+            if rows.get(name):
+                line += [plain(" "), *variant_words(rows[name], axis.unit if axis else "")]
+            if name in drivers:
+                line += [plain(" "), *driver_words(drivers[name])]
+            brief.append(line)
+        if len(headlines) > _HEADLINES:
+            brief.append([plain(f"{len(headlines) - _HEADLINES} more headline outcomes below.")])
+    brief += _indicator_lines(model)
+    outcomes = [
+        _outcome_section(
+            inputs,
+            n,
+            model,
+            axis,
+            rows.get(n, []),
+            drivers.get(n) if n in headlines[:_HEADLINES] else None,
+        )
+        for n in names
+    ]
+    sections = [
+        s
+        for s in [
+            _trajectories_section(base, model),
+            _variants_section(inputs, model, headlines, rows),
+        ]
+        if s is not None
+    ]
+    sections += [_sweep_section(i, s, model, headlines) for i, s in enumerate(inputs.sweeps)]
+    sections += [
+        _sensitivity_section(i, s, model, headlines) for i, s in enumerate(inputs.sensitivities)
+    ]
+    sections += [
+        _comparison_section(i, t, model, headlines) for i, t in enumerate(inputs.comparisons)
+    ]
+    return Page(
+        title=model.title if model is not None else str(inputs.manifest.get("scenario", "")),
+        name=str(inputs.manifest.get("scenario", "")),
+        description=_description(model),
+        facts=_facts(inputs, model, axis),
+        warnings=_warnings(inputs, model),
+        brief=brief,
+        outcomes=outcomes,
+        sections=sections,
+        parameters=_parameters(model),
+        notes=_notes(axis, source),
+    )
+
+
+def _analysis_names(inputs: Inputs, model: CompiledModel | None) -> list[str]:
+    """Return the outcomes of a report without runs: those of its sweeps or analyses."""
+    for sweep in inputs.sweeps:
+        return _headlines(
+            model, sweep_outcomes(sweep), {o.name: o.kind for o in model.outcomes} if model else {}
+        )
+    for result in inputs.sensitivities:
+        return sensitivity_outcomes(result)
+    return []
+
+
+def _description(model: CompiledModel | None) -> str:
+    if model is None or model.scenario is None:
+        return ""
+    return " ".join(str(model.scenario.description).split())
+
+
+def _indicator_lines(model: CompiledModel | None) -> list[list[Span]]:
+    """Return the indicators to watch, where the scenario names signposts (``indicators:``)."""
+    indicators = getattr(model.scenario, "indicators", None) if model and model.scenario else None
+    if not indicators:
+        return []
+    words: list[Span] = [plain("Indicators to watch: ")]
+    for i, indicator in enumerate(indicators):
+        if i:
+            words.append(plain("; "))
+        words.append(strong(str(getattr(indicator, "name", indicator))))
+        doc = getattr(indicator, "doc", None)
+        if doc:
+            words.append(plain(f" ({' '.join(str(doc).split())})"))
+    words.append(plain("."))
+    return [words]
+
+
+def _notes(axis: TimeAxis | None, drivers: str) -> list[str]:
+    notes = [
+        "Every interval is a 95% Monte Carlo interval: how precisely the simulation pins a "
+        "number down given the scenario's assumptions, not how uncertain those assumptions "
+        "are (the table of parameters lists them). Probabilities have Wilson intervals, times "
+        "to an event Kaplan–Meier estimates with Greenwood bands (censored where a branch "
+        "ends first), means t intervals.",
+        "Probability words follow the US intelligence community's scale (ICD 203): almost no "
+        "chance below 5%, very unlikely below 20%, unlikely below 45%, roughly even odds below "
+        "55%, likely below 80%, very likely below 95%, almost certain above.",
+    ]
+    if axis is not None and axis.unit == "month":
+        notes.append("A month is 1/12 of a 365.25-day year.")
+    if drivers:
+        notes.append(
+            f"The parameters that matter most come {drivers}."
+            if drivers.startswith("from")
+            else f"The parameters that matter most are ranked by {drivers}."
+        )
+    notes.append(f"Generated by sim {__version__}.")
+    return notes
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+
+def render_page(page: Page) -> str:
+    """Return the page as HTML."""
+    return _ENV.get_template("report.html.j2").render(page=page)
+
+
+def report_html(paths: Sequence[str | Path]) -> str:
+    """Return the HTML report of the results at ``paths`` (runs, sweeps, analyses, tables)."""
+    return render_page(build_page(gather(paths)))
+
+
+def write_report(paths: Sequence[str | Path], out: str | Path) -> Path:
+    """Write the HTML report of the results at ``paths`` to ``out``; return it."""
+    target = Path(out)
+    if target.suffix.lower() not in (".html", ".htm"):
+        raise UsageError(f"--html {target}: expected an .html file name")
+    if not target.parent.is_dir():
+        raise UsageError(f"--html {target}: no such directory {target.parent}")
+    target.write_text(report_html(paths), encoding="utf-8")
+    return target
