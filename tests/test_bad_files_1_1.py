@@ -26,6 +26,10 @@ STATE = "state:\n  x: {init: 0}\n  flag: {init: false}\n"  # lines 6-8 after HEA
 OUT = "outcomes:\n  - {kind: value, name: v, expr: x}\n"  # lines 9-10 after HEAD + STATE
 BODY = HEAD + STATE + OUT  # a valid file of 10 lines
 PARAMS = "parameters:\n  p: {value: 1, assumption: a guess}\n"  # lines 11-12 after BODY
+UNCERTAIN = (  # lines 11-13 after BODY
+    "parameters:\n  p: {dist: {kind: uniform, low: 0, high: 1}, assumption: x}\n"
+    "  q: {dist: {kind: beta, a: 2, b: 2}, assumption: x}\n"
+)
 LIB = "sim: 1.1\nparameters:\n  p: {value: 1, assumption: a guess}\n"  # p on line 3
 
 
@@ -141,6 +145,47 @@ CASES = {
     "dist_quantile_expression_not_solvable": Case(
         BODY + PARAMS + '  a: {dist: {kind: gamma, p5: "p", p95: 4}, assumption: x}\n', 13,
         "{kind", "parameters.a.dist", "the quantiles of a gamma cannot be expressions",
+    ),
+    # correlations
+    "correlations_need_1_1": Case(
+        BODY.replace("sim: 1.1", "sim: 1") + UNCERTAIN + "correlations:\n"
+        "  - {between: [p, q], spearman: 0.5}\n", 14, 1, "correlations",
+        "`correlations` is format 1.1",
+    ),
+    "correlation_unknown_parameter": Case(
+        BODY + UNCERTAIN + "correlations:\n  - {between: [p, qq], spearman: 0.5}\n", 15, "qq",
+        "correlations[0].between[1]", "unknown parameter 'qq' (did you mean 'q'?)",
+    ),
+    "correlation_of_one_parameter": Case(
+        BODY + UNCERTAIN + "correlations:\n  - {between: [p, p], spearman: 0.5}\n", 15, "[p",
+        "correlations[0].between", "a correlation needs two parameters, got 'p' twice",
+    ),
+    "correlation_of_one": Case(
+        BODY + UNCERTAIN + "correlations:\n  - {between: [p, q], spearman: 1}\n", 15, "1}",
+        "correlations[0].spearman", "spearman must be strictly between -1 and 1, got 1",
+    ),
+    "correlation_with_a_fixed_parameter": Case(
+        BODY + UNCERTAIN + "  r: {value: 2, assumption: x}\ncorrelations:\n"
+        "  - {between: [p, r], spearman: 0.5}\n", 16, "r]", "correlations[0].between[1]",
+        "parameter 'r' is fixed; only uncertain parameters are correlated",
+    ),
+    "correlation_with_a_discrete_parameter": Case(
+        BODY + UNCERTAIN + "  r: {dist: {kind: poisson, mean: 2}, assumption: x}\ncorrelations:\n"
+        "  - {between: [r, p], spearman: 0.5}\n", 16, "r,", "correlations[0].between[0]",
+        "'r' is a poisson, which is discrete",
+    ),
+    "correlation_given_twice": Case(
+        BODY + UNCERTAIN + "correlations:\n  - {between: [p, q], spearman: 0.5}\n"
+        "  - {between: [q, p], spearman: 0.4}\n", 16, "{", "correlations[1]",
+        "the correlation between q and p is given twice (also at",
+    ),
+    "correlations_that_cannot_hold": Case(
+        BODY + UNCERTAIN + "  r: {dist: {kind: uniform, low: 0, high: 1}, assumption: x}\n"
+        "correlations:\n  - {between: [p, q], spearman: 0.9}\n"
+        "  - {between: [q, r], spearman: 0.9}\n"
+        "  - {between: [p, r], spearman: -0.9}\n", 16, "{", "correlations[0]",
+        "these correlations cannot hold together (their matrix is not positive definite): "
+        "p and q (0.9), q and r (0.9), p and r (-0.9)",
     ),
 }  # fmt: skip
 

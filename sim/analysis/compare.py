@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.analysis.points import Setting, run_settings
+from sim.analysis.points import Setting, run_settings, setting_notes
 from sim.errors import UsageError
 from sim.format.validation import suggest
 from sim.model.compiled import CompiledModel
@@ -136,6 +136,7 @@ class Comparison:
     runs: tuple[str, ...]
     paired: Mapping[str, bool]
     rows: tuple[Mapping[str, Any], ...]
+    notes: tuple[str, ...] = ()  # what compiling the runs changed, such as a correlation dropped
 
     def table(self) -> pa.Table:
         """Return the rows as an Arrow table with the columns of :data:`COLUMNS`."""
@@ -458,4 +459,6 @@ def compare_variants(
         )
         for label, table in zip(labels, ran.tables, strict=True)
     ]
-    return compare_arms(arms, confidence=confidence)
+    comparison = compare_arms(arms, confidence=confidence)
+    notes = dict.fromkeys(setting_notes(model, settings))
+    return replace(comparison, notes=tuple(notes)) if notes else comparison

@@ -74,6 +74,7 @@ __all__ = [
     "point_summary",
     "power_of_two_exponent",
     "run_settings",
+    "setting_notes",
     "stream_settings",
     "write_directory",
 ]
@@ -163,6 +164,14 @@ class _SerialSettings:
             yield job, chunk_batch(
                 model, branch_schema(model), job.seed, job.start, job.stop, job.engine
             )
+
+
+def setting_notes(model: CompiledModel, settings: Sequence[Setting]) -> list[str]:
+    """The notes of compiling each setting (a correlation a variant drops, ...), in order."""
+    if not model.correlations:  # only correlations make notes today; compiling costs time
+        return list(model.notes)
+    compiler = _SerialSettings(model)
+    return [note for s in dict.fromkeys(settings) for note in compiler.model(s).notes]
 
 
 def run_settings(

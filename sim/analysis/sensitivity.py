@@ -330,10 +330,35 @@ def sensitivity(
         wall_seconds=time.perf_counter() - clock, engine=engine,
     )  # fmt: skip
     manifest.update(method=method, n=size, samples=len(rows), parameters=names)
+    _note_decorrelated(manifest, model, names)
     if out is None:
         return SensitivityResult(indices, samples, manifest, None)
     directory = write_directory(Path(out), manifest, {INDICES: indices, SAMPLES: samples})
     return SensitivityResult(indices, samples, manifest, directory)
+
+
+def _note_decorrelated(manifest: dict[str, Any], model: CompiledModel, names: list[str]) -> None:
+    """Record the correlations the analysis leaves out: it samples its inputs independently.
+
+    Sobol and Morris indices assume independent inputs, so each sample row sets every
+    analysed parameter at a quantile of its own distribution; a correlation with one of
+    them is dropped (``decorrelated`` in the manifest, and a note).
+    """
+    dropped = [
+        [a, b, rho]
+        for group in model.correlations
+        for a, b, rho in group.pairs
+        if a in names or b in names
+    ]
+    if not dropped:
+        return
+    notes = list(manifest.get("notes", []))
+    notes += [
+        f"the correlation between {a} and {b} ({rho:g}) is left out: Sobol and Morris indices "
+        "assume independent inputs, so each parameter is sampled on its own"
+        for a, b, rho in dropped
+    ]
+    manifest.update(notes=notes, decorrelated=dropped)
 
 
 def _index_table(

@@ -483,7 +483,17 @@ def sweep(
         wall_seconds=time.perf_counter() - clock, engine=engine,
     )  # fmt: skip
     manifest.update(points=len(design.points), design=design.describe())
+    _note_dropped(manifest, model, design)
     return SweepResult(table, manifest, None, _branch_table(ran.tables))
+
+
+def _note_dropped(manifest: dict[str, Any], model: CompiledModel, design: Design) -> None:
+    """Note in ``manifest`` each correlation the sweep drops by fixing a swept parameter."""
+    notes = list(manifest.get("notes", []))
+    for group in model.correlations:
+        notes += group.dropped_by_fixing(design.names, "each point of the sweep")
+    if notes:
+        manifest["notes"] = notes
 
 
 def _sweep_to(
@@ -521,6 +531,7 @@ def _sweep_to(
             wall_seconds=time.perf_counter() - clock, engine=engine,
         )  # fmt: skip
         manifest.update(points=len(design.points), design=design.describe())
+        _note_dropped(manifest, model, design)
         return SweepResult(table, manifest, directory.finish(manifest, {POINTS: table}))
     except BaseException:
         # A sweep cannot be resumed, so its chunks are of no use to anyone.

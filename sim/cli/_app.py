@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, NoReturn
 
@@ -58,6 +58,12 @@ def reporting_errors() -> Iterator[None]:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         raise typer.Exit(130) from None
+
+
+def show_notes(notes: Iterable[str]) -> None:
+    """Print what compiling changed and says so (``note: ...``), on stderr."""
+    for note in notes:
+        typer.echo(f"note: {note}", err=True)
 
 
 def _show_version(value: bool) -> None:

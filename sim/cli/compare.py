@@ -21,7 +21,7 @@ from sim.cli._analysis import (
     markdown_table,
     write_table,
 )
-from sim.cli._app import app, reporting_errors
+from sim.cli._app import app, reporting_errors, show_notes
 from sim.cli._options import EngineOption, engine_name, parse_overrides
 from sim.cli._output import print_table, progress_bar
 from sim.errors import UsageError
@@ -136,6 +136,7 @@ def compare_command(
             comparison = compare_runs(paths)
         if out is not None:
             write_table(comparison.table(), out)
+    show_notes(comparison.notes)
     _show(comparison, fmt)
 
 

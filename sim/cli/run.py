@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from sim.cli._app import app, fail, reporting_errors
+from sim.cli._app import app, fail, reporting_errors, show_notes
 from sim.cli._options import EngineOption, engine_name, parse_overrides
 from sim.cli._output import print_summary, progress_bar
 from sim.cli.plot import require_report_extra
@@ -213,6 +213,7 @@ def run_command(
             if file is None:
                 raise UsageError("missing FILE: give a scenario file, or --resume DIR")
             model = load_model(file, variant=variant, overrides=parse_overrides(set_ or []))
+            show_notes(model.notes)
             target = out or default_out(model)
             start = partial(
                 run,

@@ -17,7 +17,7 @@ from sim.cli._analysis import (
     WorkersOption,
     csv_text,
 )
-from sim.cli._app import app, reporting_errors
+from sim.cli._app import app, reporting_errors, show_notes
 from sim.cli._options import EngineOption, engine_name, parse_overrides
 from sim.cli._output import format_value, print_table, progress_bar
 from sim.montecarlo.kinds import ExecutorKind
@@ -102,6 +102,7 @@ def sensitivity_command(
                 workers=workers, scheduler=scheduler, progress=progress,
                 engine=engine_name(engine),
             )  # fmt: skip
+    show_notes(result.manifest.get("notes", []))
     if fmt is SensitivityFormat.csv:
         typer.echo(csv_text(result.indices.column_names, result.indices.to_pylist()), nl=False)
         return

@@ -17,7 +17,7 @@ from sim.cli._analysis import (
     WorkersOption,
     estimate_cell,
 )
-from sim.cli._app import app, reporting_errors
+from sim.cli._app import app, reporting_errors, show_notes
 from sim.cli._options import EngineOption, engine_name, parse_overrides
 from sim.cli._output import format_value, print_table, progress_bar
 from sim.errors import UsageError
@@ -172,6 +172,7 @@ def sweep_command(
                 executor=executor, workers=workers, scheduler=scheduler, progress=progress,
                 engine=engine_name(engine),
             )  # fmt: skip
+    show_notes(result.manifest.get("notes", []))
     print_points(result)
     typer.echo(f"results: {result.directory}")
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from sim.cli._app import app, reporting_errors
+from sim.cli._app import app, reporting_errors, show_notes
 from sim.cli._options import EngineOption, engine_name, parse_overrides
 
 
@@ -73,6 +73,7 @@ def trace(
     with reporting_errors():
         model = load_model(file, variant=variant, overrides=parse_overrides(set_ or []))
         check_model_engine(model, engine_name(engine))
+        show_notes(model.notes)
         records: list[TraceRecord] = []
         result = run_branch_for(engine_name(engine))(model, seed, branch, records.append)
     names = [c.name for c in model.columns if c.role == "parameter"]

@@ -7,6 +7,7 @@ their structure agrees.
 
 from __future__ import annotations
 
+import math
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.model.compiled import CompiledModel
+from sim.model.compiled import CCorrelation, CompiledModel
 
 __all__ = [
     "SERIES",
@@ -22,6 +23,7 @@ __all__ = [
     "TraceRecord",
     "branch_generator",
     "columns_of",
+    "correlated_draws",
     "grid_time",
     "located",
 ]
@@ -74,6 +76,23 @@ class BranchResult:
     parameters: tuple[Any, ...]
     outcomes: tuple[Any, ...]
     series: np.ndarray | None = None
+
+
+def correlated_draws(group: CCorrelation, seed: int, branch: int) -> list[float]:
+    """The values of a copula group's members in one branch (see :class:`CCorrelation`).
+
+    Each member's standard normal comes from its own stream, the first of its parameter's
+    stream, so that a branch needs no other branch and the rows do not depend on chunks.
+    """
+    e = [
+        branch_generator(seed, branch, PARAMETER_STREAM, name).standard_normal()
+        for name in group.names
+    ]
+    values = []
+    for row, inverse_cdf in zip(group.factor, group.inverse_cdfs, strict=True):
+        z = math.fsum(weight * x for weight, x in zip(row, e, strict=False))
+        values.append(inverse_cdf(0.5 * math.erfc(-z / math.sqrt(2.0))))
+    return values
 
 
 def grid_time(first: float, every: float, k: int, horizon: float) -> float | None:

@@ -18,6 +18,7 @@ from pydantic import (
     Field,
     StringConstraints,
     Tag,
+    field_validator,
     model_validator,
 )
 
@@ -52,6 +53,7 @@ __all__ = [
     "FORMAT_VERSION",
     "Arrivals",
     "Citation",
+    "Correlation",
     "CountOutcome",
     "EventProcess",
     "FirstOfOutcome",
@@ -181,6 +183,44 @@ class Parameter(_Model):
         if self.source is None:
             return ()
         return tuple(self.source) if isinstance(self.source, list) else (self.source,)
+
+
+class Correlation(_Model):
+    """A Spearman rank correlation between two uncertain parameters (format 1.1).
+
+    Imposed with a Gaussian copula, so each parameter keeps its own distribution exactly.
+    """
+
+    between: Annotated[list[Name], Field(min_length=2, max_length=2)] = Field(
+        description="The two parameters, by name."
+    )
+    spearman: Number = Field(description="Spearman rank correlation, strictly within (-1, 1).")
+    doc: str | None = Field(default=None, description="Why the two move together.")
+    source: Citations | None = Field(default=None, description="Citation(s) supporting it.")
+    assumption: str | None = Field(default=None, description="One line of rationale.")
+
+    @field_validator("between")
+    @classmethod
+    def _two(cls, between: list[str]) -> list[str]:
+        if between[0] == between[1]:
+            raise ValueError(f"a correlation needs two parameters, got {between[0]!r} twice")
+        return between
+
+    @field_validator("spearman")
+    @classmethod
+    def _within(cls, spearman: float) -> float:
+        if not -1 < spearman < 1:
+            raise ValueError(
+                f"spearman must be strictly between -1 and 1, got {spearman:g}; a parameter "
+                "that moves in lockstep with another is an expression of it"
+            )
+        return spearman
+
+    @model_validator(mode="after")
+    def _provenance(self) -> Correlation:
+        if self.source is not None and self.assumption is not None:
+            raise ValueError("give either `source` or `assumption`, not both")
+        return self
 
 
 class StateVar(_Model):
@@ -396,6 +436,9 @@ class Overrides(_Model):
     state: dict[Name, StateVar] = Field(default_factory=dict, description="State, by name.")
     processes: list[Process] = Field(default_factory=list, description="Processes, by `name`.")
     outcomes: list[Outcome] = Field(default_factory=list, description="Outcomes, by `name`.")
+    correlations: list[Correlation] = Field(
+        default_factory=list, description="Correlations, by the pair `between`."
+    )
 
 
 _INCLUDE_DOC = (
@@ -425,6 +468,10 @@ class Scenario(_Model):
     sources: list[Source] = Field(default_factory=list, description="Documents cited.")
     parameters: dict[Name, Parameter] = Field(
         default_factory=dict, description="Uncertain inputs and fixed values."
+    )
+    correlations: list[Correlation] = Field(
+        default_factory=list,
+        description="Rank correlations between uncertain parameters (format 1.1).",
     )
     state: dict[Name, StateVar] = Field(default_factory=dict, description="Variables of a branch.")
     processes: list[Process] = Field(default_factory=list, description="What changes the state.")
@@ -460,6 +507,9 @@ class Library(_Model):
     time: LibraryTime | None = Field(default=None, description="The unit of time it assumes.")
     sources: list[Source] = Field(default_factory=list, description="Documents cited.")
     parameters: dict[Name, Parameter] = Field(default_factory=dict, description="Parameters.")
+    correlations: list[Correlation] = Field(
+        default_factory=list, description="Rank correlations between parameters."
+    )
     state: dict[Name, StateVar] = Field(default_factory=dict, description="State variables.")
     processes: list[Process] = Field(default_factory=list, description="Processes.")
     outcomes: list[Outcome] = Field(default_factory=list, description="Outcomes.")

@@ -29,6 +29,7 @@ from sim.model.compiled import (
     CompiledModel,
 )
 from sim.model.compiler import DAYS_PER_UNIT
+from sim.model.correlation import CorrelationSection
 from sim.model.indicators import IndicatorSection, indicator_columns
 from sim.model.outcomes import OutcomeSection, branch_columns
 from sim.model.overrides import (
@@ -139,7 +140,12 @@ def _chosen_variant(scenario: Scenario, name: str | None, file: str) -> Variant 
 
 
 class _Compiler(
-    ParameterSection, ProcessSection, OutcomeSection, RecordSection, IndicatorSection
+    ParameterSection,
+    CorrelationSection,
+    ProcessSection,
+    OutcomeSection,
+    RecordSection,
+    IndicatorSection,
 ):
     """The compiler of a whole scenario: each section's part, driven in file order."""
 
@@ -157,6 +163,7 @@ class _Compiler(
         self.declare_parameters()
         specs = self.parameter_specs(variant, overrides)
         parameters = tuple(self.parameter(name, spec) for name, spec in specs.items())
+        parameters, correlations = self.correlations(parameters, specs, notes=True)
         draw_order = self.draw_order(parameters, specs)
         inits = self.declare_state(variant, variant_name)
         state = tuple(self.state_var(name, init) for name, init in inits.items())
@@ -164,7 +171,9 @@ class _Compiler(
             self.check_variant(name, block)
             if block is not variant:  # its distributions may read each other in a cycle
                 others = self.parameter_specs(block, {})
-                self.draw_order(tuple(self.parameter(n, p) for n, p in others.items()), others)
+                compiled = tuple(self.parameter(n, p) for n, p in others.items())
+                self.correlations(compiled, others, notes=False)
+                self.draw_order(compiled, others)
         processes = self.processes()
         outcomes = tuple(self.outcome(o, i, processes) for i, o in enumerate(s.outcomes))
         stop_when = None
@@ -202,6 +211,8 @@ class _Compiler(
             draw_order=draw_order,
             record=record,
             indicators=indicators,
+            correlations=correlations,
+            notes=tuple(self.notes),
         )
 
     def origins(self) -> dict[str, str]:

@@ -8,13 +8,14 @@ engine recomputes only what a change affects. Nothing here imports simpy or pyda
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
 __all__ = [
+    "CCorrelation",
     "CDelay",
     "CEvent",
     "CExpr",
@@ -123,11 +124,40 @@ class CParameter:
     # the distribution for given values of those it reads (a dynamic one only): for designs
     # that set each parameter at a quantile of its distribution given the others
     resolve: Callable[[list[Any]], Any] | None = None
+    # the index of its group in CompiledModel.correlations: drawn with the group, not alone
+    copula: int | None = None
 
     @property
     def uncertain(self) -> bool:
         """Whether the parameter is drawn per branch rather than fixed."""
         return self.value is None
+
+
+@dataclass(frozen=True, slots=True)
+class CCorrelation:
+    """Parameters drawn together through a Gaussian copula (format 1.1 ``correlations``).
+
+    ``members`` index :attr:`CompiledModel.parameters` (file order); a branch draws one
+    standard normal ``e`` per member from the member's own stream (``names``), sets
+    ``z = factor @ e`` (``factor`` is lower triangular, row ``n`` holding ``n + 1``
+    entries) and the member's value to ``inverse_cdfs[n](Phi(z[n]))``.
+    """
+
+    index: int
+    members: tuple[int, ...]
+    names: tuple[str, ...]
+    factor: tuple[tuple[float, ...], ...]
+    inverse_cdfs: tuple[Callable[[float], float], ...]
+    pairs: tuple[tuple[str, str, float], ...] = ()  # the correlations given: (a, b, spearman)
+
+    def dropped_by_fixing(self, fixed: Collection[str], by: str) -> list[str]:
+        """Notes for the correlations of the group that fixing the ``fixed`` names drops."""
+        return [
+            f"the correlation between {a} and {b} is dropped: {by} fixes "
+            f"{a if a in fixed else b}"
+            for a, b, _ in self.pairs
+            if a in fixed or b in fixed
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,6 +353,10 @@ class CompiledModel:
     record: CRecord | None = None
     # signposts whose first times the branch table records after the outcomes (format 1.1)
     indicators: tuple[CIndicator, ...] = ()
+    # groups of parameters drawn together by a copula; drawn before the others
+    correlations: tuple[CCorrelation, ...] = ()
+    # what the compilation changed and says so (a correlation dropped by --set, ...)
+    notes: tuple[str, ...] = ()
 
     def parameters_in_draw_order(self) -> tuple[CParameter, ...]:
         """The parameters in the order a branch draws them (file order when none depends)."""

@@ -73,6 +73,7 @@ class Core:
         self.types: dict[str, Type] = {"t": Type.NUMBER}
         self.parameter_types: dict[str, Type] = {}
         self.locations: dict[str, Site] = {}
+        self.notes: list[str] = []
 
     def report(self, path: NodePath, message: str, offset: int | None = None) -> None:
         """Note a problem about the value at ``path``."""

@@ -87,8 +87,8 @@ def replacement(change: Any, path: tuple[str | int, ...] | None = None) -> Spec:
     if isinstance(change, VariantParameter):
         return Spec(change.dist, None, None if path is None else (*path, "dist"))
     if _is_fixed(change):
-        return Spec(None, change)
-    return Spec(change, None)
+        return Spec(None, change, path)
+    return Spec(change, None, path)
 
 
 def type_mismatch(name: str, parameter: Parameter, change: Any) -> str | None:

@@ -310,6 +310,7 @@ def make_manifest(
         "start": None if model.start is None else model.start.isoformat(),
         "variant": model.variant,
         "overrides": dict(model.overrides),
+        **({"notes": list(model.notes)} if model.notes else {}),
         "executor": executor,
         "workers": workers,
         "chunk_size": chunk_size,

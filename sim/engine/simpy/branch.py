@@ -27,6 +27,7 @@ from sim.engine.common import (
     TraceRecord,
     branch_generator,
     columns_of,
+    correlated_draws,
     grid_time,
     located,
 )
@@ -155,7 +156,14 @@ class Branch:
     def _draw_parameters(self) -> None:
         v = self.v
         seed, branch = self.seed, self.branch
+        parameters = self.model.parameters
+        for group in self.model.correlations:  # before any parameter that reads them
+            self.ctx = "correlations"
+            for i, value in zip(group.members, correlated_draws(group, seed, branch), strict=True):
+                v[parameters[i].slot] = value
         for p in self.model.parameters_in_draw_order():
+            if p.copula is not None:
+                continue
             if p.sampler is not None:
                 v[p.slot] = p.sampler(branch_generator(seed, branch, PARAMETER_STREAM, p.name))
             elif p.draw is not None:  # a distribution of other parameters' values

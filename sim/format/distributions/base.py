@@ -178,6 +178,15 @@ class BaseDistribution(BaseModel):
         """Return the mean of the distribution in closed form."""
         raise NotImplementedError
 
+    def quantile_function(self) -> Callable[[float], float]:
+        """Return a closure giving the inverse CDF at one probability, fast (for copulas)."""
+        ppf = self.ppf
+
+        def quantile(u: float) -> float:
+            return float(ppf(u))
+
+        return quantile
+
     @property
     def quantiles(self) -> dict[int, float]:
         """Return the quantiles the distribution was given as (level in percent -> value)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -129,6 +129,25 @@ class Normal(QuantileForm):
             return min(max(x, low), high)  # rounding must not leave the bounds
 
         return draw_truncated
+
+    def quantile_function(self) -> Callable[[float], float]:
+        """Return the inverse CDF at one probability; truncation as the sampler does it."""
+        from scipy import special
+
+        if not self._truncated:
+            return super().quantile_function()
+        u_low, u_high, sign = self._tail_interval()
+        u_width = u_high - u_low
+        mean, scale, low, high = self.mean, sign * self.sd, self._low, self._high
+        ndtri = special.ndtri
+
+        def quantile(u: float) -> float:
+            if sign < 0:
+                u = 1.0 - u  # the interval is mirrored below the mean
+            q = min(max(u_low + u_width * u, TINY), BELOW_ONE)
+            return min(max(mean + scale * float(ndtri(q)), low), high)
+
+        return quantile
 
     def support(self) -> tuple[float, float]:
         """Return the truncation interval (the real line when untruncated)."""
