@@ -187,6 +187,44 @@ CASES = {
         "these correlations cannot hold together (their matrix is not positive definite): "
         "p and q (0.9), q and r (0.9), p and r (-0.9)",
     ),
+    # pools of experts
+    "pool_needs_1_1": Case(
+        BODY.replace("sim: 1.1", "sim: 1") + "parameters:\n  r: {dist: {kind: pool, experts: "
+        "[{name: a, weight: 1, dist: {kind: fixed, value: 1}, assumption: x}]}}\n", 12, "pool",
+        "parameters.r.dist.kind", "a pool of experts is format 1.1",
+    ),
+    "pool_expert_weight": Case(
+        BODY + "parameters:\n  r: {dist: {kind: pool, experts: "
+        "[{name: a, weight: 0, dist: {kind: fixed, value: 1}, assumption: x}]}}\n", 12, "{name",
+        "parameters.r.dist.experts[0]", "weight must be > 0, got 0",
+    ),
+    "pool_expert_twice": Case(
+        BODY + "parameters:\n  r: {dist: {kind: pool, experts: "
+        "[{name: a, weight: 1, dist: {kind: fixed, value: 1}, assumption: x}, "
+        "{name: a, weight: 1, dist: {kind: fixed, value: 2}, assumption: y}]}}\n", 12,
+        "{kind: pool", "parameters.r.dist", "expert 'a' is named twice",
+    ),
+    "pool_expert_without_provenance": Case(
+        BODY + "parameters:\n  r: {dist: {kind: pool, experts: "
+        "[{name: a, weight: 1, dist: {kind: fixed, value: 1}}]}}\n", 12, "{name",
+        "parameters.r.dist.experts[0]", "needs a `source` (a citation) or an `assumption`",
+    ),
+    "pool_expert_unknown_kind": Case(
+        BODY + "parameters:\n  r: {dist: {kind: pool, experts: "
+        "[{name: a, weight: 1, dist: {kind: pool, experts: []}, assumption: x}]}}\n", 12,
+        "pool, experts: []", "parameters.r.dist.experts[0].dist.kind", "unknown kind 'pool'",
+    ),
+    "pool_mixing_types": Case(
+        BODY + "parameters:\n  r: {dist: {kind: pool, experts: "
+        "[{name: a, weight: 1, dist: {kind: fixed, value: 1}, assumption: x}, "
+        "{name: b, weight: 1, dist: {kind: bernoulli, p: 0.5}, assumption: y}]}}\n", 12,
+        "{kind: pool", "parameters.r.dist", "the experts' distributions mix numbers and true/false",
+    ),
+    "pool_in_a_delay": Case(
+        BODY + "processes:\n  - {kind: trigger, name: tr, when: flag, delay: {kind: pool, "
+        "experts: []}, set: {x: 1}}\n", 12, "pool,", "processes[0].delay.kind",
+        "unknown kind 'pool'",
+    ),
 }  # fmt: skip
 
 

@@ -85,6 +85,12 @@ def uncertain_parameters(
     others (format 1.1) comes after them; it can be analysed only with them.
     """
     uncertain = [p for p in model.parameters_in_draw_order() if p.uncertain and p.dist]
+    for p in uncertain:
+        if p.experts and p.dist.expressions:
+            raise UsageError(
+                f"{p.name}: a pool whose experts' distributions read other parameters has no "
+                "quantiles to sample at; analyse the parameters it reads, or fix it with --set"
+            )
     if names is None:
         if not uncertain:
             raise UsageError(

@@ -126,6 +126,29 @@ def print_series(summary: Mapping[str, Any], name: str, entry: Mapping[str, Any]
     )
 
 
+def print_split(split: Mapping[str, Any], summary: Mapping[str, Any]) -> None:
+    """Print a run's outcomes split by a column: the whole run's row, then each group's."""
+    column = str(split["by"])
+    header = ["outcome", column, "share", "n", "estimate", "95% CI"]
+    rows = []
+    for name in summary["outcomes"]:
+        for group in split["groups"]:
+            entry = group["outcomes"][name]
+            share = group.get("share")
+            rows.append(
+                [
+                    name if group is split["groups"][0] else "",
+                    str(group["value"]),
+                    "" if share is None else f"{share:.1%}",
+                    format_value(entry.get("n")),
+                    format_value(entry.get("estimate")),
+                    _interval(entry),
+                ]
+            )
+    title = f"{_title(summary)}, by {column}"
+    print_table(header, rows, title=title, right={2, 3, 4})
+
+
 def print_table(
     header: Sequence[str],
     rows: Sequence[Sequence[str]],

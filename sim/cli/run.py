@@ -20,7 +20,7 @@ import typer
 
 from sim.cli._app import app, fail, reporting_errors, show_notes
 from sim.cli._options import EngineOption, engine_name, parse_overrides
-from sim.cli._output import print_summary, progress_bar
+from sim.cli._output import print_split, print_summary, progress_bar
 from sim.cli.plot import require_report_extra
 from sim.errors import UsageError
 from sim.montecarlo.kinds import ExecutorKind
@@ -312,16 +312,37 @@ def summary_command(
             "at each sample time.",
         ),
     ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            metavar="COLUMN",
+            help="Split every outcome by a column of the branch table, such as PARAM__expert "
+            "(which expert a pooled parameter drew from): each group's estimate beside the "
+            "whole run's.",
+        ),
+    ] = None,
 ) -> None:
     """Print the summary of a run: one row per outcome, with its estimate and interval."""
-    from sim.montecarlo.results import open_run, summary_records
+    from sim.montecarlo.results import open_run, summary_by_records, summary_records
 
+    if series is not None and by is not None:
+        raise typer.BadParameter("give --series or --by, not both", param_hint="--by")
     with reporting_errors():
         result = open_run(directory)
         if series is not None:
             entry = _series_entry(result.summary, series, directory)
+        split = result.summary_by(by) if by is not None else None
     if series is not None:
         _show_series(result.summary, series, entry, fmt)
+        return
+    if split is not None:
+        if fmt is SummaryFormat.json:
+            typer.echo(json.dumps(split, indent=2))
+        elif fmt is SummaryFormat.csv:
+            typer.echo(_csv(summary_by_records(split)), nl=False)
+        else:
+            print_split(split, result.summary)
         return
     if fmt is SummaryFormat.json:
         typer.echo(json.dumps(result.summary, indent=2))

@@ -6,12 +6,16 @@ import json
 import math
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from sim.cli._app import app, reporting_errors, show_notes
 from sim.cli._options import EngineOption, engine_name, parse_overrides
+
+if TYPE_CHECKING:
+    from sim.engine.common import BranchResult
+    from sim.model.compiled import CompiledModel
 
 
 class TraceFormat(StrEnum):
@@ -45,6 +49,21 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _row(model: CompiledModel, result: BranchResult) -> dict[str, Any]:
+    """The branch's row as the branch table has it: parameters, experts, then outcomes."""
+    index = {p.name: j for j, p in enumerate(model.parameters)}
+    values = iter(result.outcomes)
+    row: dict[str, Any] = {}
+    for column in model.columns:
+        if column.role == "parameter":
+            row[column.name] = result.parameters[index[column.name]]
+        elif column.role == "expert":
+            row[column.name] = result.experts[index[str(column.kind)]] if result.experts else None
+        elif column.role in ("outcome", "detail", "indicator"):
+            row[column.name] = next(values)
+    return row
+
+
 @app.command()
 def trace(
     file: Annotated[Path, typer.Argument(help="Scenario file (YAML or JSON).")],
@@ -76,9 +95,7 @@ def trace(
         show_notes(model.notes)
         records: list[TraceRecord] = []
         result = run_branch_for(engine_name(engine))(model, seed, branch, records.append)
-    names = [c.name for c in model.columns if c.role == "parameter"]
-    names += [c.name for c in model.columns if c.role in ("outcome", "detail", "indicator")]
-    row = dict(zip(names, list(result.parameters) + list(result.outcomes), strict=True))
+    row = _row(model, result)
     if fmt is TraceFormat.json:
         payload = {
             "scenario": model.name,

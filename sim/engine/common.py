@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +24,7 @@ __all__ = [
     "branch_generator",
     "columns_of",
     "correlated_draws",
+    "draw_parameters",
     "grid_time",
     "located",
 ]
@@ -76,6 +77,7 @@ class BranchResult:
     parameters: tuple[Any, ...]
     outcomes: tuple[Any, ...]
     series: np.ndarray | None = None
+    experts: tuple[str | None, ...] = ()  # per parameter: the expert a pool drew from
 
 
 def correlated_draws(group: CCorrelation, seed: int, branch: int) -> list[float]:
@@ -93,6 +95,48 @@ def correlated_draws(group: CCorrelation, seed: int, branch: int) -> list[float]
         z = math.fsum(weight * x for weight, x in zip(row, e, strict=False))
         values.append(inverse_cdf(0.5 * math.erfc(-z / math.sqrt(2.0))))
     return values
+
+
+def draw_parameters(
+    model: CompiledModel,
+    seed: int,
+    branch: int,
+    v: list[Any],
+    at: Callable[[str], None] = lambda ctx: None,
+) -> tuple[str | None, ...]:
+    """Draw a branch's parameters into ``v``; return the expert each pool drew from.
+
+    Correlated groups first, then the others in :attr:`CompiledModel.draw_order`, each from
+    its own named stream; a pool picks its expert from the stream ``(NAME, "expert")`` and
+    draws the value from the parameter's own, so that a branch that picks an expert draws
+    what that expert's distribution alone would draw. ``at(ctx)`` is told what is being
+    drawn, so that a run error can be located.
+    """
+    parameters = model.parameters
+    for group in model.correlations:  # before any parameter that reads them
+        at("correlations")
+        for i, value in zip(group.members, correlated_draws(group, seed, branch), strict=True):
+            v[parameters[i].slot] = value
+    experts: list[str | None] = [None] * len(parameters)
+    for i in model.draw_order or range(len(parameters)):
+        p = parameters[i]
+        if p.copula is not None:
+            continue
+        if p.sampler is not None:
+            v[p.slot] = p.sampler(branch_generator(seed, branch, PARAMETER_STREAM, p.name))
+        elif p.experts:
+            at(p.path)
+            pick = branch_generator(seed, branch, PARAMETER_STREAM, p.name, "expert").random()
+            expert = p.experts[p.pick(pick)]
+            rng = branch_generator(seed, branch, PARAMETER_STREAM, p.name)
+            v[p.slot] = expert.sample(rng, v)
+            experts[i] = expert.name
+        elif p.draw is not None:  # a distribution of other parameters' values
+            at(p.path)
+            v[p.slot] = p.draw(branch_generator(seed, branch, PARAMETER_STREAM, p.name), v)
+        else:
+            v[p.slot] = p.value
+    return tuple(experts)
 
 
 def grid_time(first: float, every: float, k: int, horizon: float) -> float | None:
@@ -140,11 +184,16 @@ def columns_of(
         "seed": np.full(n, seed, dtype=np.int64),
         "t_end": np.fromiter((r.t_end for r in results), dtype=np.float64, count=n),
     }
-    parameters = [c for c in model.columns if c.role == "parameter"]
+    index = {p.name: j for j, p in enumerate(model.parameters)}
     others = [c for c in model.columns if c.role in ("outcome", "detail", "indicator")]
-    for j, column in enumerate(parameters):
-        values = [r.parameters[j] for r in results]
-        out[column.name] = np.array(values, dtype=_NUMPY_TYPES[column.dtype])
+    for column in model.columns:
+        if column.role == "parameter":
+            values = [r.parameters[index[column.name]] for r in results]
+            out[column.name] = np.array(values, dtype=_NUMPY_TYPES[column.dtype])
+        elif column.role == "expert":
+            j = index[str(column.kind)]
+            experts = [r.experts[j] if r.experts else None for r in results]
+            out[column.name] = np.array(experts, dtype=object)
     for j, column in enumerate(others):
         values = [r.outcomes[j] for r in results]
         out[column.name] = np.array(values, dtype=_NUMPY_TYPES[column.dtype])

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sim.errors import Problem
 from sim.format.document import Document
-from sim.format.scenario import Citation, Scenario
+from sim.format.scenario import Scenario, citations_of
 
 __all__ = ["citation_problems", "normalise"]
 
@@ -57,18 +57,13 @@ def citation_problems(doc: Document, scenario: Scenario, folder: Path) -> list[P
             continue
         texts[source.id] = normalise(path.read_text(encoding="utf-8", errors="replace"))
     files = {s.id: s.file for s in scenario.sources}
-    cited: list[tuple[tuple[str | int, ...], object, tuple[Citation, ...]]] = [
-        (("parameters", name), p.source, p.citations) for name, p in scenario.parameters.items()
-    ]
-    cited += [(("indicators", i), x.source, x.citations) for i, x in enumerate(scenario.indicators)]
-    for base, written, citations in cited:
-        listed = isinstance(written, list)
-        for j, citation in enumerate(citations):
-            text = texts.get(citation.ref)
-            if text is None or normalise(citation.quote) in text:
-                continue
-            where = (*base, "source", *((j,) if listed else ()), "quote")
-            problems.append(
-                doc.problem(where, f"the quote is not in {files[citation.ref]} (white space aside)")
+    for where, citation in citations_of(scenario):
+        text = texts.get(citation.ref)
+        if text is None or normalise(citation.quote) in text:
+            continue
+        problems.append(
+            doc.problem(
+                (*where, "quote"), f"the quote is not in {files[citation.ref]} (white space aside)"
             )
+        )
     return problems

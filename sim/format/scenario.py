@@ -9,6 +9,7 @@ positions. :mod:`sim.format.validation` turns pydantic's errors into located, re
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -22,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from sim.format.distributions.kinds import Distribution
+from sim.format.citation import Citation, Citations, cited, provenance_problem
 from sim.format.fields import (
     Capacity,
     Date,
@@ -48,6 +49,7 @@ from sim.format.outcomes import (
     TimeToOutcome,
     ValueOutcome,
 )
+from sim.format.pool import ParameterDistribution
 
 __all__ = [
     "FORMAT_VERSION",
@@ -82,6 +84,7 @@ __all__ = [
     "Variant",
     "VariantParameter",
     "VariantState",
+    "citations_of",
     "json_schema",
     "library_schema",
 ]
@@ -132,28 +135,13 @@ class Source(_Model):
     date: Text | None = Field(default=None, description="Publication date, as known.")
 
 
-class Citation(_Model):
-    """A verbatim quote from a declared source that supports a number."""
-
-    ref: str = Field(description="The `id` of a declared source.")
-    quote: str = Field(min_length=1, description="Verbatim text from the source.")
-    note: str | None = Field(default=None, description="How the number follows from the quote.")
-
-
-def _citations_tag(value: Any) -> str:
-    return "citations" if isinstance(value, list) else "citation"
-
-
-Citations = Annotated[
-    Annotated[Citation, Tag("citation")] | Annotated[list[Citation], Tag("citations")],
-    Discriminator(_citations_tag),
-]
-
-
 class Parameter(_Model):
     """An uncertain input (one draw per branch) or a fixed value, with its provenance."""
 
-    dist: Distribution | None = Field(default=None, description="Distribution of the draws.")
+    dist: ParameterDistribution | None = Field(
+        default=None,
+        description="Distribution of the draws; a pool of experts' (format 1.1) is one too.",
+    )
     value: FixedValue | None = Field(
         default=None, description="A fixed number or true/false (instead of `dist`)."
     )
@@ -169,12 +157,12 @@ class Parameter(_Model):
             raise ValueError("needs `dist` (a distribution) or `value` (a fixed value)")
         if self.dist is not None and self.value is not None:
             raise ValueError("give either `dist` or `value`, not both")
-        if self.source is None and self.assumption is None:
-            raise ValueError("needs a `source` (a citation) or an `assumption` (a rationale)")
-        if self.source is not None and self.assumption is not None:
-            raise ValueError("give either `source` or `assumption`, not both")
-        if isinstance(self.source, list) and not self.source:
-            raise ValueError("`source` needs at least one citation")
+        pooled = getattr(self.dist, "kind", None) == "pool"
+        if pooled and self.source is None and self.assumption is None:
+            return self  # each expert of a pool gives its own provenance
+        problem = provenance_problem(self.source, self.assumption)
+        if problem is not None:
+            raise ValueError(problem)
         return self
 
     @property
@@ -359,7 +347,7 @@ Process = Annotated[
 class VariantParameter(_Model):
     """A replacement distribution for a parameter in a variant."""
 
-    dist: Distribution = Field(description="The variant's distribution.")
+    dist: ParameterDistribution = Field(description="The variant's distribution.")
 
 
 class VariantState(_Model):
@@ -513,6 +501,18 @@ class Library(_Model):
     state: dict[Name, StateVar] = Field(default_factory=dict, description="State variables.")
     processes: list[Process] = Field(default_factory=list, description="Processes.")
     outcomes: list[Outcome] = Field(default_factory=list, description="Outcomes.")
+
+
+def citations_of(scenario: Scenario) -> Iterator[tuple[tuple[str | int, ...], Citation]]:
+    """Yield every citation with its path: parameters, experts, correlations, indicators."""
+    for name, parameter in scenario.parameters.items():
+        yield from cited(parameter.source, ("parameters", name))
+        for k, expert in enumerate(getattr(parameter.dist, "experts", ())):
+            yield from cited(expert.source, ("parameters", name, "dist", "experts", k))
+    for k, correlation in enumerate(scenario.correlations):
+        yield from cited(correlation.source, ("correlations", k))
+    for k, indicator in enumerate(scenario.indicators):
+        yield from cited(indicator.source, ("indicators", k))
 
 
 def json_schema() -> dict[str, Any]:

@@ -180,7 +180,8 @@ class _Compiler(
         if s.stop_when is not None:
             stop_when = self.expr(s.stop_when, ("stop_when",), Type.BOOL)
         indicators = self.indicators()
-        columns = branch_columns(parameters, outcomes) + indicator_columns(indicators)
+        columns = branch_columns(parameters, outcomes, self.pooled())
+        columns += indicator_columns(indicators)
         self.check_columns(columns)
         record = self.record()
         if self.problems:

@@ -18,6 +18,7 @@ __all__ = [
     "CCorrelation",
     "CDelay",
     "CEvent",
+    "CExpert",
     "CExpr",
     "CFlow",
     "CIndicator",
@@ -103,6 +104,25 @@ class CDelay:
 
 
 @dataclass(frozen=True, slots=True)
+class CExpert:
+    """One expert of a pooled parameter: its name and how to draw from its distribution."""
+
+    name: str
+    sampler: Sampler | None = None
+    draw: DrawFn | None = None
+    value: Value | None = None  # a fixed value
+
+    def sample(self, rng: np.random.Generator, v: list[Any]) -> Value:
+        """Draw a value from the expert's distribution."""
+        if self.sampler is not None:
+            return self.sampler(rng)
+        if self.draw is not None:
+            return self.draw(rng, v)
+        assert self.value is not None
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
 class CParameter:
     """A parameter: drawn per branch from ``dist`` (``sampler``), or fixed ``value``.
 
@@ -126,6 +146,18 @@ class CParameter:
     resolve: Callable[[list[Any]], Any] | None = None
     # the index of its group in CompiledModel.correlations: drawn with the group, not alone
     copula: int | None = None
+    # a pool (format 1.1): its experts and their cumulative weights; a branch picks one
+    # (from the stream of PARAMETER + "expert") and draws from it (the parameter's stream)
+    experts: tuple[CExpert, ...] = ()
+    cumulative: tuple[float, ...] = ()
+
+    def pick(self, u: float) -> int:
+        """The index of the expert a uniform draw ``u`` in [0, 1) picks."""
+        point = u * self.cumulative[-1]
+        for k, edge in enumerate(self.cumulative):
+            if point < edge:
+                return k
+        return len(self.cumulative) - 1
 
     @property
     def uncertain(self) -> bool:
@@ -315,8 +347,9 @@ class Column:
 
     name: str
     dtype: Literal["int64", "float64", "bool", "string"]
-    role: Literal["id", "parameter", "outcome", "detail", "indicator"]
-    kind: str | None = None  # outcome kind, or "number"/"bool" for parameters
+    role: Literal["id", "parameter", "expert", "outcome", "detail", "indicator"]
+    # the outcome kind, "number"/"bool" for parameters, the parameter's name for "expert"
+    kind: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

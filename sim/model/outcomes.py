@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Literal
 
 from sim.format.expr import Type
@@ -16,6 +16,7 @@ from sim.format.outcomes import (
     TimeBetweenOutcome,
     TimeToOutcome,
 )
+from sim.format.pool import expert_column
 from sim.format.validation import suggest
 from sim.model.compiled import (
     CExpr,
@@ -179,9 +180,16 @@ def _with_given(outcome: COutcome, given: CExpr) -> COutcome:
 
 
 def branch_columns(
-    parameters: Sequence[CParameter], outcomes: Sequence[COutcome]
+    parameters: Sequence[CParameter],
+    outcomes: Sequence[COutcome],
+    pooled: Collection[str] = (),
 ) -> tuple[Column, ...]:
-    """The columns of the branch table: ids, then parameters, then outcomes and their details."""
+    """The columns of the branch table: ids, then parameters, then outcomes and their details.
+
+    A parameter in ``pooled`` (a pool in the file or in a variant) is followed by its
+    ``PARAM__expert`` column: the name of the expert drawn from, or null where the
+    parameter is not a pool in this compilation.
+    """
     columns = [
         Column("branch", "int64", "id"),
         Column("seed", "int64", "id"),
@@ -190,6 +198,8 @@ def branch_columns(
     for p in parameters:
         dtype: Literal["float64", "bool"] = "bool" if p.type == "bool" else "float64"
         columns.append(Column(p.name, dtype, "parameter", p.type))
+        if p.name in pooled:
+            columns.append(Column(expert_column(p.name), "string", "expert", p.name))
     for o in outcomes:
         columns.append(Column(o.name, _DTYPES.get(o.kind, "float64"), "outcome", o.kind))
         if o.kind == "time_between":

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from typing import Any, Literal
 
 from sim.format.expr import Type
+from sim.format.pool import Pool
 from sim.format.scenario import (
     Variant,
+    citations_of,
 )
 from sim.format.validation import suggest
 from sim.model.compiled import (
+    CExpert,
     CParameter,
     CState,
     Value,
@@ -41,17 +45,15 @@ class ParameterSection(Core):
                 earlier = f"sources[{first[source.id]}]"
                 self.report(("sources", i, "id"), f"duplicate source id {source.id!r} ({earlier})")
             first.setdefault(source.id, i)
-        for name, parameter in self.s.parameters.items():
-            many = isinstance(parameter.source, list)
-            for k, citation in enumerate(parameter.citations):
-                if citation.ref in first:
-                    continue
-                path: NodePath = ("parameters", name, "source", *((k,) if many else ()), "ref")
-                hint = suggest(citation.ref, list(first))
-                declared = ", ".join(first) or "none"
-                self.report(
-                    path, f"unknown source {citation.ref!r}{hint}; declared sources: {declared}"
-                )
+        for where, citation in citations_of(self.s):
+            if citation.ref in first or where[0] == "indicators":  # the indicators' own check
+                continue
+            path: NodePath = (*where, "ref")
+            hint = suggest(citation.ref, list(first))
+            declared = ", ".join(first) or "none"
+            self.report(
+                path, f"unknown source {citation.ref!r}{hint}; declared sources: {declared}"
+            )
 
     def declare_parameters(self) -> None:
         """Give each parameter its slot and type (the type of its baseline value)."""
@@ -88,6 +90,8 @@ class ParameterSection(Core):
             "bool" if self.parameter_types[name] is Type.BOOL else "number"
         )
         dist, value, sampler = spec.dist, spec.value, None
+        if dist is not None and dist.kind == "pool":
+            return self.pool(name, kind, dist, spec.path or ("parameters", name, "dist"))
         if dist is not None and dist.kind == "fixed":
             value = dist.value
         elif dist is not None and dist.expressions:
@@ -104,6 +108,41 @@ class ParameterSection(Core):
         if kind == "number" and value is not None:
             value = float(value)
         return CParameter(name, self.slots[name], kind, value, sampler, dist, declared.doc)
+
+    def pool(
+        self, name: str, kind: Literal["number", "bool"], pool: Pool, path: NodePath
+    ) -> CParameter:
+        """Compile a pooled parameter: its experts, their weights and what they read."""
+        self.require_1_1((*path, "kind"), "a pool of experts")
+        experts: list[CExpert] = []
+        reads: frozenset[int] = frozenset()
+        for k, expert in enumerate(pool.experts):
+            dist = expert.dist
+            if dist.kind == "fixed":
+                experts.append(CExpert(expert.name, value=dist.value))
+            elif dist.expressions:
+                draw, read, _ = self.dynamic(
+                    dist, (*path, "experts", k, "dist"), only=self.parameter_types,
+                    what="a distribution",
+                )  # fmt: skip
+                experts.append(CExpert(expert.name, draw=draw))
+                reads |= read
+            else:
+                experts.append(CExpert(expert.name, sampler=dist.sampler()))
+        cumulative = tuple(itertools.accumulate(float(w) for w in pool.weights))
+        return CParameter(
+            name, self.slots[name], kind, None, None, pool, self.s.parameters[name].doc,
+            reads=reads, path=self.place(path), experts=tuple(experts), cumulative=cumulative,
+        )  # fmt: skip
+
+    def pooled(self) -> set[str]:
+        """The parameters that are pools in the file or in any variant (an expert column)."""
+        found = {n for n, p in self.s.parameters.items() if getattr(p.dist, "kind", "") == "pool"}
+        for variant in self.s.variants.values():
+            for name, change in variant.parameters.items():
+                if getattr(getattr(change, "dist", None), "kind", "") == "pool":
+                    found.add(name)
+        return found
 
     def draw_order(
         self, parameters: tuple[CParameter, ...], specs: Mapping[str, Spec]

@@ -55,6 +55,8 @@ __all__ = [
     "partial_path",
     "read_json",
     "sim_version",
+    "summary_by",
+    "summary_by_records",
     "summary_of",
     "summary_records",
 ]
@@ -148,6 +150,18 @@ class RunResult:
         except ImportError:  # matplotlib or Jinja2 is not installed: the plain repr then
             return None
         return run_html(self)
+
+    def summary_by(self, column: str) -> dict[str, Any]:
+        """Return every outcome's summary within each value of ``column``, beside the whole.
+
+        ``column`` is a ``PARAM__expert`` column (which expert a pooled parameter drew
+        from), or any true/false or text column, or a numeric one with few values. The
+        result is ``{"by": column, "groups": [{"value": "all", "n": N, "outcomes": {...}},
+        {"value": "hawk", "n": ..., "share": ..., "outcomes": {...}}, ...]}``: the pooled
+        estimate first, then each group's conditional estimate, so that disagreement
+        between experts stays visible.
+        """
+        return summary_by(self, column)
 
     def __repr__(self) -> str:
         where = f"directory={str(self.directory)!r}" if self.directory else "in memory"
@@ -260,6 +274,75 @@ def outcome_question(model: CompiledModel, name: str) -> str | None:
             question: str | None = outcome.question
             return question
     return None
+
+
+MAX_GROUPS = 20
+ALL = "all"
+
+
+def summary_by(result: RunResult, column: str) -> dict[str, Any]:
+    """See :meth:`RunResult.summary_by`."""
+    outcomes = {str(n): str(e["kind"]) for n, e in result.summary["outcomes"].items()}
+    names = result.table.column_names
+    if column not in names:
+        from sim.format.validation import suggest
+
+        hint = suggest(column, [n for n in names if n.endswith("__expert")] or names)
+        raise UsageError(f"--by {column}: no such column in the branch table{hint}")
+    if column in outcomes and outcomes[column] != "probability":
+        raise UsageError(f"--by {column}: an outcome that is not true/false cannot split a run")
+    keys = _group_keys(result.table.column(column), column)
+    t_end = result.table.column("t_end").to_numpy()
+    horizon = result.manifest.get("horizon")
+    if horizon is None:
+        horizon = float(np.max(t_end)) if t_end.size else 0.0
+    groups = [(ALL, np.ones(len(keys), dtype=bool))]
+    groups += [(value, keys == value) for value in sorted(set(keys.tolist()))]
+    found = []
+    for value, mask in groups:
+        entry: dict[str, Any] = {"value": value, "n": int(mask.sum())}
+        if value != ALL:
+            entry["share"] = float(mask.mean()) if mask.size else None
+        entry["outcomes"] = {
+            name: summarize_outcome(
+                kind,
+                result.table.column(name).to_numpy(zero_copy_only=False)[mask],
+                t_end=t_end[mask] if kind == "time_to" else None,
+                horizon=float(horizon),
+            )
+            for name, kind in outcomes.items()
+        }
+        found.append(entry)
+    return {"by": column, "groups": found}
+
+
+def _group_keys(values: Any, column: str) -> np.ndarray:
+    """The group of each branch as text: the column's value (``none`` for a null)."""
+    if pa.types.is_string(values.type) or pa.types.is_boolean(values.type):
+        texts = ["none" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
+                 for v in values.to_pylist()]  # fmt: skip
+        return np.array(texts, dtype=object)
+    numbers = values.to_numpy(zero_copy_only=False)
+    distinct = np.unique(numbers[~np.isnan(numbers)]) if numbers.size else numbers
+    if distinct.size > MAX_GROUPS:
+        raise UsageError(
+            f"--by {column}: {distinct.size} distinct values; split by an expert column "
+            f"(PARAM__expert), a true/false column, or a column with at most {MAX_GROUPS} values"
+        )
+    return np.array([f"{v:g}" for v in numbers], dtype=object)
+
+
+def summary_by_records(split: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Flatten :func:`summary_by` into one record per outcome and group (tidy)."""
+    records = []
+    for group in split["groups"]:
+        for name, entry in group["outcomes"].items():
+            record: dict[str, Any] = {"outcome": name, split["by"]: group["value"]}
+            record["share"] = group.get("share")
+            record.update(_flatten(entry))
+            records.append(record)
+    records.sort(key=lambda r: list(split["groups"][0]["outcomes"]).index(r["outcome"]))
+    return records
 
 
 def include_digests(model: CompiledModel) -> dict[str, str]:

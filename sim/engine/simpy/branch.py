@@ -20,14 +20,13 @@ import simpy
 from simpy.core import StopSimulation
 
 from sim.engine.common import (
-    PARAMETER_STREAM,
     PROCESS_STREAM,
     SERIES,
     BranchResult,
     TraceRecord,
     branch_generator,
     columns_of,
-    correlated_draws,
+    draw_parameters,
     grid_time,
     located,
 )
@@ -146,6 +145,7 @@ class Branch:
         self.watchers: list[Callable[[], None]] = []
         self.flows: list[Flow] = []
         self.ticks = 0
+        self.experts: tuple[str | None, ...] = ()
 
     # -- set-up -------------------------------------------------------------------------
 
@@ -154,24 +154,10 @@ class Branch:
         return branch_generator(self.seed, self.branch, PROCESS_STREAM, name, *parts)
 
     def _draw_parameters(self) -> None:
-        v = self.v
-        seed, branch = self.seed, self.branch
-        parameters = self.model.parameters
-        for group in self.model.correlations:  # before any parameter that reads them
-            self.ctx = "correlations"
-            for i, value in zip(group.members, correlated_draws(group, seed, branch), strict=True):
-                v[parameters[i].slot] = value
-        for p in self.model.parameters_in_draw_order():
-            if p.copula is not None:
-                continue
-            if p.sampler is not None:
-                v[p.slot] = p.sampler(branch_generator(seed, branch, PARAMETER_STREAM, p.name))
-            elif p.draw is not None:  # a distribution of other parameters' values
-                self.ctx = p.path
-                rng = branch_generator(seed, branch, PARAMETER_STREAM, p.name)
-                v[p.slot] = p.draw(rng, v)
-            else:
-                v[p.slot] = p.value
+        self.experts = draw_parameters(self.model, self.seed, self.branch, self.v, self._at)
+
+    def _at(self, ctx: str) -> None:
+        self.ctx = ctx
 
     def _init_state(self) -> None:
         v = self.v
@@ -252,10 +238,12 @@ class Branch:
     def _trace_start(self) -> None:
         assert self.trace is not None
         origins = self.model.origins
-        for p in self.model.parameters:
+        for i, p in enumerate(self.model.parameters):
             change = ((p.name, None, self.v[p.slot]),)
             where = origins.get(f"parameters.{p.name}", "")
-            self.trace(TraceRecord(0.0, "parameters", "drawn", change, where))
+            expert = self.experts[i] if self.experts else None
+            what = "drawn" if expert is None else f"drawn (expert {expert})"
+            self.trace(TraceRecord(0.0, "parameters", what, change, where))
         for s in self.model.state:
             self.trace(
                 TraceRecord(0.0, "state", "initial value", ((s.name, None, self.v[s.slot]),))
@@ -364,7 +352,9 @@ class Branch:
         self.v[0] = self.t_end
         outcomes = self.tracker.values()
         parameters = tuple(self.v[p.slot] for p in self.model.parameters)
-        return BranchResult(self.branch, self.t_end, parameters, outcomes, series)
+        return BranchResult(
+            self.branch, self.t_end, parameters, outcomes, series, self.experts
+        )
 
     def end_value(self, outcome: COutcome) -> float:
         """The value of a ``value`` or ``flow`` outcome at the end of the branch."""

@@ -174,6 +174,10 @@ class BaseDistribution(BaseModel):
         """Return the inverse CDF at probabilities ``q`` (left-continuous for discrete kinds)."""
         raise NotImplementedError
 
+    def cdf(self, x: npt.ArrayLike) -> FloatArray:
+        """Return the CDF, P(X <= x), at ``x`` (bools count as 0 and 1)."""
+        raise NotImplementedError
+
     def expected_value(self) -> float:
         """Return the mean of the distribution in closed form."""
         raise NotImplementedError

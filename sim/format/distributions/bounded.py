@@ -65,6 +65,10 @@ class Uniform(QuantileForm):
         """Return ``low + q * (high - low)``."""
         return self.low + np.asarray(q, dtype=float) * (self.high - self.low)
 
+    def cdf(self, x: npt.ArrayLike) -> FloatArray:
+        """Return ``(x - low) / (high - low)`` within [0, 1]."""
+        return np.clip((np.asarray(x, dtype=float) - self.low) / (self.high - self.low), 0, 1)
+
     def expected_value(self) -> float:
         """Return the midpoint."""
         return (self.low + self.high) / 2
@@ -77,6 +81,14 @@ def _scaled_beta_sampler(a: float, b: float, low: float, width: float) -> Sample
         return low + width * rng.beta(a, b)
 
     return draw
+
+
+def _scaled_beta_cdf(a: float, b: float, low: float, width: float, x: npt.ArrayLike) -> FloatArray:
+    """Return the CDF of ``low + width * Beta(a, b)``."""
+    from scipy import special
+
+    u = np.clip((np.asarray(x, dtype=float) - low) / width, 0, 1)
+    return np.asarray(special.betainc(a, b, u), dtype=float)
 
 
 def _scaled_beta_ppf(a: float, b: float, low: float, width: float, q: npt.ArrayLike) -> FloatArray:
@@ -143,6 +155,10 @@ class Beta(QuantileForm):
         """Return the inverse CDF of the (rescaled) beta."""
         return _scaled_beta_ppf(self.a, self.b, self._low, self._width, q)
 
+    def cdf(self, x: npt.ArrayLike) -> FloatArray:
+        """Return the CDF of the (rescaled) beta."""
+        return _scaled_beta_cdf(self.a, self.b, self._low, self._width, x)
+
     def expected_value(self) -> float:
         """Return ``low + (high - low) * a / (a + b)``."""
         return self._low + self._width * self.a / (self.a + self.b)
@@ -194,6 +210,15 @@ class Triangular(_ThreePoint):
         falling = self.high - np.sqrt((1 - q) * width * (self.high - self.mode))
         return np.where(q * width < self.mode - self.low, rising, falling)
 
+    def cdf(self, x: npt.ArrayLike) -> FloatArray:
+        """Return the closed-form CDF of the triangle."""
+        v: FloatArray = np.clip(np.asarray(x, dtype=np.float64), self.low, self.high)
+        width = self.high - self.low
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rising = (v - self.low) ** 2 / (width * (self.mode - self.low))
+            falling = 1 - (self.high - v) ** 2 / (width * (self.high - self.mode))
+        return np.asarray(np.where(v <= self.mode, np.nan_to_num(rising), falling), np.float64)
+
     def expected_value(self) -> float:
         """Return ``(low + mode + high) / 3``."""
         return (self.low + self.mode + self.high) / 3
@@ -219,6 +244,10 @@ class Pert(_ThreePoint):
     def ppf(self, q: npt.ArrayLike) -> FloatArray:
         """Return the inverse CDF of the rescaled beta."""
         return _scaled_beta_ppf(*self._shapes(), self.low, self.high - self.low, q)
+
+    def cdf(self, x: npt.ArrayLike) -> FloatArray:
+        """Return the CDF of the rescaled beta."""
+        return _scaled_beta_cdf(*self._shapes(), self.low, self.high - self.low, x)
 
     def expected_value(self) -> float:
         """Return ``(low + 4 mode + high) / 6``."""

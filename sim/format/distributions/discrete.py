@@ -57,6 +57,10 @@ class Fixed(BaseDistribution):
         """Return the value (as a float) at every probability."""
         return np.full(np.shape(q), float(self.value))
 
+    def cdf(self, x: npt.ArrayLike) -> FloatArray:
+        """Return 1 at and above the value, else 0."""
+        return np.where(np.asarray(x, dtype=float) >= float(self.value), 1.0, 0.0)
+
     def expected_value(self) -> float:
         """Return the value as a float."""
         return float(self.value)
@@ -93,6 +97,13 @@ class Poisson(BaseDistribution):
         # scipy answers -1 at q = 0; the left-continuous inverse stops at the support.
         counts = stats.poisson(self.mean).ppf(np.asarray(q, dtype=float))
         return np.asarray(np.maximum(counts, 0.0), dtype=float)
+
+    def cdf(self, x: npt.ArrayLike) -> FloatArray:
+        """Return P(count <= x)."""
+        from scipy import special
+
+        k = np.floor(np.asarray(x, dtype=float))
+        return np.asarray(np.where(k >= 0, special.pdtr(np.maximum(k, 0), self.mean), 0.0))
 
     def expected_value(self) -> float:
         """Return the mean."""
@@ -133,6 +144,11 @@ class Bernoulli(BaseDistribution):
         if self.p == 1:
             return np.ones_like(q)
         return np.where(q > 1 - self.p, 1.0, 0.0)
+
+    def cdf(self, x: npt.ArrayLike) -> FloatArray:
+        """Return 0 below 0, 1 - p on [0, 1), 1 from 1 on."""
+        v: FloatArray = np.asarray(x, dtype=np.float64)
+        return np.where(v < 0, 0.0, np.where(v < 1, 1.0 - self.p, 1.0))
 
     def expected_value(self) -> float:
         """Return p."""
@@ -202,6 +218,12 @@ class Choice(BaseDistribution):
         atoms, cumulative = self._atoms()
         index = np.searchsorted(cumulative, np.asarray(q, dtype=float), side="left")
         return atoms[np.minimum(index, len(atoms) - 1)]
+
+    def cdf(self, x: npt.ArrayLike) -> FloatArray:
+        """Return the probability of the values at or below ``x``."""
+        atoms, cumulative = self._atoms()
+        index = np.searchsorted(atoms, np.asarray(x, dtype=float), side="right")
+        return np.asarray(np.where(index > 0, cumulative[np.maximum(index - 1, 0)], 0.0))
 
     def expected_value(self) -> float:
         """Return the probability-weighted mean of the values."""

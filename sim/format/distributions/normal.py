@@ -168,6 +168,15 @@ class Normal(QuantileForm):
             return np.asarray(self.mean + self.sd * special.ndtri(q), dtype=float)
         return np.asarray(self._frozen().ppf(q), dtype=float)
 
+    def cdf(self, x: npt.ArrayLike) -> FloatArray:
+        """Return the CDF (of the truncated normal when truncated)."""
+        from scipy import special
+
+        v: FloatArray = np.asarray(x, dtype=np.float64)
+        if not self._truncated:
+            return np.asarray(special.ndtr((v - self.mean) / self.sd), dtype=np.float64)
+        return np.asarray(self._frozen().cdf(v), dtype=np.float64)
+
     def expected_value(self) -> float:
         """Return the mean (of the truncated normal when truncated)."""
         return float(self._frozen().mean()) if self._truncated else self.mean
@@ -213,6 +222,15 @@ class LogNormal(QuantileForm):
         from scipy import special
 
         return np.exp(self.mu + self.sigma * np.asarray(special.ndtri(q), dtype=float))
+
+    def cdf(self, x: npt.ArrayLike) -> FloatArray:
+        """Return ``Phi((log x - mu) / sigma)``, 0 for x <= 0."""
+        from scipy import special
+
+        v: FloatArray = np.asarray(x, dtype=np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = (np.log(np.maximum(v, 0.0)) - self.mu) / self.sigma
+        return np.asarray(np.where(v > 0, special.ndtr(z), 0.0), dtype=np.float64)
 
     def expected_value(self) -> float:
         """Return ``exp(mu + sigma**2 / 2)``."""

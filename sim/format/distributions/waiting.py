@@ -66,6 +66,11 @@ class Exponential(QuantileForm):
         tail: FloatArray = np.log1p(-np.asarray(q, dtype=float))
         return -self.mean * tail
 
+    def cdf(self, x: npt.ArrayLike) -> FloatArray:
+        """Return ``1 - exp(-x / mean)``, 0 for x < 0."""
+        v: FloatArray = np.maximum(np.asarray(x, dtype=np.float64), 0.0)
+        return np.asarray(-np.expm1(-v / self.mean), dtype=np.float64)
+
     def expected_value(self) -> float:
         """Return the mean."""
         return self.mean
@@ -118,6 +123,13 @@ class Gamma(QuantileForm):
         from scipy import special
 
         return self.scale * np.asarray(special.gammaincinv(self.shape, q), dtype=float)
+
+    def cdf(self, x: npt.ArrayLike) -> FloatArray:
+        """Return the regularised lower incomplete gamma at ``x / scale``."""
+        from scipy import special
+
+        v: FloatArray = np.maximum(np.asarray(x, dtype=np.float64), 0.0)
+        return np.asarray(special.gammainc(self.shape, v / self.scale), dtype=np.float64)
 
     def expected_value(self) -> float:
         """Return ``shape * scale``."""
