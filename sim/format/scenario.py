@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from sim.format.citation import Citation, Citations, cited, provenance_problem
+from sim.format.distributions.kinds import Distribution
 from sim.format.fields import (
     Capacity,
     Date,
@@ -233,6 +234,12 @@ class StateVar(_Model):
 class _ProcessBase(_Model):
     name: Name = Field(description="Name of the process, unique in the file.")
     doc: str | None = Field(default=None, description="What the process stands for.")
+    draws: dict[Name, Distribution] = Field(
+        default_factory=dict,
+        description="Format 1.1: values drawn afresh each time the process acts, NAME: "
+        "DISTRIBUTION, readable in its `set` (a flow's `on_complete` and `on_loss`); their "
+        "fields may be expressions of parameters, state and t.",
+    )
 
 
 class PeriodicProcess(_ProcessBase):

@@ -17,6 +17,7 @@ import numpy as np
 __all__ = [
     "CCorrelation",
     "CDelay",
+    "CDraw",
     "CEvent",
     "CExpert",
     "CExpr",
@@ -77,14 +78,34 @@ class CExpr:
 
 
 @dataclass(frozen=True, slots=True)
+class CDraw:
+    """A value a process draws afresh each time it acts (format 1.1 ``draws``).
+
+    It is put in ``slot`` of ``v`` just before the effect that reads it, from the stream
+    ``(process, "draws", name)`` of the branch.
+    """
+
+    name: str
+    process: str
+    slot: int
+    sampler: Sampler | None
+    draw: DrawFn | None
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
 class Effect:
-    """A compiled ``set`` block: ``fn(v)`` assigns, clamps, and returns the changed slots."""
+    """A compiled ``set`` block: ``fn(v)`` assigns, clamps, and returns the changed slots.
+
+    ``draws`` are drawn into their slots before ``fn`` runs.
+    """
 
     fn: Callable[[list[Any]], list[int]]
     targets: tuple[int, ...]
     reads: frozenset[int]
     path: str
     assignments: tuple[Any, ...] = field(default=(), compare=False, repr=False)  # codegen's
+    draws: tuple[CDraw, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

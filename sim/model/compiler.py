@@ -28,6 +28,7 @@ from sim.model.codegen import Assignment, effect_function
 from sim.model.compiled import (
     T_SLOT,
     CDelay,
+    CDraw,
     CExpr,
     DrawFn,
     Effect,
@@ -246,14 +247,62 @@ class Core:
             )
         return CDelay(sampler=value.sampler(), path=where, dist=value)
 
-    def effect(self, block: Mapping[str, str], path: NodePath) -> Effect:
-        """Compile a ``set`` block into one function (see :func:`effect_function`)."""
+    def draws(
+        self, process: str, draws: Mapping[str, Distribution], path: NodePath
+    ) -> tuple[CDraw, ...]:
+        """Compile a process's ``draws``: each gets a slot of ``v`` named ``PROCESS.NAME``."""
+        compiled: list[CDraw] = []
+        for name, dist in draws.items():
+            where: NodePath = (*path, name)
+            self.require_1_1(where, "`draws`", at_key=True)
+            if name in self.slots:
+                thing = "a parameter" if name in self.parameter_types else "a state variable"
+                self.report_key(where, f"draw {name!r} has the name of {thing}")
+                continue
+            key = f"{process}.{name}"
+            slot = self.slots.setdefault(key, len(self.slots))
+            self.types[key] = Type.BOOL if dist.value_type() == "bool" else Type.NUMBER
+            if dist.expressions:
+                draw, _, _ = self.dynamic(dist, where)
+                compiled.append(CDraw(name, process, slot, None, draw, self.place(where)))
+            else:
+                sampler = dist.sampler()
+                compiled.append(CDraw(name, process, slot, sampler, None, self.place(where)))
+        return tuple(compiled)
+
+    def effect(
+        self, block: Mapping[str, str], path: NodePath, draws: tuple[CDraw, ...] = ()
+    ) -> Effect:
+        """Compile a ``set`` block into one function (see :func:`effect_function`).
+
+        ``draws`` are readable by name in its expressions.
+        """
+        local = {d.name: d for d in draws}
+        for d in draws:  # in scope for this block only
+            self.slots[d.name] = d.slot
+            self.types[d.name] = self.types[f"{d.process}.{d.name}"]
+        try:
+            return self._effect(block, path, draws, local)
+        finally:
+            for d in draws:
+                del self.slots[d.name], self.types[d.name]
+
+    def _effect(
+        self,
+        block: Mapping[str, str],
+        path: NodePath,
+        draws: tuple[CDraw, ...],
+        local: Mapping[str, CDraw],
+    ) -> Effect:
         assignments: list[Assignment] = []
         reads: set[int] = set()
         for name, source in block.items():
             target: NodePath = (*path, name)
             if name in self.parameter_types:
                 self.report_key(target, f"cannot assign to parameter {name!r}")
+                continue
+            if name in local:
+                self.report_key(target, f"cannot assign to draw {name!r}; draws are read only")
                 continue
             if name not in self.s.state or name not in self.slots:
                 hint = suggest(name, list(self.s.state))
@@ -276,7 +325,10 @@ class Core:
             reads.update(self.slots[n] for n in checked.names)
         fn = effect_function(assignments, self.place(path))
         targets = tuple(a.slot for a in assignments)
-        return Effect(fn, targets, frozenset(reads), self.place(path), tuple(assignments))
+        used = tuple(d for d in draws if d.slot in reads)  # a draw no one reads is not drawn
+        return Effect(
+            fn, targets, frozenset(reads), self.place(path), tuple(assignments), draws=used
+        )
 
 
 def dynamic_draw(dist: Distribution, fields: tuple[tuple[str, CExpr], ...]) -> DrawFn:

@@ -14,6 +14,7 @@ from sim.format.scenario import (
     TriggerProcess,
 )
 from sim.model.compiled import (
+    CDraw,
     CEvent,
     CFlow,
     CPeriodic,
@@ -49,25 +50,26 @@ class ProcessSection(Core):
     def process(self, p: Process, i: int) -> CProcess:
         """Compile one process."""
         base: NodePath = ("processes", i)
+        draws = self.draws(p.name, p.draws, (*base, "draws"))
         if isinstance(p, PeriodicProcess):
             first = p.every if p.first is None else self.time(p.first, (*base, "first"), "first")
-            effect = self.effect(p.set, (*base, "set"))
+            effect = self.effect(p.set, (*base, "set"), draws)
             return CPeriodic(p.name, i, p.every, first or 0.0, effect)
         if isinstance(p, EventProcess):
             rate = self.bounded(p.rate, (*base, "rate"), "a rate", 0.0)
-            return CEvent(p.name, i, rate, self.effect(p.set, (*base, "set")), p.max_count)
+            return CEvent(p.name, i, rate, self.effect(p.set, (*base, "set"), draws), p.max_count)
         if isinstance(p, TriggerProcess):
             when = self.expr(p.when, (*base, "when"), Type.BOOL)
             delay = self.delay(p.delay, (*base, "delay"), "a delay")
             chance = None
             if p.chance is not None:
                 chance = self.bounded(p.chance, (*base, "chance"), "a chance", 0.0, 1.0)
-            effect = self.effect(p.set, (*base, "set"))
+            effect = self.effect(p.set, (*base, "set"), draws)
             return CTrigger(p.name, i, when, delay, chance, effect, p.cancel_if_false, p.repeat)
         if isinstance(p, ScheduleProcess):
             times = self.schedule_times(p.at, (*base, "at"))
-            return CSchedule(p.name, i, times, self.effect(p.set, (*base, "set")))
-        return self.flow(p, i)
+            return CSchedule(p.name, i, times, self.effect(p.set, (*base, "set"), draws))
+        return self.flow(p, i, draws)
 
     def schedule_times(self, at: Any, path: NodePath) -> tuple[float, ...]:
         """The times of a schedule, in order."""
@@ -77,7 +79,7 @@ class ProcessSection(Core):
         times = (self.time(a, (*path, k), "at") for k, a in enumerate(at))
         return tuple(sorted(t for t in times if t is not None))
 
-    def flow(self, p: FlowProcess, i: int) -> CFlow:
+    def flow(self, p: FlowProcess, i: int, draws: tuple[CDraw, ...] = ()) -> CFlow:
         """Compile a flow: arrivals, stages (names unique in the flow), effects."""
         base: NodePath = ("processes", i)
         arrivals = p.arrivals
@@ -114,9 +116,9 @@ class ProcessSection(Core):
             stages.append(CStage(stage.name, capacity, duration, loss))
         on_complete = on_loss = None
         if p.on_complete is not None:
-            on_complete = self.effect(p.on_complete, (*base, "on_complete"))
+            on_complete = self.effect(p.on_complete, (*base, "on_complete"), draws)
         if p.on_loss is not None:
-            on_loss = self.effect(p.on_loss, (*base, "on_loss"))
+            on_loss = self.effect(p.on_loss, (*base, "on_loss"), draws)
         return CFlow(
             p.name, i, rate, arrivals.every, gate, arrivals.max, tuple(stages), on_complete, on_loss
         )

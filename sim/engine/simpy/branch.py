@@ -38,6 +38,7 @@ from sim.engine.simpy.tracking import OutcomePlan, Tracker
 from sim.errors import RunError
 from sim.model.compiled import (
     CDelay,
+    CDraw,
     CEvent,
     CExpr,
     CFlow,
@@ -50,6 +51,10 @@ from sim.model.compiled import (
 )
 
 __all__ = ["Branch", "run_branch", "run_branches"]
+
+
+def _shown(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else f"{value:.6g}"
 
 
 class Plan:
@@ -146,6 +151,7 @@ class Branch:
         self.flows: list[Flow] = []
         self.ticks = 0
         self.experts: tuple[str | None, ...] = ()
+        self.draw_rngs: dict[int, np.random.Generator] = {}
 
     # -- set-up -------------------------------------------------------------------------
 
@@ -289,6 +295,11 @@ class Branch:
         if self.counting:
             self.tracker.fired(effect, now)
         v[0] = now
+        if effect.draws:
+            self._draw(effect.draws)
+            if self.trace is not None:
+                drawn = ", ".join(f"{d.name}={_shown(v[d.slot])}" for d in effect.draws)
+                what = f"{what} ({drawn})"
         self.ctx = effect.path
         if self.trace is None:
             changed = effect.fn(v)
@@ -303,6 +314,20 @@ class Branch:
             watchers = self.watchers
             for i in self.plan.watchers_of(effect):
                 watchers[i]()
+
+    def _draw(self, draws: tuple[CDraw, ...]) -> None:
+        """Draw a process's ``draws`` into their slots, each from its own stream."""
+        v = self.v
+        for d in draws:
+            rng = self.draw_rngs.get(d.slot)
+            if rng is None:
+                rng = self.draw_rngs[d.slot] = self.rng(d.process, "draws", d.name)
+            self.ctx = d.path
+            if d.sampler is not None:
+                v[d.slot] = d.sampler(rng)
+            else:
+                assert d.draw is not None  # the compiler sets one of the two
+                v[d.slot] = d.draw(rng, v)
 
     def note(self, process: str, what: str) -> None:
         """Report a happening without state change (only when tracing)."""
