@@ -44,6 +44,12 @@ class Case:
     others: dict[str, str] = field(default_factory=dict)
 
 
+def processes_with(rest: str) -> str:
+    """A valid file with one event process (lines 11-12), then ``rest`` from line 13."""
+    shock = '  - {kind: event, name: shock, rate: 0.1, set: {x: "x + 1"}}\n'
+    return BODY + "processes:\n" + shock + rest
+
+
 def including(*paths: str, rest: str = "") -> str:
     """A valid main file (10 lines) that includes ``paths`` on line 11, then ``rest``."""
     return BODY + f"include: [{', '.join(paths)}]\n" + rest
@@ -224,6 +230,28 @@ CASES = {
         BODY + "processes:\n  - {kind: trigger, name: tr, when: flag, delay: {kind: pool, "
         "experts: []}, set: {x: 1}}\n", 12, "pool,", "processes[0].delay.kind",
         "unknown kind 'pool'",
+    ),
+    # variants that change processes
+    "variant_unknown_process": Case(
+        processes_with("variants:\n  v: {processes: {shok: {enabled: false}}}\n"), 14, "shok",
+        "variants.v.processes.shok", "unknown process 'shok' (did you mean 'shock'?)",
+    ),
+    "variant_process_expression": Case(
+        processes_with('variants:\n  v: {processes: {shock: {rate: "0.1 * y"}}}\n'), 14, "y\"",
+        "variants.v.processes.shock.rate", "unknown name 'y'",
+    ),
+    "variant_process_field": Case(
+        processes_with("variants:\n  v: {processes: {shock: {every: 2}}}\n"), 14, "every",
+        "variants.v.processes.shock.every", "unknown field 'every'",
+    ),
+    "variant_process_kind": Case(
+        processes_with("variants:\n  v: {processes: {shock: {kind: periodic}}}\n"), 14, "kind",
+        "variants.v.processes.shock.kind", "a variant cannot change a process's kind",
+    ),
+    "variant_processes_need_1_1": Case(
+        processes_with("variants:\n  v: {processes: {shock: {enabled: false}}}\n").replace(
+            "sim: 1.1", "sim: 1"), 14, "shock", "variants.v.processes.shock",
+        "a variant's `processes` is format 1.1",
     ),
 }  # fmt: skip
 

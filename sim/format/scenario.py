@@ -19,6 +19,7 @@ from pydantic import (
     Field,
     StringConstraints,
     Tag,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -363,6 +364,21 @@ class VariantState(_Model):
     init: InitValue = Field(description="Initial value in the variant.")
 
 
+VariantProcess = Annotated[
+    dict[str, Any],
+    WithJsonSchema(
+        {
+            "type": "object",
+            "properties": {
+                "enabled": {"type": "boolean", "description": "false switches the process off."}
+            },
+            "description": "Changes to a process: `enabled: false`, or fields of the process "
+            "(checked against its kind when the file is loaded).",
+        }
+    ),
+]
+
+
 def _variant_value_tag(value: Any) -> str:
     # "distribution", not "dist": a tag equal to a key would be taken for that key in a path.
     return "distribution" if isinstance(value, dict) else "value"
@@ -383,6 +399,12 @@ class Variant(_Model):
     )
     state: dict[Name, VariantState] = Field(
         default_factory=dict, description="State NAME: {init: ...}."
+    )
+    processes: dict[Name, VariantProcess] = Field(
+        default_factory=dict,
+        description="Format 1.1: process NAME: {enabled: false} to switch it off, and/or new "
+        "values of its fields (numbers, expressions, distributions; `set`, `draws`, "
+        "`arrivals` and `on_complete`/`on_loss` entry by entry, `stages` by stage name).",
     )
 
 

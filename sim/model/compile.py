@@ -11,7 +11,8 @@ and checked by :mod:`sim.model.overrides`. No simpy here.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from sim.format.scenario import (
 from sim.format.validation import scenario_error, scenario_from_document, suggest
 from sim.model.compiled import (
     CompiledModel,
+    CProcess,
 )
 from sim.model.compiler import DAYS_PER_UNIT
 from sim.model.correlation import CorrelationSection
@@ -38,6 +40,7 @@ from sim.model.overrides import (
 from sim.model.parameters import ParameterSection
 from sim.model.processes import ProcessSection
 from sim.model.record import RecordSection
+from sim.model.variants import VariantSection
 
 __all__ = [
     "DAYS_PER_UNIT",
@@ -143,6 +146,7 @@ class _Compiler(
     ParameterSection,
     CorrelationSection,
     ProcessSection,
+    VariantSection,
     OutcomeSection,
     RecordSection,
     IndicatorSection,
@@ -167,6 +171,7 @@ class _Compiler(
         draw_order = self.draw_order(parameters, specs)
         inits = self.declare_state(variant, variant_name)
         state = tuple(self.state_var(name, init) for name, init in inits.items())
+        processes = self.processes_of(variant_name, variant)
         for name, block in s.variants.items():
             self.check_variant(name, block)
             if block is not variant:  # its distributions may read each other in a cycle
@@ -174,7 +179,7 @@ class _Compiler(
                 compiled = tuple(self.parameter(n, p) for n, p in others.items())
                 self.correlations(compiled, others, notes=False)
                 self.draw_order(compiled, others)
-        processes = self.processes()
+                self.check_variant_processes(name, block)
         outcomes = tuple(self.outcome(o, i, processes) for i, o in enumerate(s.outcomes))
         stop_when = None
         if s.stop_when is not None:
@@ -215,6 +220,32 @@ class _Compiler(
             correlations=correlations,
             notes=tuple(self.notes),
         )
+
+    def processes_of(self, name: str | None, variant: Variant | None) -> tuple[CProcess, ...]:
+        """Compile the processes as the chosen variant (if any) makes them."""
+        if variant is None or name is None or not variant.processes:
+            return self.processes()
+        changes = self.variant_processes(name, variant)
+        with self.seen_from(self.with_variant(name, changes)):
+            return self.processes(changes)
+
+    def check_variant_processes(self, name: str, variant: Variant) -> None:
+        """Check the processes another variant changes, as if it were chosen."""
+        if not variant.processes:
+            return
+        changes = self.variant_processes(name, variant)
+        with self.seen_from(self.with_variant(name, changes)):
+            for i, (process, _) in changes.items():
+                self.process(process, i)
+
+    @contextmanager
+    def seen_from(self, doc: Document) -> Iterator[None]:
+        """Locate problems (and run errors) through ``doc`` while compiling."""
+        kept, self.doc = self.doc, doc
+        try:
+            yield
+        finally:
+            self.doc = kept
 
     def origins(self) -> dict[str, str]:
         """Where each parameter and process from an included file is written."""

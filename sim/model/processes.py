@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sim.format.expr import Type
@@ -24,6 +25,7 @@ from sim.model.compiled import (
     CTrigger,
 )
 from sim.model.compiler import Core, NodePath, as_source
+from sim.model.variants import inert
 
 __all__ = [
     "ProcessSection",
@@ -33,8 +35,14 @@ __all__ = [
 class ProcessSection(Core):
     """Compiling processes: periodic updates, events, triggers, schedules and flows."""
 
-    def processes(self) -> tuple[CProcess, ...]:
-        """Compile the processes; their names are unique."""
+    def processes(
+        self, changes: Mapping[int, tuple[Process, bool]] | None = None
+    ) -> tuple[CProcess, ...]:
+        """Compile the processes; their names are unique.
+
+        ``changes`` are a variant's: process ``i`` as the variant makes it, and whether it
+        is on (one switched off compiles to an inert process).
+        """
         seen: dict[str, int] = {}
         compiled: list[CProcess] = []
         for i, process in enumerate(self.s.processes):
@@ -44,7 +52,9 @@ class ProcessSection(Core):
                     f"duplicate process name {process.name!r} (processes[{seen[process.name]}])",
                 )
             seen.setdefault(process.name, i)
-            compiled.append(self.process(process, i))
+            changed, enabled = (changes or {}).get(i, (process, True))
+            c = self.process(changed, i)
+            compiled.append(c if enabled else inert(c))
         return tuple(compiled)
 
     def process(self, p: Process, i: int) -> CProcess:
