@@ -132,8 +132,9 @@ class VariantSection(Core):
             if stage in patch["stages"] and path[2] in patch["stages"][stage]:
                 return (*at, "stages", stage, *path[2:])
             return ("processes", i, *path)
-        by_entry = field in _BY_ENTRY and len(path) > 1 and isinstance(patch[field], dict)
-        if by_entry and path[1] not in patch[field]:
+        entries = patch[str(field)]
+        by_entry = field in _BY_ENTRY and len(path) > 1 and isinstance(entries, dict)
+        if by_entry and path[1] not in entries:
             return ("processes", i, *path)
         return (*at, *path)
 
