@@ -28,18 +28,18 @@ def shared_parameters(combined: dict, others: list[dict]) -> list[str]:
     ]
 
 
+def citations(definition: dict) -> list[dict]:
+    """The citations of a parameter's definition, as a list."""
+    source = definition.get("source")
+    return source if isinstance(source, list) else [source] if source else []
+
+
 def test_the_combined_scenario_takes_its_shared_parameters_from_a_library(tmp_path: Path) -> None:
     combined = load_document(COMBINED).data
     others = [load_document(p).data for p in sorted(SCENARIOS.glob("*.yaml")) if p != COMBINED]
     moved = shared_parameters(combined, others)
     assert len(moved) >= 10, moved  # the files share many definitions
-    cited = {
-        c["ref"]
-        for name in moved
-        for c in (lambda s: s if isinstance(s, list) else [s] if s else [])(
-            combined["parameters"][name].get("source")
-        )
-    }
+    cited = {c["ref"] for name in moved for c in citations(combined["parameters"][name])}
     library = {
         "sim": 1.1,
         "description": "Parameters the shipped scenarios share.",
