@@ -241,3 +241,13 @@ def test_a_format_1_0_file_is_read_as_before(tmp_path: Path) -> None:
     one = build_model(text, "a.yaml")
     assert one.includes == () and one.origins == {}
     assert "sim: 1\n" in text
+
+
+def test_a_quote_missing_from_a_library_source_is_located_in_the_library(folder: Path) -> None:
+    (folder / "lib" / "memo.txt").write_text("Nothing about it here.")
+    result = runner.invoke(app, ["validate", "--sources", str(folder / "first.yaml")])
+    assert result.exit_code == 2
+    library = folder / "lib" / "shared.yaml"
+    line = LIBRARY.splitlines().index(next(x for x in LIBRARY.splitlines() if "pressure:" in x))
+    assert result.stderr.startswith(f"{library}:{line + 1}:")
+    assert "parameters.pressure.source.quote: the quote is not in memo.txt" in result.stderr
