@@ -179,3 +179,34 @@ def test_sensitivity_reads_a_pool_at_its_mixture_quantiles() -> None:
     assert set(np.round(result.samples.column("delay").to_numpy(), 9)) <= set(
         np.round(pool.ppf(levels), 9)
     )
+
+
+def test_the_whole_group_is_the_run_summary_for_every_outcome_kind() -> None:
+    text = """\
+parameters:
+  hawk:
+    dist:
+      kind: pool
+      experts:
+        - {name: yes, weight: 1, dist: {kind: uniform, low: 0.1, high: 0.3}, assumption: x}
+        - {name: no, weight: 1, dist: {kind: uniform, low: 0.01, high: 0.05}, assumption: y}
+state:
+  tension: {init: 0}
+  war: {init: false}
+processes:
+  - {kind: event, name: incident, rate: hawk, set: {tension: "tension + 1"}}
+  - {kind: trigger, name: escalate, when: "tension >= 3", set: {war: "true"}}
+outcomes:
+  - {kind: time_to, name: first_incident, when: "tension >= 1", question: "When?"}
+  - {kind: time_between, name: incident_to_war, from: "tension >= 1", to: war}
+  - {kind: probability, name: war_given_two, when: war, given: "tension >= 2"}
+  - {kind: first_of, name: what_first, conditions: {two: "tension >= 2", war: war}}
+  - {kind: count, name: incidents, process: incident}
+stop_when: war
+"""
+    result = sim.run(scenario(text), branches=400, seed=5)
+    split = result.summary_by("hawk__expert")
+    assert split["groups"][0]["outcomes"] == result.summary["outcomes"]
+    by_first = result.summary_by("what_first")
+    values = [g["value"] for g in by_first["groups"]]
+    assert values[0] == "all" and set(values[1:]) <= {"none", "two", "war"}

@@ -289,8 +289,11 @@ def summary_by(result: RunResult, column: str) -> dict[str, Any]:
 
         hint = suggest(column, [n for n in names if n.endswith("__expert")] or names)
         raise UsageError(f"--by {column}: no such column in the branch table{hint}")
-    if column in outcomes and outcomes[column] != "probability":
-        raise UsageError(f"--by {column}: an outcome that is not true/false cannot split a run")
+    if column in outcomes and outcomes[column] not in ("probability", "first_of"):
+        raise UsageError(
+            f"--by {column}: only a true/false or first_of outcome can split a run, "
+            f"not a {outcomes[column]}"
+        )
     keys = _group_keys(result.table.column(column), column)
     t_end = result.table.column("t_end").to_numpy()
     horizon = result.manifest.get("horizon")
@@ -298,22 +301,55 @@ def summary_by(result: RunResult, column: str) -> dict[str, Any]:
         horizon = float(np.max(t_end)) if t_end.size else 0.0
     groups = [(ALL, np.ones(len(keys), dtype=bool))]
     groups += [(value, keys == value) for value in sorted(set(keys.tolist()))]
+    entries = result.summary["outcomes"]
+    # Times to an event are cumulative incidences where branches could stop early.
+    stops = any(e.get("ci_method") == "aalen_johansen" for e in entries.values())
     found = []
     for value, mask in groups:
-        entry: dict[str, Any] = {"value": value, "n": int(mask.sum())}
+        group: dict[str, Any] = {"value": value, "n": int(mask.sum())}
         if value != ALL:
-            entry["share"] = float(mask.mean()) if mask.size else None
-        entry["outcomes"] = {
-            name: summarize_outcome(
-                kind,
-                result.table.column(name).to_numpy(zero_copy_only=False)[mask],
-                t_end=t_end[mask] if kind == "time_to" else None,
-                horizon=float(horizon),
-            )
-            for name, kind in outcomes.items()
+            group["share"] = float(mask.mean()) if mask.size else None
+        group["outcomes"] = {
+            name: _split_summary(result.table, name, entries[name], mask, t_end, horizon, stops)
+            for name in outcomes
         }
-        found.append(entry)
+        found.append(group)
     return {"by": column, "groups": found}
+
+
+def _split_summary(
+    table: pa.Table,
+    name: str,
+    entry: Mapping[str, Any],
+    mask: np.ndarray,
+    t_end: np.ndarray,
+    horizon: float,
+    stops: bool,
+) -> dict[str, Any]:
+    """One outcome's summary over the branches of ``mask``, as the run's summary makes it."""
+    kind = str(entry["kind"])
+
+    def part(column: str) -> np.ndarray | None:
+        if column not in table.column_names:
+            return None
+        values: np.ndarray = np.asarray(table.column(column).to_numpy(zero_copy_only=False))
+        chosen: np.ndarray = values[mask]
+        return chosen
+
+    values = part(name)
+    assert values is not None  # every outcome is a column
+    summary = summarize_outcome(
+        kind,
+        values,
+        t_end=t_end[mask] if kind in _TIMES else None,
+        horizon=float(horizon),
+        start=part(name + FROM_SUFFIX) if kind == "time_between" else None,
+        labels=list(entry.get("categories", {})),
+        given=part(name + GIVEN_SUFFIX),
+        stops=stops,
+    )
+    head = {key: entry[key] for key in ("kind", "question", "given") if key in entry}
+    return {**head, **summary}
 
 
 def _group_keys(values: Any, column: str) -> np.ndarray:
