@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 from scipy import stats
 from typer.testing import CliRunner
@@ -210,3 +211,13 @@ stop_when: war
     by_first = result.summary_by("what_first")
     values = [g["value"] for g in by_first["groups"]]
     assert values[0] == "all" and set(values[1:]) <= {"none", "two", "war"}
+
+
+def test_a_sweep_keeps_the_expert_column(tmp_path: Path) -> None:
+    sim.sweep(scenario(POINTS), sim.Grid({"noise": [0.2, 0.8]}), branches=40,
+              out=tmp_path / "sweep")  # fmt: skip
+    rows = pq.read_table(tmp_path / "sweep" / "branches.parquet")
+    assert rows.num_rows == 80
+    experts = rows.column("reading__expert").to_pylist()
+    assert set(experts) == {"pism", "lowy"}
+    assert experts[:40] == experts[40:]  # every point picks the same experts (common numbers)
