@@ -56,9 +56,12 @@ def scenario(text: str = PARAMETERS + CORRELATIONS, **options: object) -> sim.Co
     return build_model(HEAD + textwrap.dedent(text) + OUT, "corr.yaml", **options)  # type: ignore[arg-type]
 
 
-@pytest.fixture(scope="module")
-def table() -> dict[str, np.ndarray]:
-    result = sim.run(scenario(), branches=8000, seed=20230301).table
+ENGINES = ("simpy", "batch")
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def table(request: pytest.FixtureRequest) -> dict[str, np.ndarray]:
+    result = sim.run(scenario(), branches=8000, seed=20230301, engine=request.param).table
     return {name: result.column(name).to_numpy() for name in result.column_names}
 
 
@@ -85,28 +88,32 @@ def test_pairs_not_given_stay_independent(table: dict[str, np.ndarray]) -> None:
         assert abs(stats.spearmanr(table[x], table[y]).statistic) <= 4 * se
 
 
-def test_a_correlation_changes_the_rows_of_its_parameters_only() -> None:
-    alone = sim.run(scenario(PARAMETERS), branches=200, seed=3).table
-    joined = sim.run(scenario(), branches=200, seed=3).table
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_correlation_changes_the_rows_of_its_parameters_only(engine: str) -> None:
+    alone = sim.run(scenario(PARAMETERS), branches=200, seed=3, engine=engine).table
+    joined = sim.run(scenario(), branches=200, seed=3, engine=engine).table
     for name in ("free",):
         assert np.array_equal(alone.column(name).to_numpy(), joined.column(name).to_numpy())
     assert not np.array_equal(alone.column("a").to_numpy(), joined.column("a").to_numpy())
 
 
-def test_rows_do_not_depend_on_executor_or_chunks() -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_rows_do_not_depend_on_executor_or_chunks(engine: str) -> None:
     model = scenario()
-    serial = sim.run(model, branches=150, seed=9, chunk_size=150)
-    chunked = sim.run(model, branches=150, seed=9, chunk_size=7)
-    spread = sim.run(model, branches=150, seed=9, executor="process", workers=2, chunk_size=40)
+    serial = sim.run(model, branches=150, seed=9, chunk_size=150, engine=engine)
+    chunked = sim.run(model, branches=150, seed=9, chunk_size=7, engine=engine)
+    spread = sim.run(model, branches=150, seed=9, executor="process", workers=2, chunk_size=40,
+                     engine=engine)  # fmt: skip
     assert same_rows(serial.table, chunked.table) and same_rows(serial.table, spread.table)
 
 
-def test_trace_agrees_with_the_row() -> None:
-    from sim.engine.simpy import run_branch
+@pytest.mark.parametrize("engine", ENGINES)
+def test_trace_agrees_with_the_row(engine: str) -> None:
+    from sim.engine import run_branch_for
 
     model = scenario()
-    row = sim.run(model, branches=5, seed=4).table.slice(3, 1).to_pylist()[0]
-    result = run_branch(model, 4, 3)
+    row = sim.run(model, branches=5, seed=4, engine=engine).table.slice(3, 1).to_pylist()[0]
+    result = run_branch_for(engine)(model, 4, 3)
     names = [p.name for p in model.parameters]
     assert dict(zip(names, result.parameters, strict=True)) == {n: row[n] for n in names}
 

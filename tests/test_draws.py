@@ -41,9 +41,23 @@ def scenario(text: str, **options: object) -> sim.CompiledModel:
     return build_model(HEAD + textwrap.dedent(text), "draws.yaml", **options)  # type: ignore[arg-type]
 
 
-def test_ten_fresh_exponential_jumps_add_up_to_a_gamma() -> None:
-    total = sim.run(scenario(JUMPS), branches=3000, seed=4).table.column("total").to_numpy()
+ENGINES = ("simpy", "batch")
+STATIC = JUMPS.replace('mean: "size"', "mean: 2")  # the batch engine draws numbers only
+
+
+@pytest.mark.parametrize(("engine", "text"), [("simpy", JUMPS), ("batch", STATIC)])
+def test_ten_fresh_exponential_jumps_add_up_to_a_gamma(engine: str, text: str) -> None:
+    table = sim.run(scenario(text), branches=3000, seed=4, engine=engine).table
+    total = table.column("total").to_numpy()
     assert stats.kstest(total, stats.gamma(10, scale=2).cdf).pvalue > 0.01
+
+
+def test_the_batch_engine_refuses_a_draw_whose_fields_are_expressions() -> None:
+    from sim.errors import UsageError
+
+    with pytest.raises(UsageError, match=r"processes\[0\].draws.jump: the batch engine cannot "
+                       r"run a distribution whose fields are expressions"):  # fmt: skip
+        sim.run(scenario(JUMPS), branches=2, engine="batch")
 
 
 def test_a_draw_may_read_the_state_when_it_is_drawn() -> None:
@@ -56,7 +70,8 @@ def test_a_draw_may_read_the_state_when_it_is_drawn() -> None:
     assert abs(total.mean() - 3.0) <= 4 * se
 
 
-def test_adding_draws_leaves_the_process_timing_alone() -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_adding_draws_leaves_the_process_timing_alone(engine: str) -> None:
     events = """\
     state:
       hits: {init: 0}
@@ -70,16 +85,17 @@ def test_adding_draws_leaves_the_process_timing_alone() -> None:
       - {kind: time_to, name: third, when: "hits >= 3"}
       - {kind: value, name: hits_at_end, expr: hits}
     """
-    plain = sim.run(scenario(events), branches=200, seed=2).table
+    plain = sim.run(scenario(events), branches=200, seed=2, engine=engine).table
     drawn = scenario(events.replace('harm: "harm + 1"', 'harm: "harm + damage"').replace(
         "rate: 0.5", "rate: 0.5\n        draws: {damage: {kind: uniform, low: 0, high: 1}}"))
-    with_draws = sim.run(drawn, branches=200, seed=2).table
+    with_draws = sim.run(drawn, branches=200, seed=2, engine=engine).table
     for name in ("third", "hits_at_end", "t_end"):
         a, b = plain.column(name).to_numpy(), with_draws.column(name).to_numpy()
         assert np.array_equal(a, b, equal_nan=True)
 
 
-def test_a_flow_draws_at_each_completion() -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_flow_draws_at_each_completion(engine: str) -> None:
     text = """\
     state:
       tonnes: {init: 0}
@@ -93,7 +109,8 @@ def test_a_flow_draws_at_each_completion() -> None:
     outcomes:
       - {kind: value, name: total, expr: tonnes}
     """
-    total = sim.run(scenario(text), branches=2000, seed=3).table.column("total").to_numpy()
+    table = sim.run(scenario(text), branches=2000, seed=3, engine=engine).table
+    total = table.column("total").to_numpy()
     # Convoys arrive at 1, 2, ..., 10 and take 0.1 on the road, so 9 complete by the
     # horizon, each adding U(10, 20) with probability 1/2: mean 9 * 7.5.
     se = np.std(total, ddof=1) / np.sqrt(total.size)
@@ -107,10 +124,12 @@ def test_trace_shows_the_values_drawn() -> None:
     assert len(steps) == 10 and all(s.startswith("periodic update (jump=") for s in steps)
 
 
-def test_rows_do_not_depend_on_the_executor() -> None:
-    model = scenario(JUMPS)
-    serial = sim.run(model, branches=64, seed=1, chunk_size=64)
-    spread = sim.run(model, branches=64, seed=1, executor="process", workers=2, chunk_size=16)
+@pytest.mark.parametrize(("engine", "text"), [("simpy", JUMPS), ("batch", STATIC)])
+def test_rows_do_not_depend_on_the_executor(engine: str, text: str) -> None:
+    model = scenario(text)
+    serial = sim.run(model, branches=64, seed=1, chunk_size=64, engine=engine)
+    spread = sim.run(model, branches=64, seed=1, executor="process", workers=2, chunk_size=16,
+                     engine=engine)  # fmt: skip
     assert same_rows(serial.table, spread.table)
 
 

@@ -103,10 +103,15 @@ def folder(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.mark.parametrize("engine", ["simpy", "batch"])
 @pytest.mark.parametrize("name", list(OWN))
-def test_a_library_gives_the_rows_of_the_inline_copy_it_replaces(folder: Path, name: str) -> None:
-    composed = sim.run(load_model(folder / f"{name}.yaml"), branches=300, seed=5)
-    copied = sim.run(load_model(folder / f"{name}_inline.yaml"), branches=300, seed=5)
+def test_a_library_gives_the_rows_of_the_inline_copy_it_replaces(
+    folder: Path, name: str, engine: str
+) -> None:
+    composed = sim.run(load_model(folder / f"{name}.yaml"), branches=300, seed=5, engine=engine)
+    copied = sim.run(
+        load_model(folder / f"{name}_inline.yaml"), branches=300, seed=5, engine=engine
+    )
     assert composed.table.column_names == copied.table.column_names
     assert same_rows(composed.table, copied.table)
 

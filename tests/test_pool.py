@@ -60,8 +60,12 @@ def scenario(text: str, **options: object) -> sim.CompiledModel:
     return build_model(HEAD + textwrap.dedent(text), "pool.yaml", **options)  # type: ignore[arg-type]
 
 
-def test_a_pool_of_two_point_masses_draws_each_with_its_weight() -> None:
-    table = sim.run(scenario(POINTS), branches=4000, seed=8).table
+ENGINES = ("simpy", "batch")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_pool_of_two_point_masses_draws_each_with_its_weight(engine: str) -> None:
+    table = sim.run(scenario(POINTS), branches=4000, seed=8, engine=engine).table
     experts = np.array(table.column("reading__expert").to_pylist())
     values = table.column("reading").to_numpy()
     n, p = len(experts), 0.75
@@ -70,8 +74,10 @@ def test_a_pool_of_two_point_masses_draws_each_with_its_weight() -> None:
     assert np.array_equal(values == 1.0, experts == "pism")
 
 
-def test_a_pool_draws_the_mixture_of_its_experts() -> None:
-    x = sim.run(scenario(MIXTURE), branches=4000, seed=2).table.column("delay").to_numpy()
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_pool_draws_the_mixture_of_its_experts(engine: str) -> None:
+    x = sim.run(scenario(MIXTURE), branches=4000, seed=2, engine=engine).table.column("delay")
+    x = x.to_numpy()
     early, late = stats.norm(0, 1), stats.gamma(4, scale=1.5)
     assert stats.kstest(x, lambda t: 0.3 * early.cdf(t) + 0.7 * late.cdf(t)).pvalue > 0.01
 
@@ -82,11 +88,13 @@ def test_the_pool_cdf_and_inverse_cdf_agree() -> None:
     assert np.allclose(pool.cdf(pool.ppf(q)), q, atol=1e-9)
 
 
-def test_a_branch_draws_what_its_expert_alone_would_draw() -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_branch_draws_what_its_expert_alone_would_draw(engine: str) -> None:
     late = "{dist: {kind: gamma, shape: 4, scale: 1.5}}"
     text = MIXTURE + f"variants:\n  late_only: {{parameters: {{delay: {late}}}}}\n"
-    pooled = sim.run(scenario(text), branches=300, seed=6).table
-    alone = sim.run(scenario(text, variant="late_only"), branches=300, seed=6).table
+    pooled = sim.run(scenario(text), branches=300, seed=6, engine=engine).table
+    alone = sim.run(scenario(text, variant="late_only"), branches=300, seed=6, engine=engine)
+    alone = alone.table
     late = np.array(pooled.column("delay__expert").to_pylist()) == "late"
     assert late.sum() > 100
     same = pooled.column("delay").to_numpy()[late] == alone.column("delay").to_numpy()[late]
@@ -162,12 +170,15 @@ def test_a_variant_may_pool_a_parameter() -> None:
     assert np.all((split.column("plain").to_numpy() < 0.5) == (experts == "a"))
 
 
-def test_trace_names_the_expert() -> None:
-    from sim.engine.simpy import run_branch
+@pytest.mark.parametrize("engine", ENGINES)
+def test_trace_names_the_expert(engine: str) -> None:
+    from sim.engine import run_branch_for
 
     records: list[object] = []
     model = scenario(POINTS)
-    result = run_branch(model, 0, 0, records.append)
+    result = run_branch_for(engine)(model, 0, 0, records.append)
+    row = sim.run(model, branches=1, engine=engine).table.to_pylist()[0]
+    assert row["reading__expert"] == result.experts[0]
     drawn = [r for r in records if getattr(r, "process", "") == "parameters"]
     assert drawn[0].what == f"drawn (expert {result.experts[0]})"  # type: ignore[attr-defined]
 

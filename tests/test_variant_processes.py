@@ -49,19 +49,24 @@ def scenario(text: str = BODY, **options: object) -> sim.CompiledModel:
     return build_model(HEAD + textwrap.dedent(text), "var.yaml", **options)  # type: ignore[arg-type]
 
 
-def means(variant: str | None, n: int = 2000) -> dict[str, float]:
-    table = sim.run(scenario(variant=variant), branches=n, seed=7).table
+ENGINES = ("simpy", "batch")
+
+
+def means(variant: str | None, n: int = 2000, engine: str = "simpy") -> dict[str, float]:
+    table = sim.run(scenario(variant=variant), branches=n, seed=7, engine=engine).table
     return {name: float(np.mean(table.column(name).to_numpy())) for name in table.column_names}
 
 
-def test_a_process_switched_off_never_acts() -> None:
-    off = sim.run(scenario(variant="no_raids"), branches=200, seed=1).table
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_process_switched_off_never_acts(engine: str) -> None:
+    off = sim.run(scenario(variant="no_raids"), branches=200, seed=1, engine=engine).table
     assert np.all(off.column("raid_count").to_numpy() == 0)
     assert np.all(off.column("shipped_count").to_numpy() == 23)  # the convoy is untouched
 
 
-def test_a_replaced_rate_and_set_entry_take_effect() -> None:
-    base, more = means(None), means("more_raids")
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_replaced_rate_and_set_entry_take_effect(engine: str) -> None:
+    base, more = means(None, engine=engine), means("more_raids", engine=engine)
     n = 2000
     for got, rate in ((base["raid_count"], 0.5), (more["raid_count"], 1.0)):
         assert abs(got - 24 * rate) <= 4 * math.sqrt(24 * rate / n)  # a Poisson count
@@ -70,15 +75,19 @@ def test_a_replaced_rate_and_set_entry_take_effect() -> None:
     assert base["heavy"] == pytest.approx(base["raid_count"])
 
 
-def test_a_stage_is_changed_by_its_name() -> None:
-    slow = sim.run(scenario(variant="slow_loading"), branches=10, seed=1).table
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_stage_is_changed_by_its_name(engine: str) -> None:
+    slow = sim.run(scenario(variant="slow_loading"), branches=10, seed=1, engine=engine).table
     # One loader (capacity 1) taking 1.5 per convoy from t = 1: loads end at 1 + 1.5 k, and
     # with 0.2 of driving the k-th arrives by 24 while 1 + 1.5 k + 0.2 <= 24: k <= 15.
     assert np.all(slow.column("shipped_count").to_numpy() == 15)
 
 
-def test_variants_share_random_numbers_with_the_baseline() -> None:
-    comparison = sim.compare_variants(scenario(), "no_raids,slow_loading", branches=300, seed=2)
+@pytest.mark.parametrize("engine", ENGINES)
+def test_variants_share_random_numbers_with_the_baseline(engine: str) -> None:
+    comparison = sim.compare_variants(
+        scenario(), "no_raids,slow_loading", branches=300, seed=2, engine=engine
+    )
     rows = {(r["outcome"], r["run"]): r for r in comparison.rows}
     assert rows[("raid_count", "slow_loading")]["difference"] == 0.0  # the raids are the same
     assert rows[("shipped_count", "no_raids")]["difference"] == 0.0

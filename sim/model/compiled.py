@@ -91,6 +91,7 @@ class CDraw:
     sampler: Sampler | None
     draw: DrawFn | None
     path: str
+    dist: Any = field(default=None, compare=False, repr=False)  # for engines that need ppf
 
 
 @dataclass(frozen=True, slots=True)

@@ -264,10 +264,14 @@ class Core:
             self.types[key] = Type.BOOL if dist.value_type() == "bool" else Type.NUMBER
             if dist.expressions:
                 draw, _, _ = self.dynamic(dist, where)
-                compiled.append(CDraw(name, process, slot, None, draw, self.place(where)))
+                compiled.append(
+                    CDraw(name, process, slot, None, draw, self.place(where), dist)
+                )
             else:
                 sampler = dist.sampler()
-                compiled.append(CDraw(name, process, slot, sampler, None, self.place(where)))
+                compiled.append(
+                    CDraw(name, process, slot, sampler, None, self.place(where), dist)
+                )
         return tuple(compiled)
 
     def effect(

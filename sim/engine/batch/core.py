@@ -27,6 +27,7 @@ from sim.engine.batch.plan import Plan, VDelay, VEffect, VExpr, parameter_values
 from sim.engine.batch.streams import Streams, uniforms
 from sim.engine.common import BranchResult, TraceRecord, located
 from sim.errors import RunError
+from sim.format.pool import expert_column
 from sim.model.compiled import CFlow
 
 __all__ = ["Batch", "Component"]
@@ -86,6 +87,7 @@ class Batch:
         self.watchers: list[Callable[[Ints], None]] = []
         self.flows: list[Any] = []
         self.streams: Streams | None = None
+        self.experts: dict[str, Any] = {}  # a pooled parameter's expert per lane
         # columns: 0 resolution steps, 1 + i process i, then the end, then finished lanes
         self.n_cols = len(model.processes) + 3
         self.END = self.n_cols - 2
@@ -196,14 +198,37 @@ class Batch:
     # -- set-up -------------------------------------------------------------------------
 
     def _draw_parameters(self) -> None:
-        for p, stream in zip(self.model.parameters, self.plan.parameter_streams, strict=True):
-            u = uniforms(self.seed, self.branch, stream, np.zeros(self.n, dtype=np.int64))
-            values = parameter_values(p.dist, p.value, u, p.type)
+        """Draw every parameter: draw 0 of its own stream through its inverse CDF.
+
+        A correlated group mixes its members' normal scores (the Gaussian copula); a pool
+        picks an expert with draw 0 of the stream ``(NAME, "expert")`` and reads the
+        expert's inverse CDF at the parameter's own draw.
+        """
+        model, plan = self.model, self.plan
+        zero = np.zeros(self.n, dtype=np.int64)
+        u = [uniforms(self.seed, self.branch, stream, zero) for stream in plan.parameter_streams]
+        for group in model.correlations:
+            mixed = correlated_uniforms(group.factor, [u[i] for i in group.members])
+            for i, w in zip(group.members, mixed, strict=True):
+                u[i] = w
+        experts: dict[str, Any] = {}
+        for i, p in enumerate(model.parameters):
+            if p.experts:
+                pick = uniforms(self.seed, self.branch, plan.expert_streams[i], zero)
+                chosen, values = pooled_values(p, pick, u[i])
+                experts[p.name] = chosen
+                if (column := expert_column(p.name)) in self.out:
+                    self.out[column][self.row] = chosen
+            else:
+                values = parameter_values(p.dist, p.value, u[i], p.type)
             self.cols[p.slot] = values
             self.out[p.name][self.row] = values
+        self.experts = experts
         if self.trace is not None:
-            for p in self.model.parameters:
-                self.note("parameters", "drawn", ((p.name, None, self.cols[p.slot][0].item()),))
+            for p in model.parameters:
+                expert = experts[p.name][0] if p.name in experts else None
+                what = "drawn" if expert is None else f"drawn (expert {expert})"
+                self.note("parameters", what, ((p.name, None, self.cols[p.slot][0].item()),))
 
     def _init_state(self, lanes: Ints) -> None:
         for s in self.model.state:
@@ -244,6 +269,15 @@ class Batch:
         if not len(lanes):
             return lanes
         cols = self.cols
+        for d in effect.draws:  # drawn afresh for these lanes, before the block reads them
+            x = d.ppf(self.draw(d.stream, lanes))
+            if cols[d.slot] is None:
+                cols[d.slot] = np.zeros(self.n, dtype=bool if d.boolean else np.float64)
+            cols[d.slot][lanes] = x != 0.0 if d.boolean else x
+        if effect.draws and self.trace is not None:
+            shown = ", ".join(f"{d.name}={_shown(cols[d.slot][lanes[0]].item())}"
+                              for d in effect.draws)  # fmt: skip
+            what = f"{what} ({shown})"
         news = []
         for a in effect.assignments:
             x = self.value(a.expr, lanes, effect.spec.fn, effect.path)
@@ -448,7 +482,13 @@ class Batch:
         params = tuple(out[p.name][0].item() for p in self.model.parameters)
         names = [c.name for c in self.model.columns if c.role in ("outcome", "detail", "indicator")]
         outcomes = tuple(out[name][0].item() for name in names)
-        return BranchResult(int(out["branch"][0]), float(out["t_end"][0]), params, outcomes)
+        experts = tuple(
+            str(self.experts[p.name][0]) if p.name in self.experts else None
+            for p in self.model.parameters
+        )
+        return BranchResult(
+            int(out["branch"][0]), float(out["t_end"][0]), params, outcomes, None, experts
+        )
 
 
 def _scalar_message(fn: Callable[[list[Any]], Any], v: list[Any]) -> str:
@@ -468,10 +508,49 @@ def _outputs(model: Any, seed: int, branches: Ints) -> dict[str, npt.NDArray[Any
         "t_end": np.zeros(n),
     }
     for column in model.columns:
-        if column.role != "id":
+        if column.role == "expert":
+            out[column.name] = np.full(n, None, dtype=object)
+        elif column.role != "id":
             dtype = np.bool_ if column.dtype == "bool" else np.float64
             out[column.name] = np.zeros(n, dtype=dtype)
     return out
+
+
+def correlated_uniforms(factor: Sequence[Sequence[float]], u: Sequence[Any]) -> list[Floats]:
+    """The Gaussian copula of a correlated group: uniforms mixed through normal scores.
+
+    ``u`` holds each member's own uniform; its normal score is mixed by the lower
+    triangular ``factor`` (as the SimPy engine mixes its standard normals) and mapped back
+    to a uniform, which the member's inverse CDF then reads.
+    """
+    from scipy import special
+
+    z = [np.asarray(special.ndtri(x), dtype=np.float64) for x in u]
+    mixed = []
+    for row in factor:
+        total = np.zeros_like(z[0])
+        for weight, score in zip(row, z, strict=False):
+            total = total + weight * score
+        mixed.append(np.asarray(special.ndtr(total), dtype=np.float64))
+    return mixed
+
+
+def pooled_values(p: Any, pick: Floats, u: Floats) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+    """A pooled parameter's experts (by name) and values, from the pick and value uniforms."""
+    cumulative = np.asarray(p.cumulative, dtype=np.float64)
+    k = np.minimum(np.searchsorted(cumulative, pick * cumulative[-1], side="right"),
+                   len(cumulative) - 1)  # fmt: skip
+    values: npt.NDArray[Any] = np.zeros(len(u), dtype=np.bool_ if p.type == "bool" else np.float64)
+    for index, (expert, spec) in enumerate(zip(p.experts, p.dist.experts, strict=True)):
+        lanes = k == index
+        if lanes.any():
+            values[lanes] = parameter_values(spec.dist, expert.value, u[lanes], p.type)
+    names = np.array([e.name for e in p.experts], dtype=object)[k]
+    return names, values
+
+
+def _shown(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else f"{value:.6g}"
 
 
 def flows_of(model: Any) -> list[CFlow]:

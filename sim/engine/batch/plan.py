@@ -16,6 +16,7 @@ from sim.engine.batch.vexpr import Vectorised, vectorise
 from sim.format.expr import Type
 from sim.model.compiled import (
     CDelay,
+    CDraw,
     CEvent,
     CExpr,
     CFlow,
@@ -56,13 +57,28 @@ class VAssign:
 
 
 @dataclass(frozen=True, slots=True)
+class VDraw:
+    """A value a process draws at each firing: its slot, stream and inverse CDF."""
+
+    name: str
+    slot: int
+    stream: int  # index among the batch's buffered streams
+    ppf: Callable[[Floats], Floats]
+    boolean: bool
+
+
+@dataclass(frozen=True, slots=True)
 class VEffect:
-    """A vectorised ``set`` block and the watchers (indices into ``Plan.readers``) it wakes."""
+    """A vectorised ``set`` block and the watchers (indices into ``Plan.readers``) it wakes.
+
+    ``draws`` are drawn into their slots, for the lanes it applies to, before it is applied.
+    """
 
     spec: Effect
     assignments: tuple[VAssign, ...]
     watchers: tuple[int, ...]
     path: str
+    draws: tuple[VDraw, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +128,7 @@ class Plan:
         self.time_readers = tuple(i for i, (_, _, r) in enumerate(self.readers) if 0 in r)
         self._effects: dict[int, VEffect] = {}
         self.parameter_streams = [stream_id(PARAMETER, p.name) for p in model.parameters]
+        self.expert_streams = [stream_id(PARAMETER, p.name, "expert") for p in model.parameters]
         self.stream_ids: list[int] = []
         self.stream_of: dict[tuple[str, ...], int] = {}
 
@@ -133,13 +150,16 @@ class Plan:
             self.stream_ids.append(stream_id(PROCESS, name, *parts))
         return found
 
-    def expr(self, spec: CExpr) -> VExpr:
-        """The vectorised form of a compiled expression (made once)."""
+    def expr(self, spec: CExpr, slot_of: dict[str, int] | None = None) -> VExpr:
+        """The vectorised form of a compiled expression (made once).
+
+        ``slot_of`` maps names to slots where a ``set`` block reads its process's draws.
+        """
         found = self._exprs.get(id(spec))
         if found is None:
             vector = None
             if spec.constant is None:
-                vector = vectorise(spec.checked, self.slot_of, spec.path)
+                vector = vectorise(spec.checked, slot_of or self.slot_of, spec.path)
             found = self._exprs[id(spec)] = VExpr(spec, vector, spec.path)
         return found
 
@@ -147,11 +167,13 @@ class Plan:
         """The vectorised form of a ``set`` block and the watchers it wakes (made once)."""
         found = self._effects.get(id(spec))
         if found is None:
+            # the process's draws are read by their own names in its set block
+            slot_of = {**self.slot_of, **{d.name: d.slot for d in spec.draws}}
             assignments = tuple(
                 VAssign(
                     a.slot,
                     a.name,
-                    self.expr(_assignment_expr(a, spec.path, self.slot_of)),
+                    self.expr(_assignment_expr(a, spec.path, slot_of), slot_of),
                     a.lo,
                     a.hi,
                     a.number,
@@ -160,8 +182,17 @@ class Plan:
             )
             targets = set(spec.targets) | {0}
             watchers = tuple(i for i, (_, _, r) in enumerate(self.readers) if r & targets)
-            found = self._effects[id(spec)] = VEffect(spec, assignments, watchers, spec.path)
+            draws = tuple(self.draw(d) for d in spec.draws)
+            found = self._effects[id(spec)] = VEffect(
+                spec, assignments, watchers, spec.path, draws
+            )
         return found
+
+    def draw(self, spec: CDraw) -> VDraw:
+        """The stream and inverse CDF of a process's draw."""
+        stream = self.stream(spec.process, "draws", spec.name)
+        boolean = spec.dist.value_type() == "bool"
+        return VDraw(spec.name, spec.slot, stream, _ppf(spec.dist), boolean)
 
     def delay(self, spec: CDelay) -> VDelay:
         """The vectorised form of a delay or duration."""

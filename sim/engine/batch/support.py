@@ -15,6 +15,7 @@ from sim.engine.common import located
 from sim.errors import UsageError
 from sim.model.compiled import (
     CDelay,
+    CDraw,
     CEvent,
     CExpr,
     CFlow,
@@ -63,9 +64,15 @@ _KNOWN: dict[type, frozenset[str]] = {
             "draw_order",
             "origins",
             "indicators",
+            "correlations",
+            "notes",
         ]
     ),
-    CParameter: frozenset(["name", "slot", "type", "value", "sampler", "dist", "doc"]),
+    CParameter: frozenset(
+        ["name", "slot", "type", "value", "sampler", "dist", "doc", "copula", "experts"]
+        + ["cumulative", "path"]
+    ),
+    CDraw: frozenset(["name", "process", "slot", "sampler", "path", "dist"]),
     CState: frozenset(["name", "slot", "type", "init", "lo", "hi"]),
     CPeriodic: frozenset(["name", "index", "every", "first", "effect"]),
     CEvent: frozenset(["name", "index", "rate", "effect", "max_count"]),
@@ -89,11 +96,14 @@ _KNOWN: dict[type, frozenset[str]] = {
     CStage: frozenset(["name", "capacity", "duration", "loss"]),
     COutcome: frozenset(["name", "kind", "when", "by", "expr", "flow", "stage", "stat"]),
     CExpr: frozenset(["fn", "source", "path", "reads", "constant", "checked"]),
-    Effect: frozenset(["fn", "targets", "reads", "path", "assignments"]),
+    Effect: frozenset(["fn", "targets", "reads", "path", "assignments", "draws"]),
     CDelay: frozenset(["constant", "expr", "sampler", "path", "dist"]),
 }
 # what a known field not listed above stands for, in a refusal
-_FEATURES = {"draw": "a distribution whose fields are expressions (format 1.1)"}
+_FEATURES = {
+    "draw": "a distribution whose fields are expressions (format 1.1)",
+    "reads": "a pool whose experts' distributions are expressions (format 1.1)",
+}
 _OUTCOME_KINDS = frozenset({"probability", "time_to", "value", "flow"})
 _FLOW_STATS = frozenset(
     {"arrived", "completed", "lost", "mean_wait", "mean_time_in_system", "max_queue"}
@@ -168,6 +178,11 @@ def _check(model: CompiledModel, obj: Any, path: str) -> None:
         _refuse(model, obj.path, "a distribution it cannot draw from")
     if isinstance(obj, Effect) and len(obj.assignments) != len(obj.targets):
         _refuse(model, obj.path, "an effect without its assignments")
+    if isinstance(obj, Effect):
+        for draw in obj.draws:
+            _check(model, draw, draw.path)
+    if isinstance(obj, CDraw) and obj.dist is None:
+        _refuse(model, obj.path, "a draw it cannot draw from")
 
 
 def _check_expr(model: CompiledModel, expr: CExpr) -> None:
