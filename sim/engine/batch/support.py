@@ -70,8 +70,8 @@ _KNOWN: dict[type, frozenset[str]] = {
     ),
     CParameter: frozenset(
         ["name", "slot", "type", "value", "sampler", "dist", "doc", "copula", "experts"]
-        + ["cumulative", "path"]
-    ),
+    )
+    | {"cumulative", "path"},
     CDraw: frozenset(["name", "process", "slot", "sampler", "path", "dist"]),
     CState: frozenset(["name", "slot", "type", "init", "lo", "hi"]),
     CPeriodic: frozenset(["name", "index", "every", "first", "effect"]),
