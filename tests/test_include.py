@@ -213,8 +213,11 @@ def test_a_run_error_in_an_included_process_names_the_library(tmp_path: Path) ->
     assert f"{tmp_path / 'lib.yaml'}:3:{col}: processes[0].rate: math domain error" in result.output
 
 
-def test_trace_names_the_file_of_included_definitions(folder: Path) -> None:
-    result = runner.invoke(app, ["trace", str(folder / "first.yaml"), "--branch", "1"])
+@pytest.mark.parametrize("engine", ["simpy", "batch"])
+def test_trace_names_the_file_of_included_definitions(folder: Path, engine: str) -> None:
+    result = runner.invoke(
+        app, ["trace", str(folder / "first.yaml"), "--branch", "1", "--engine", engine]
+    )
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     library = str(folder / "lib" / "shared.yaml")

@@ -470,9 +470,11 @@ class Batch:
         return v
 
     def note(self, process: str, what: str, changes: tuple[tuple[str, Any, Any], ...] = ()) -> None:
-        """Report a happening of the traced branch (lane 0)."""
+        """Report a happening of the traced branch (lane 0), and where it is written."""
         if self.trace is not None:
-            self.trace(TraceRecord(float(self.clock[0]), process, what, changes))
+            key = f"parameters.{changes[0][0]}" if process == "parameters" and changes else ""
+            where = self.model.origins.get(key or f"processes.{process}", "")
+            self.trace(TraceRecord(float(self.clock[0]), process, what, changes, where))
 
     # -- results --------------------------------------------------------------------------
 
