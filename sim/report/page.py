@@ -496,14 +496,18 @@ def _parameters(model: CompiledModel | None) -> list[ParameterRow]:
             distribution, spread = p.dist.describe(), _spread(p.dist)
         else:
             distribution, spread = f"fixed: {_value_text(p.value)}", ""
+        experts = getattr(p.dist, "experts", ())  # a pool: each expert's own provenance
+        cited = [*p.citations, *(c for e in experts for c in _expert_citations(e))]
         citations = [
             Citation(
                 titles.get(c.ref, c.ref),
                 " ".join(c.quote.split()),
                 " ".join((c.note or "").split()),
             )
-            for c in p.citations
+            for c in cited
         ]
+        assumed = [p.assumption or "", *(f"{e.name}: {e.assumption}" for e in experts
+                                          if e.assumption)]  # fmt: skip
         rows.append(
             ParameterRow(
                 name,
@@ -511,16 +515,22 @@ def _parameters(model: CompiledModel | None) -> list[ParameterRow]:
                 spread,
                 " ".join((p.doc or "").split()),
                 citations,
-                " ".join((p.assumption or "").split()),
+                " ".join("; ".join(a for a in assumed if a).split()),
             )
         )
     return rows
 
 
+def _expert_citations(expert: Any) -> list[Any]:
+    """The citations of an expert of a pool, as a list."""
+    source = expert.source
+    return list(source) if isinstance(source, list) else [source] if source else []
+
+
 def _spread(dist: Any) -> str:
     """Return the middle 90% of a distribution: ``0.05 – 0.5``, where it has a quantile function."""
-    if dist.kind in ("fixed", "bernoulli", "choice"):
-        return ""
+    if dist.kind in ("fixed", "bernoulli", "choice") or dist.expressions:
+        return ""  # a distribution whose fields read other parameters has no fixed spread
     try:
         low, high = (float(q) for q in dist.ppf(np.array([0.05, 0.95])))
     except (AttributeError, NotImplementedError, ValueError):
