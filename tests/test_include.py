@@ -259,3 +259,19 @@ def test_a_quote_missing_from_a_library_source_is_located_in_the_library(folder:
     line = LIBRARY.splitlines().index(next(x for x in LIBRARY.splitlines() if "pressure:" in x))
     assert result.stderr.startswith(f"{library}:{line + 1}:")
     assert "parameters.pressure.source.quote: the quote is not in memo.txt" in result.stderr
+
+
+def test_a_library_may_hold_indicators(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "lib.yaml": "sim: 1.1\nindicators:\n  - {name: tense, when: \"x >= 1\"}\n",
+            "main.yaml": HEAD.format(name="main") + "include: [lib.yaml]\n"
+            "state:\n  x: {init: 0}\nprocesses:\n"
+            "  - {kind: periodic, name: up, every: 1, set: {x: \"x + 1\"}}\n"
+            "outcomes:\n  - {kind: value, name: v, expr: x}\n",
+        },
+    )  # fmt: skip
+    table = sim.run(load_model(tmp_path / "main.yaml"), branches=3).table
+    assert table.column("indicator__tense").to_pylist() == [1.0, 1.0, 1.0]
+    assert "indicators" in library_schema()["properties"]

@@ -2,7 +2,7 @@
 
 A scenario or a library lists other files under ``include:``, paths relative to the
 including file. Their definitions (sources, parameters, state, processes, outcomes,
-correlations) come first in each section, in the order of the list and depth first, then
+correlations, indicators) come first in each section, in the order of the list and depth first, then
 the file's own: exactly as if they had been written at the top of each section, so that
 moving definitions into a library changes neither their order nor any branch row. Includes
 nest; a file reached twice (two libraries sharing a third) counts once.
@@ -61,6 +61,7 @@ SECTIONS = (
     Section("processes", "list", "process"),
     Section("outcomes", "list", "outcome"),
     Section("correlations", "list", "correlation", "between"),
+    Section("indicators", "list", "indicator"),
 )
 _BY_NAME = {s.name: s for s in SECTIONS}
 # What a library may hold: no name, title, horizon, variants or stop_when, which belong to the

@@ -456,6 +456,7 @@ class Overrides(_Model):
     correlations: list[Correlation] = Field(
         default_factory=list, description="Correlations, by the pair `between`."
     )
+    indicators: list[Indicator] = Field(default_factory=list, description="Indicators, by `name`.")
 
 
 _INCLUDE_DOC = (
@@ -530,6 +531,7 @@ class Library(_Model):
     state: dict[Name, StateVar] = Field(default_factory=dict, description="State variables.")
     processes: list[Process] = Field(default_factory=list, description="Processes.")
     outcomes: list[Outcome] = Field(default_factory=list, description="Outcomes.")
+    indicators: list[Indicator] = Field(default_factory=list, description="Signposts.")
 
 
 def citations_of(scenario: Scenario) -> Iterator[tuple[tuple[str | int, ...], Citation]]:
