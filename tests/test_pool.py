@@ -133,7 +133,7 @@ def test_summary_by_expert_shows_each_estimate_beside_the_pooled_one(tmp_path: P
     as_json = runner.invoke(app, ["summary", str(out), "--by", "reading__expert", "-f", "json"])
     assert json.loads(as_json.output) == split
     as_csv = runner.invoke(app, ["summary", str(out), "--by", "reading__expert", "-f", "csv"])
-    assert as_csv.output.splitlines()[0].startswith("outcome,reading__expert,share,kind,n,")
+    assert as_csv.output.splitlines()[0].startswith("outcome,reading__expert,share,kind,")
     bad = runner.invoke(app, ["summary", str(out), "--by", "reading_expert"])
     assert bad.exit_code == 2
     assert "--by reading_expert: no such column in the branch table (did you mean " in bad.output

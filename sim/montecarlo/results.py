@@ -317,6 +317,10 @@ def summary_by(result: RunResult, column: str) -> dict[str, Any]:
     return {"by": column, "groups": found}
 
 
+# What the run's summary says of an outcome itself, not of its values (see _outcome_summary).
+_HEAD = ("kind", "by", "question", "given")
+
+
 def _split_summary(
     table: pa.Table,
     name: str,
@@ -348,7 +352,7 @@ def _split_summary(
         given=part(name + GIVEN_SUFFIX),
         stops=stops,
     )
-    head = {key: entry[key] for key in ("kind", "question", "given") if key in entry}
+    head = {key: entry[key] for key in _HEAD if key in entry}
     return {**head, **summary}
 
 
