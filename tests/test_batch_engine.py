@@ -172,3 +172,13 @@ outcomes:
         run_branches(m, 1, 0, 10)
     with pytest.raises(UsageError, match="use --engine simpy"):
         sim.run(m, branches=10, engine="batch")
+
+
+@pytest.mark.parametrize("window", [1, 7, 64])
+def test_rows_do_not_depend_on_the_window_of_lanes(window: int) -> None:
+    # a small window drops finished branches and starts waiting ones many times over
+    m = model(RANDOM, horizon=24)
+    whole = run_branches(m, 7, 0, 300)
+    windowed = run_branches(m, 7, 0, 300, window=window)
+    for name, column in whole.items():
+        assert _same(column, windowed[name]), name

@@ -21,9 +21,15 @@ from sim.model.compiled import CompiledModel
 __all__ = ["UnsupportedError", "check_supported", "run_branch", "run_branches"]
 
 
-def run_branches(model: CompiledModel, seed: int, start: int, stop: int) -> dict[str, np.ndarray]:
-    """Run branches ``start .. stop-1`` and return one array per column of ``model.columns``."""
-    batch = Batch(plan_for(model), seed, np.arange(start, stop, dtype=np.int64))
+def run_branches(
+    model: CompiledModel, seed: int, start: int, stop: int, *, window: int | None = None
+) -> dict[str, np.ndarray]:
+    """Run branches ``start .. stop-1`` and return one array per column of ``model.columns``.
+
+    ``window`` is the most branches advanced at once (default :data:`core.WINDOW`); it
+    changes the speed and the memory, never the rows.
+    """
+    batch = Batch(plan_for(model), seed, np.arange(start, stop, dtype=np.int64), window=window)
     batch.run()
     return batch.out
 

@@ -5,7 +5,13 @@ of ``T`` (columns in SimPy's priority order: resolution steps, the processes in 
 order, the end of the branch). A step moves every lane to its own next event: the
 lowest time, the leftmost column among equal times, which is the SimPy engine's order.
 The lanes whose next event belongs to the same process are then handled together by
-that process's component, with numpy operations over the group.
+that process's component, with numpy operations over the group. Only the lanes that
+moved have their next event looked up again.
+
+A chunk's branches run through a window of at most :data:`WINDOW` lanes: the lanes of
+finished branches are dropped and new branches take their place (:mod:`.lanes`), so the
+groups stay large until the chunk runs out. Lanes are independent and each branch draws
+from its own counter-based streams, so rows do not depend on the window or the chunk.
 
 Every state change goes through :meth:`Batch.apply`, which wakes exactly the watchers
 that the SimPy engine wakes (rates, trigger and outcome conditions, ``stop_when``), in
@@ -23,6 +29,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from sim.engine.batch.lanes import Grow, LaneOp, Reset
 from sim.engine.batch.plan import Plan, VDelay, VEffect, VExpr, parameter_values
 from sim.engine.batch.streams import Streams, uniforms
 from sim.engine.common import BranchResult, TraceRecord, located
@@ -42,6 +49,8 @@ _INF = math.inf
 _GRID_SLACK = 1e-9
 # The smallest group of lanes worth a call of a process's handler (see Batch._step).
 _GROUP = 128
+# The most lanes a batch advances at once; a chunk's further branches wait for free lanes.
+WINDOW = 16384
 
 
 class Component(Protocol):
@@ -49,7 +58,7 @@ class Component(Protocol):
 
     def fire(self, lanes: Ints) -> None: ...
 
-    def keep(self, keep: Bools) -> None: ...
+    def resize(self, op: LaneOp) -> None: ...
 
 
 def grid_times(first: float, every: float, k: Ints, horizon: float) -> Floats:
@@ -64,25 +73,38 @@ def grid_times(first: float, every: float, k: Ints, horizon: float) -> Floats:
 class Batch:
     """The branches of one chunk, advanced together to the horizon or ``stop_when``."""
 
-    def __init__(self, plan: Plan, seed: int, branches: Ints, trace: Trace | None = None) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        seed: int,
+        branches: Ints,
+        trace: Trace | None = None,
+        window: int | None = None,
+    ) -> None:
         model = plan.model
         self.plan = plan
         self.model = model
         self.seed = seed
         self.trace = trace
         self.horizon = model.horizon
-        n = len(branches)
-        self.n = n
-        self.branch = np.asarray(branches, dtype=np.int64)
-        self.row = np.arange(n)
-        self.clock = np.zeros(n)
+        self.branches = np.asarray(branches, dtype=np.int64)
+        self.window = max(1, min(len(self.branches), window or WINDOW))
+        self.admitted = 0  # branches (rows of the chunk) given a lane so far
+        self.n = 0
+        self.branch = np.zeros(0, dtype=np.int64)
+        self.row = np.zeros(0, dtype=np.int64)
+        self.clock = np.zeros(0)
         self.cols: list[Any] = [None] * model.n_slots
-        self.gone = np.zeros(n, dtype=bool)
+        for p in model.parameters:
+            self.cols[p.slot] = np.zeros(0, dtype=bool if p.type == "bool" else np.float64)
+        for st in model.state:
+            self.cols[st.slot] = np.zeros(0, dtype=bool if st.type == "bool" else np.float64)
+        self.gone = np.zeros(0, dtype=bool)
         self.step_gone = 0
         self.n_gone = 0
         self.error: tuple[int, str] | None = None
-        self.out = _outputs(model, seed, self.branch)
-        self.first = np.full((n, len(plan.conditional)), np.nan)
+        self.out = _outputs(model, seed, self.branches)
+        self.first = np.zeros((0, len(plan.conditional)))
         self.components: list[Component] = []
         self.watchers: list[Callable[[Ints], None]] = []
         self.flows: list[Any] = []
@@ -92,32 +114,89 @@ class Batch:
         self.n_cols = len(model.processes) + 3
         self.END = self.n_cols - 2
         self.PARK = self.n_cols - 1
-        # T[c][lane]: the time of the next event of column c in that lane (inf: none)
-        self.T = np.full((self.n_cols, n), _INF)
+        # T[lane, c]: the time of the next event of column c in that lane (inf: none);
+        # nxt[lane]: the column of its next event (the leftmost of the earliest), whose time
+        # is clock[lane]
+        self.T = np.zeros((0, self.n_cols))
+        self._fresh = np.full(self.n_cols, _INF)
+        self._fresh[self.END] = self.horizon
+        self.nxt = np.zeros(0, dtype=np.uint16)
 
     # -- running ------------------------------------------------------------------------
 
     def run(self) -> None:
-        """Run every lane to its end, then raise the first run error of the lowest branch."""
+        """Run every branch to its end, then raise the first run error of the lowest branch."""
         from sim.engine.batch.processes import build_components
 
         with np.errstate(all="ignore"):
-            lanes = np.arange(self.n)
-            self._draw_parameters()
-            self._init_state(lanes)
             build_components(self)
-            self.T[self.END] = self.horizon
-            self.streams_ready()
-            self._start(self.live(lanes))
+            self.streams = Streams(self.seed, self.branch, self.plan.stream_ids)
+            self._admit(self.window)
             while self.n - self.n_gone > 0:
                 self._step()
+                if self.n_gone and (
+                    self.n_gone == self.n
+                    or self.n_gone >= max(64, self.n // (16 if self._waiting() else 4))
+                ):
+                    self._recycle()
         if self.error is not None:
             raise RunError(self.error[1])
 
     def streams_ready(self) -> None:
-        """Create the buffered streams once every component has named its own."""
-        if self.streams is None:
-            self.streams = Streams(self.seed, self.branch, self.plan.stream_ids)
+        """Kept for components written against the first batch engine (a no-op)."""
+
+    def _waiting(self) -> int:
+        """How many branches of the chunk still wait for a lane."""
+        return len(self.branches) - self.admitted
+
+    def _admit(self, k: int) -> None:
+        """Give the next ``k`` branches of the chunk lanes (finished lanes first) and start them."""
+        k = min(k, self._waiting())
+        if k <= 0:
+            return
+        free = np.flatnonzero(self.gone)[:k]
+        if len(free):
+            self._lane_arrays(Reset(free))
+            self.n_gone -= len(free)
+        old = self.n
+        if k > len(free):
+            self._lane_arrays(Grow(None, k - len(free)))
+        lanes = np.concatenate([free, np.arange(old, self.n)])
+        rows = np.arange(self.admitted, self.admitted + k)
+        self.admitted += k
+        self.branch[lanes] = self.branches[rows]
+        self.row[lanes] = rows
+        assert self.streams is not None
+        self.streams.branch = self.branch
+        self._draw_parameters(lanes)
+        self._init_state(lanes)
+        self._start(self.live(lanes))
+        self._next_events(lanes)
+
+    def _recycle(self) -> None:
+        """Let waiting branches take over finished lanes; with none waiting, drop them."""
+        if self._waiting():
+            self._admit(self.n_gone)
+        else:
+            self._lane_arrays(Grow(~self.gone, 0))
+            self.n_gone = 0
+
+    def _lane_arrays(self, op: LaneOp) -> None:
+        """Pass every per-lane array through ``op`` (new lanes, reset lanes, dropped lanes)."""
+        self.branch = op(self.branch, 0)
+        self.row = op(self.row, 0)
+        self.clock = op(self.clock, 0.0)
+        self.T = op(self.T, self._fresh)
+        self.nxt = op(self.nxt, self.END)
+        self.first = op(self.first, np.nan)
+        self.gone = op(self.gone, False)
+        self.cols = [c if c is None else op(c, 0) for c in self.cols]
+        for comp in self.components:
+            comp.resize(op)
+        assert self.streams is not None
+        self.streams.resize(op)
+        self.streams.branch = self.branch
+        self.n = len(self.branch)
 
     def _start(self, lanes: Ints) -> None:
         """Start the processes (in file order) and check every condition at t = 0."""
@@ -131,16 +210,11 @@ class Batch:
         self.step_gone = 0
 
     def _step(self) -> None:
-        """Move every lane to its next event and let each process fire its lanes."""
-        times = self.T
-        now = times.min(axis=0)
-        col = np.full(self.n, self.PARK, dtype=np.uint16)
-        for c in range(self.PARK - 1, -1, -1):  # the leftmost column among equal times
-            col[times[c] == now] = c
-        self.clock = now
-        counts = np.bincount(col, minlength=self.n_cols)
+        """Move lanes to their next events: each process fires the lanes waiting for it."""
+        nxt = self.nxt
+        counts = np.bincount(nxt, minlength=self.n_cols)
         counts[self.PARK] = 0
-        order = np.argsort(col, kind="stable")
+        order = np.argsort(nxt, kind="stable")
         bounds = np.cumsum(counts)
         handlers = self.handlers
         # Lanes are independent: a lane whose next event belongs to a process few lanes are
@@ -148,12 +222,25 @@ class Batch:
         # Handling a process costs a number of numpy calls whatever the size of the group.
         largest = int(counts.max())
         enough = min(largest, _GROUP)
+        moved = []
         for c in np.flatnonzero(counts >= enough).tolist():
             lanes = order[bounds[c] - counts[c] : bounds[c]]
             handlers[c](lanes)
+            moved.append(lanes)
         self.step_gone = 0
-        if self.n_gone > max(64, self.n // 4) or self.n_gone == self.n:
-            self._compact()
+        if moved:
+            self._next_events(np.concatenate(moved) if len(moved) > 1 else moved[0])
+
+    def _next_events(self, lanes: Ints) -> None:
+        """Look up the next event of ``lanes`` (their rows of T may have changed)."""
+        times = self.T[lanes]
+        col = times.argmin(axis=1)
+        self.clock[lanes] = times[np.arange(len(lanes)), col]
+        col = col.astype(np.uint16)
+        gone = self.gone[lanes]
+        if gone.any():
+            col[gone] = self.PARK
+        self.nxt[lanes] = col
 
     @property
     def handlers(self) -> Sequence[Callable[[Ints], None]]:
@@ -164,23 +251,6 @@ class Batch:
             self._handlers = found
         return found
 
-    def _compact(self) -> None:
-        """Drop the finished lanes from every array."""
-        keep = ~self.gone
-        self.branch = self.branch[keep]
-        self.row = self.row[keep]
-        self.clock = self.clock[keep]
-        self.T = self.T[:, keep]
-        self.first = self.first[keep]
-        self.cols = [c if c is None else c[keep] for c in self.cols]
-        for comp in self.components:
-            comp.keep(keep)
-        if self.streams is not None:
-            self.streams.keep(keep, self.branch)
-        self.n = int(keep.sum())
-        self.gone = np.zeros(self.n, dtype=bool)
-        self.n_gone = 0
-
     def live(self, lanes: Ints) -> Ints:
         """The lanes still running (none finished or failed in this step)."""
         if self.step_gone == 0:
@@ -190,23 +260,25 @@ class Batch:
     def park(self, lanes: Ints) -> None:
         """Take finished lanes out of the running."""
         self.gone[lanes] = True
-        self.T[:, lanes] = _INF
-        self.T[self.PARK, lanes] = 0.0
+        self.T[lanes] = _INF
+        self.T[lanes, self.PARK] = 0.0
+        self.nxt[lanes] = self.PARK
         self.step_gone += len(lanes)
         self.n_gone += len(lanes)
 
     # -- set-up -------------------------------------------------------------------------
 
-    def _draw_parameters(self) -> None:
-        """Draw every parameter: draw 0 of its own stream through its inverse CDF.
+    def _draw_parameters(self, lanes: Ints) -> None:
+        """Draw every parameter of ``lanes``: draw 0 of its own stream through its inverse CDF.
 
         A correlated group mixes its members' normal scores (the Gaussian copula); a pool
         picks an expert with draw 0 of the stream ``(NAME, "expert")`` and reads the
         expert's inverse CDF at the parameter's own draw.
         """
         model, plan = self.model, self.plan
-        zero = np.zeros(self.n, dtype=np.int64)
-        u = [uniforms(self.seed, self.branch, stream, zero) for stream in plan.parameter_streams]
+        branch, rows = self.branch[lanes], self.row[lanes]
+        zero = np.zeros(len(lanes), dtype=np.int64)
+        u = [uniforms(self.seed, branch, stream, zero) for stream in plan.parameter_streams]
         for group in model.correlations:
             mixed = correlated_uniforms(group.factor, [u[i] for i in group.members])
             for i, w in zip(group.members, mixed, strict=True):
@@ -214,16 +286,16 @@ class Batch:
         experts: dict[str, Any] = {}
         for i, p in enumerate(model.parameters):
             if p.experts:
-                pick = uniforms(self.seed, self.branch, plan.expert_streams[i], zero)
+                pick = uniforms(self.seed, branch, plan.expert_streams[i], zero)
                 chosen, values = pooled_values(p, pick, u[i])
                 experts[p.name] = chosen
                 if (column := expert_column(p.name)) in self.out:
-                    self.out[column][self.row] = chosen
+                    self.out[column][rows] = chosen
             else:
                 values = parameter_values(p.dist, p.value, u[i], p.type)
-            self.cols[p.slot] = values
-            self.out[p.name][self.row] = values
-        self.experts = experts
+            self.cols[p.slot][lanes] = values
+            self.out[p.name][rows] = values
+        self.experts = experts  # those of the lanes drawn last: a traced branch's
         if self.trace is not None:
             for p in model.parameters:
                 expert = experts[p.name][0] if p.name in experts else None
@@ -241,7 +313,7 @@ class Batch:
                     value = np.where(value > s.hi, s.hi, value)
             else:
                 value = value.astype(bool)
-            self.cols[s.slot] = value
+            self.cols[s.slot][lanes] = value
         if self.trace is not None:
             for s in self.model.state:
                 self.note("state", "initial value", ((s.name, None, self.cols[s.slot][0].item()),))

@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sim.engine.batch.core import Batch, grid_times
+from sim.engine.batch.lanes import LaneOp
 from sim.engine.batch.processes import Hazard
 from sim.engine.batch.servers import ENTITY, FifoServers, Ring, Slots
 from sim.model.compiled import CFlow
@@ -50,12 +51,12 @@ class _Stage:
         self.time_sum = np.zeros(n)
         self.max_queue = np.zeros(n, dtype=np.int64)
 
-    def keep(self, keep: Bools) -> None:
+    def resize(self, op: LaneOp) -> None:
         for name, value in vars(self).items():
             if isinstance(value, np.ndarray):
-                setattr(self, name, value[keep])
-        self.servers.keep(keep)
-        self.queue.keep(keep)
+                setattr(self, name, op(value, 1 if name == "cap" else 0))
+        self.servers.resize(op)
+        self.queue.resize(op)
 
 
 class Flow:
@@ -315,7 +316,7 @@ class Flow:
                 seq = np.where(better, q, seq)
                 code[better] = s
         self.which[lanes] = code
-        self.batch.T[self.col][lanes] = at
+        self.batch.T[lanes, self.col] = at
 
     # -- statistics ---------------------------------------------------------------------------
 
@@ -348,16 +349,16 @@ class Flow:
             return _mean(st.time_sum[lanes], served)
         return st.max_queue[lanes].astype(np.float64)
 
-    def keep(self, keep: Bools) -> None:
+    def resize(self, op: LaneOp) -> None:
         for name in (
             "arr_t", "arr_seq", "seq", "every_k", "which", "arrived", "completed", "lost",
             "waits", "system_time",
         ):  # fmt: skip
-            setattr(self, name, getattr(self, name)[keep])
+            setattr(self, name, op(getattr(self, name), _INF if name == "arr_t" else 0))
         for stage in self.stages:
-            stage.keep(keep)
+            stage.resize(op)
         if self.hazard is not None:
-            self.hazard.keep(keep)
+            self.hazard.resize(op)
 
 
 def _fifo(duration: Any, parameters: frozenset[int]) -> bool:

@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sim.engine.batch.core import Batch, Component, grid_times
+from sim.engine.batch.lanes import LaneOp
 from sim.model.compiled import CEvent, CFlow, CPeriodic, CSchedule, CTrigger
 
 __all__ = ["Event", "Hazard", "Periodic", "Schedule", "Tick", "Trigger", "build_components"]
@@ -82,7 +83,7 @@ class Tick:
         if past.any():
             at = np.where(past & (batch.clock[lanes] < batch.horizon), batch.horizon, at)
         self.k[lanes] += np.isfinite(at)
-        batch.T[0][lanes] = at
+        batch.T[lanes, 0] = at
 
     def fire(self, lanes: Ints) -> None:
         batch = self.batch
@@ -90,8 +91,8 @@ class Tick:
         lanes = batch.live(lanes)
         self._next(lanes)
 
-    def keep(self, keep: Bools) -> None:
-        self.k = self.k[keep]
+    def resize(self, op: LaneOp) -> None:
+        self.k = op(self.k, 0)
 
 
 class Periodic:
@@ -108,7 +109,7 @@ class Periodic:
 
     def _schedule(self, lanes: Ints) -> None:
         spec = self.spec
-        self.batch.T[self.col][lanes] = grid_times(
+        self.batch.T[lanes, self.col] = grid_times(
             spec.first, spec.every, self.k[lanes], self.batch.horizon
         )
 
@@ -117,8 +118,8 @@ class Periodic:
         self._schedule(lanes)
         self.batch.apply(self.effect, lanes, self.spec.name, "periodic update")
 
-    def keep(self, keep: Bools) -> None:
-        self.k = self.k[keep]
+    def resize(self, op: LaneOp) -> None:
+        self.k = op(self.k, 0)
 
 
 class Schedule:
@@ -133,15 +134,15 @@ class Schedule:
         self.pos = np.zeros(batch.n, dtype=np.int64)
 
     def start(self, lanes: Ints) -> None:
-        self.batch.T[self.col][lanes] = self.times[0]
+        self.batch.T[lanes, self.col] = self.times[0]
 
     def fire(self, lanes: Ints) -> None:
         self.pos[lanes] += 1
-        self.batch.T[self.col][lanes] = self.times[self.pos[lanes]]
+        self.batch.T[lanes, self.col] = self.times[self.pos[lanes]]
         self.batch.apply(self.effect, lanes, self.spec.name, "scheduled")
 
-    def keep(self, keep: Bools) -> None:
-        self.pos = self.pos[keep]
+    def resize(self, op: LaneOp) -> None:
+        self.pos = op(self.pos, 0)
 
 
 class Hazard:
@@ -244,11 +245,11 @@ class Hazard:
         self.fire_at[lanes] = _INF
         self.timer(lanes, np.full(len(lanes), _INF))
 
-    def keep(self, keep: Bools) -> None:
-        self.rate = self.rate[keep]
-        self.rest = self.rest[keep]
-        self.fire_at = self.fire_at[keep]
-        self.stopped = self.stopped[keep]
+    def resize(self, op: LaneOp) -> None:
+        self.rate = op(self.rate, 0.0)
+        self.rest = op(self.rest, 0.0)
+        self.fire_at = op(self.fire_at, _INF)
+        self.stopped = op(self.stopped, False)
 
 
 class Event:
@@ -271,7 +272,7 @@ class Event:
         )
 
     def _timer(self, lanes: Ints, at: Floats) -> None:
-        self.batch.T[self.col][lanes] = at
+        self.batch.T[lanes, self.col] = at
 
     def start(self, lanes: Ints) -> None:
         self.hazard.start(lanes)
@@ -287,9 +288,9 @@ class Event:
         what = f"event #{count[0]}" if self.batch.trace is not None else ""
         self.batch.apply(self.effect, lanes, self.spec.name, what)
 
-    def keep(self, keep: Bools) -> None:
-        self.count = self.count[keep]
-        self.hazard.keep(keep)
+    def resize(self, op: LaneOp) -> None:
+        self.count = op(self.count, 0)
+        self.hazard.resize(op)
 
 
 class Trigger:
@@ -379,7 +380,7 @@ class Trigger:
         """Put the next pending firing of each lane into its column of ``T``."""
         pending = self.pending[lanes]
         if pending.shape[1] == 1:
-            self.batch.T[self.col][lanes] = pending[:, 0]
+            self.batch.T[lanes, self.col] = pending[:, 0]
             return
         column = pending.argmin(axis=1)
         at = pending[np.arange(len(lanes)), column]
@@ -388,7 +389,7 @@ class Trigger:
             order = np.where(pending == at[:, None], self.order[lanes], np.iinfo(np.int64).max)
             column = np.where(ties, order.argmin(axis=1), column)
         self.next[lanes] = column
-        self.batch.T[self.col][lanes] = at
+        self.batch.T[lanes, self.col] = at
 
     def fire(self, lanes: Ints) -> None:
         batch = self.batch
@@ -404,11 +405,11 @@ class Trigger:
             self.done[lanes] = True
         batch.apply(self.effect, lanes, self.spec.name, "fired")
 
-    def keep(self, keep: Bools) -> None:
-        self.held = self.held[keep]
-        self.done = self.done[keep]
-        self.pending = self.pending[keep]
-        self.order = self.order[keep]
-        self.count = self.count[keep]
-        self.armed = self.armed[keep]
-        self.next = self.next[keep]
+    def resize(self, op: LaneOp) -> None:
+        self.held = op(self.held, False)
+        self.done = op(self.done, False)
+        self.pending = op(self.pending, _INF)
+        self.order = op(self.order, 0)
+        self.count = op(self.count, 0)
+        self.armed = op(self.armed, 0)
+        self.next = op(self.next, 0)

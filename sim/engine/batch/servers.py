@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from sim.engine.batch.lanes import LaneOp
+
 __all__ = ["FifoServers", "Ring", "Slots"]
 
 Floats = npt.NDArray[np.float64]
@@ -44,10 +46,10 @@ class Ring:
         self.len = np.zeros(n, dtype=np.int64)
         self.size = size
 
-    def keep(self, keep: Bools) -> None:
-        self.data = {f: a[keep] for f, a in self.data.items()}
-        self.head = self.head[keep]
-        self.len = self.len[keep]
+    def resize(self, op: LaneOp) -> None:
+        self.data = {f: op(a, 0) for f, a in self.data.items()}
+        self.head = op(self.head, 0)
+        self.len = op(self.len, 0)
 
     def push(self, lanes: Ints, values: Record) -> Ints:
         """Append a record to each lane; return the new lengths."""
@@ -91,10 +93,10 @@ class FifoServers:
         self.next_t = np.full(n, _INF)
         self.next_seq = np.zeros(n, dtype=np.int64)
 
-    def keep(self, keep: Bools) -> None:
-        self.ring.keep(keep)
-        self.next_t = self.next_t[keep]
-        self.next_seq = self.next_seq[keep]
+    def resize(self, op: LaneOp) -> None:
+        self.ring.resize(op)
+        self.next_t = op(self.next_t, _INF)
+        self.next_seq = op(self.next_seq, 0)
 
     def start(self, lanes: Ints, values: Record) -> None:
         """Put entities in service (``values`` has every field of SERVICE)."""
@@ -131,13 +133,15 @@ class Slots:
         self.next_seq = np.zeros(n, dtype=np.int64)
         self.next_col = np.zeros(n, dtype=np.int64)
 
-    def keep(self, keep: Bools) -> None:
-        self.data = {f: a[keep] for f, a in self.data.items()}
-        self.free = self.free[keep]
-        self.n_free = self.n_free[keep]
-        self.next_t = self.next_t[keep]
-        self.next_seq = self.next_seq[keep]
-        self.next_col = self.next_col[keep]
+    def resize(self, op: LaneOp) -> None:
+        self.data = {
+            f: op(a, _INF if f == "t" else 0) for f, a in self.data.items()
+        }
+        self.free = op(self.free, np.arange(self.width))
+        self.n_free = op(self.n_free, self.width)
+        self.next_t = op(self.next_t, _INF)
+        self.next_seq = op(self.next_seq, 0)
+        self.next_col = op(self.next_col, 0)
 
     def start(self, lanes: Ints, values: Record) -> None:
         """Put entities in service in free columns (``values`` has every field of SERVICE)."""

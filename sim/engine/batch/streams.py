@@ -22,6 +22,8 @@ import zlib
 import numpy as np
 import numpy.typing as npt
 
+from sim.engine.batch.lanes import LaneOp
+
 __all__ = [
     "PARAMETER",
     "PROCESS",
@@ -126,17 +128,17 @@ class Streams:
         self.quantum = size - self.low  # even: draws come in pairs
         self.mask = size - 1
         n = len(branch)
-        self.buf = [np.empty(n * size) for _ in streams]
+        self.buf = [np.empty((n, size)) for _ in streams]
         self.read = [np.zeros(n, dtype=np.int64) for _ in streams]
         self.written = [np.zeros(n, dtype=np.int64) for _ in streams]
 
-    def keep(self, keep: npt.NDArray[np.bool_], branch: Ints) -> None:
-        """Keep only the lanes selected by ``keep``; ``branch`` is the new lane-to-branch map."""
-        self.branch = branch
+    def resize(self, op: LaneOp) -> None:
+        """Pass every per-lane array through ``op``; the caller then sets ``branch``, the
+        new lane-to-branch map."""
         for s in range(len(self.ids)):
-            self.buf[s] = self.buf[s].reshape(-1, self.size)[keep].ravel()
-            self.read[s] = self.read[s][keep]
-            self.written[s] = self.written[s][keep]
+            self.buf[s] = op(self.buf[s], 0.0)
+            self.read[s] = op(self.read[s], 0)
+            self.written[s] = op(self.written[s], 0)
 
     def draw(self, s: int, lanes: Ints) -> Floats:
         """One uniform of stream number ``s`` (an index into ``streams``) for each lane."""
@@ -149,7 +151,7 @@ class Streams:
             low[lanes[left <= 0]] = True
             self._top_up(s, np.flatnonzero(low))
         read[lanes] = k + 1
-        return self.buf[s].take(lanes * self.size + (k & self.mask))
+        return self.buf[s].ravel().take(lanes * self.size + (k & self.mask))
 
     def _top_up(self, s: int, low: Ints) -> None:
         """Add ``quantum`` numbers to the rings of the given lanes of stream ``s``."""
@@ -162,5 +164,5 @@ class Streams:
         w0, w1, w2, w3 = philox4x32(c0, c1, b & _LOW, b >> _SHIFT, self.key)
         pair = np.stack([_unit((w0 << _SHIFT) | w1), _unit((w2 << _SHIFT) | w3)], axis=1)
         at = low[:, None] * self.size + (start[:, None] + np.arange(self.quantum)) % self.size
-        self.buf[s][at.ravel()] = pair.ravel()
+        self.buf[s].ravel()[at.ravel()] = pair.ravel()
         written[low] = start + self.quantum
