@@ -24,8 +24,8 @@ import numpy.typing as npt
 from sim.engine.batch.core import Batch, grid_times
 from sim.engine.batch.lanes import LaneOp
 from sim.engine.batch.processes import Hazard
-from sim.engine.batch.servers import ENTITY, FifoServers, Ring, Slots
-from sim.model.compiled import CFlow
+from sim.engine.batch.servers import FifoServers, Record, Ring, Slots
+from sim.model.compiled import CFlow, CompiledModel
 
 __all__ = ["Flow"]
 
@@ -36,14 +36,55 @@ _INF = math.inf
 _LAST = np.iinfo(np.int64).max
 
 
+class _Needs:
+    """What a flow keeps because an outcome reads it: statistics, and the entity fields
+    they are computed from (arrival time, wait so far, request time at the stage, wait
+    at the stage)."""
+
+    def __init__(self, model: CompiledModel, spec: CFlow) -> None:
+        wanted = {
+            (o.stage, o.stat or "completed")
+            for o in model.outcomes
+            if o.kind == "flow" and model.processes[o.flow or 0] is spec
+        }
+        stages = range(len(spec.stages))
+        self.entered = [(s, "arrived") in wanted for s in stages]
+        self.served = [
+            any((s, x) in wanted for x in ("completed", "mean_wait", "mean_time_in_system"))
+            for s in stages
+        ]
+        self.stage_lost = [any((s, x) in wanted for x in ("completed", "lost")) for s in stages]
+        self.wait_sum = [(s, "mean_wait") in wanted for s in stages]
+        self.time_sum = [(s, "mean_time_in_system") in wanted for s in stages]
+        self.max_queue = [(s, "max_queue") in wanted or (None, "max_queue") in wanted for s in stages]
+        self.completed = any(
+            (None, x) in wanted for x in ("completed", "mean_wait", "mean_time_in_system")
+        )
+        self.lost = (None, "lost") in wanted
+        self.waits = (None, "mean_wait") in wanted
+        self.system_time = (None, "mean_time_in_system") in wanted
+        self.arrival = self.system_time
+        self.waited = self.waits
+        self.here = any(self.wait_sum)
+        self.req = self.here or self.waited or any(self.time_sum)
+        # what an entity carries from stage to stage, and what a server or queue keeps
+        self.carried = tuple(f for f in ("arrival", "waited") if getattr(self, f))
+        self.queued = (*self.carried, *(("req",) if self.req else ()))
+        self.service = (
+            "t", "seq", *self.queued, *(("here",) if self.here else ())
+        )  # fmt: skip
+
+
 class _Stage:
     """Capacity, servers, queue and statistics of one stage, per lane."""
 
-    def __init__(self, n: int, fifo: bool) -> None:
+    def __init__(self, n: int, fifo: bool, needs: _Needs) -> None:
         self.cap = np.ones(n, dtype=np.int64)
         self.busy = np.zeros(n, dtype=np.int64)  # servers granted (in service or about to be)
-        self.servers: FifoServers | Slots = FifoServers(n) if fifo else Slots(n)
-        self.queue = Ring(n, ENTITY)
+        self.servers: FifoServers | Slots = (
+            FifoServers(n, needs.service) if fifo else Slots(n, needs.service)
+        )
+        self.queue = Ring(n, needs.queued)
         self.entered = np.zeros(n, dtype=np.int64)
         self.served = np.zeros(n, dtype=np.int64)
         self.lost = np.zeros(n, dtype=np.int64)
@@ -77,7 +118,10 @@ class Flow:
         self.rate = plan.expr(spec.rate) if spec.rate is not None else None
         self.gate = plan.expr(spec.gate) if spec.gate is not None else None
         parameters = frozenset(p.slot for p in batch.model.parameters)
-        self.stages = [_Stage(n, _fifo(stage.duration, parameters)) for stage in spec.stages]
+        self.needs = needs = _Needs(batch.model, spec)
+        self.stages = [
+            _Stage(n, _fifo(stage.duration, parameters), needs) for stage in spec.stages
+        ]
         self.firing = False
         self.arr_t = np.full(n, _INF)
         self.arr_seq = np.zeros(n, dtype=np.int64)
@@ -172,108 +216,120 @@ class Flow:
             self._next_arrival(lanes)
         self._serve(0, *granted)
 
-    def _arrive(self, lanes: Ints) -> tuple[Ints, Floats, Floats, Floats]:
+    def _arrive(self, lanes: Ints) -> tuple[Ints, Record]:
         self.arrived[lanes] += 1
         if self.batch.trace is not None and len(lanes):
             self.batch.note(self.spec.name, f"entity {self.arrived[0]} arrives")
-        now = self.batch.clock[lanes]
-        return self._enter(0, lanes, now, np.zeros(len(lanes)))
+        carry: Record = {}
+        if self.needs.arrival:
+            carry["arrival"] = self.batch.clock[lanes]
+        if self.needs.waited:
+            carry["waited"] = np.zeros(len(lanes))
+        return self._enter(0, lanes, carry)
 
     # -- stages -----------------------------------------------------------------------------
 
-    def _enter(
-        self, s: int, lanes: Ints, arrival: Floats, waited: Floats
-    ) -> tuple[Ints, Floats, Floats, Floats]:
-        """Entities request a server of stage ``s``: return those granted one at once."""
+    def _enter(self, s: int, lanes: Ints, carry: Record) -> tuple[Ints, Record]:
+        """Entities (with what they carry) request a server of stage ``s``: return those
+        granted one at once, with what they carry and their request time when kept."""
         stage = self.stages[s]
-        now = self.batch.clock[lanes]
-        stage.entered[lanes] += 1
+        needs = self.needs
+        if needs.entered[s]:
+            stage.entered[lanes] += 1
+        if needs.req:
+            carry = {**carry, "req": self.batch.clock[lanes]}
         busy = stage.busy[lanes]
         free = busy < stage.cap[lanes]
         if free.all():
             stage.busy[lanes] = busy + 1
-            return lanes, arrival, now, waited
+            return lanes, carry
         granted = lanes[free]
         stage.busy[granted] = busy[free] + 1
         wait = ~free
         queued = lanes[wait]
-        length = stage.queue.push(
-            queued, {"arrival": arrival[wait], "req": now[wait], "waited": waited[wait]}
-        )
-        stage.max_queue[queued] = np.maximum(stage.max_queue[queued], length)
-        return granted, arrival[free], now[free], waited[free]
+        length = stage.queue.push(queued, {f: v[wait] for f, v in carry.items()})
+        if needs.max_queue[s]:
+            stage.max_queue[queued] = np.maximum(stage.max_queue[queued], length)
+        return granted, {f: v[free] for f, v in carry.items()}
 
-    def _serve(self, s: int, lanes: Ints, arrival: Floats, req: Floats, waited: Floats) -> None:
+    def _serve(self, s: int, lanes: Ints, carry: Record) -> None:
         """Granted entities start their service at stage ``s`` now."""
         batch = self.batch
         if not len(lanes):
             return
         if batch.step_gone:
             keep = ~batch.gone[lanes]
-            lanes, arrival, req, waited = lanes[keep], arrival[keep], req[keep], waited[keep]
+            lanes, carry = lanes[keep], {f: v[keep] for f, v in carry.items()}
             if not len(lanes):
                 return
         now = batch.clock[lanes]
-        wait = now - req
         duration = batch.delay(self.durations[s], lanes, self.stage_streams[s])
         if batch.step_gone:
             keep = ~batch.gone[lanes]
-            lanes, arrival, req, waited = lanes[keep], arrival[keep], req[keep], waited[keep]
-            wait, now, duration = wait[keep], now[keep], duration[keep]
+            lanes, carry = lanes[keep], {f: v[keep] for f, v in carry.items()}
+            now, duration = now[keep], duration[keep]
         seq = self.seq[lanes]
         self.seq[lanes] = seq + 1
-        self.stages[s].servers.start(
-            lanes,
-            {
-                "t": now + duration,
-                "seq": seq,
-                "arrival": arrival,
-                "req": req,
-                "waited": waited + wait,
-                "here": wait,
-            },
-        )
+        record: Record = {"t": now + duration, "seq": seq}
+        needs = self.needs
+        if needs.req:
+            wait = now - carry["req"]
+            record["req"] = carry["req"]
+            if needs.here:
+                record["here"] = wait
+            if needs.waited:
+                record["waited"] = carry["waited"] + wait
+        if needs.arrival:
+            record["arrival"] = carry["arrival"]
+        self.stages[s].servers.start(lanes, record)
 
     def _complete(self, s: int, lanes: Ints) -> None:
         """Entities finish their service at stage ``s``: loss, next stage, or completion."""
         batch = self.batch
         spec = self.spec
+        needs = self.needs
         stage = self.stages[s]
         done = stage.servers.finish(lanes)
-        now = batch.clock[lanes]
-        arrival: Floats = done["arrival"]
-        waited: Floats = done["waited"]
         stage.busy[lanes] -= 1
-        stage.served[lanes] += 1
-        stage.wait_sum[lanes] += done["here"]
-        stage.time_sum[lanes] += now - done["req"]
+        if needs.served[s]:
+            stage.served[lanes] += 1
+        if needs.wait_sum[s]:
+            stage.wait_sum[lanes] += done["here"]
+        if needs.time_sum[s]:
+            stage.time_sum[lanes] += batch.clock[lanes] - done["req"]
+        carry = {f: done[f] for f in needs.carried}
         loss = self.losses[s]
         on = lanes
         if loss is not None:
             lost = batch.chance(loss, lanes, self.stage_streams[s])
             if batch.step_gone:
                 keep = ~batch.gone[lanes]
-                lanes, now, arrival, waited, lost = (
-                    lanes[keep], now[keep], arrival[keep], waited[keep], lost[keep]
-                )  # fmt: skip
+                lanes, lost = lanes[keep], lost[keep]
+                carry = {f: v[keep] for f, v in carry.items()}
             on = lanes
             if lost.any():
                 gone = lanes[lost]
-                stage.lost[gone] += 1
-                self.lost[gone] += 1
+                if needs.stage_lost[s]:
+                    stage.lost[gone] += 1
+                if needs.lost:
+                    self.lost[gone] += 1
                 what = f"entity lost at {spec.stages[s].name}"
                 if self.on_loss is not None:
                     batch.apply(self.on_loss, gone, spec.name, what)
                 elif len(gone):
                     batch.note(spec.name, what)
                 kept = ~lost
-                on, now, arrival, waited = lanes[kept], now[kept], arrival[kept], waited[kept]
+                on = lanes[kept]
+                carry = {f: v[kept] for f, v in carry.items()}
         if s + 1 < len(self.stages):
-            self._serve(s + 1, *self._enter(s + 1, on, arrival, waited))
+            self._serve(s + 1, *self._enter(s + 1, on, carry))
         elif len(on):
-            self.completed[on] += 1
-            self.waits[on] += waited
-            self.system_time[on] += now - arrival
+            if needs.completed:
+                self.completed[on] += 1
+            if needs.waits:
+                self.waits[on] += carry["waited"]
+            if needs.system_time:
+                self.system_time[on] += batch.clock[on] - carry["arrival"]
             if self.on_complete is not None:
                 batch.apply(self.on_complete, on, spec.name, "entity completes")
             else:
@@ -282,8 +338,7 @@ class Flow:
         waiting = lanes[stage.queue.len[lanes] > 0]
         if len(waiting):
             stage.busy[waiting] += 1
-            head = stage.queue.pop(waiting)
-            self._serve(s, waiting, *(head[f] for f in ENTITY))
+            self._serve(s, waiting, stage.queue.pop(waiting))
 
     def fire(self, lanes: Ints) -> None:
         self.firing = True

@@ -30,8 +30,11 @@ Bools = npt.NDArray[np.bool_]
 Record = dict[str, npt.NDArray[Any]]  # one array per field, one value per lane
 _INF = math.inf
 _LAST = np.iinfo(np.int64).max
-ENTITY = ("arrival", "req", "waited")  # when it entered the flow, the stage; its waits so far
-SERVICE = ("t", "seq", "arrival", "req", "waited", "here")  # in service: its end, its order
+# The fields an entity may have (a flow keeps only those its outcomes need): when it
+# entered the flow, its waits so far, when it asked for a server of its stage, its wait at
+# the stage; in service, its end and its order too.
+ENTITY = ("arrival", "waited", "req")
+SERVICE = ("t", "seq", *ENTITY, "here")
 
 
 class Ring:
@@ -88,8 +91,8 @@ class Ring:
 class FifoServers:
     """Entities in service that end in the order they started (a ring of records)."""
 
-    def __init__(self, n: int) -> None:
-        self.ring = Ring(n, SERVICE)
+    def __init__(self, n: int, fields: tuple[str, ...] = SERVICE) -> None:
+        self.ring = Ring(n, fields)
         self.next_t = np.full(n, _INF)
         self.next_seq = np.zeros(n, dtype=np.int64)
 
@@ -99,7 +102,7 @@ class FifoServers:
         self.next_seq = op(self.next_seq, 0)
 
     def start(self, lanes: Ints, values: Record) -> None:
-        """Put entities in service (``values`` has every field of SERVICE)."""
+        """Put entities in service (``values`` has each of its fields)."""
         length = self.ring.push(lanes, values)
         alone = length == 1
         if alone.any():
@@ -121,10 +124,10 @@ class Slots:
     """Entities in service in server columns (completion time inf when free), for
     services that may end in any order."""
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, fields: tuple[str, ...] = SERVICE) -> None:
         self.width = 1
         self.data = {
-            f: np.zeros((n, 1), dtype=np.int64 if f == "seq" else np.float64) for f in SERVICE
+            f: np.zeros((n, 1), dtype=np.int64 if f == "seq" else np.float64) for f in fields
         }
         self.data["t"][:] = _INF
         self.free = np.zeros((n, 1), dtype=np.int64)  # a stack of free columns per lane
@@ -144,7 +147,7 @@ class Slots:
         self.next_col = op(self.next_col, 0)
 
     def start(self, lanes: Ints, values: Record) -> None:
-        """Put entities in service in free columns (``values`` has every field of SERVICE)."""
+        """Put entities in service in free columns (``values`` has each of its fields)."""
         if self.n_free[lanes].min(initial=1) == 0:
             self._widen()
         top = self.n_free[lanes] - 1
