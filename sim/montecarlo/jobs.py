@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 MAX_CHUNK = 1024
-BATCH_MAX_CHUNK = 8192
+BATCH_MAX_CHUNK = 65536
 BATCH_MIN_CHUNK = 256
 MIN_CHUNK = 32
 TARGET_CHUNKS = 32
@@ -168,9 +168,10 @@ def ignore_interrupts() -> None:
 
 def batch_chunk_size(branches: int) -> int:
     """Return the batch engine's default chunk size: ``branches / 4`` rounded up, kept
-    within 256..8192. The batch engine pays per numpy call, whatever the number of
+    within 256..65536. The batch engine pays per numpy call, whatever the number of
     branches it advances together, so its chunks are much larger than the SimPy engine's;
-    8192 branches keep a chunk's memory to some tens of megabytes."""
+    its memory is bounded by the window of branches it advances at once (16,384), not by
+    the chunk, whose rows take some tens of megabytes at most."""
     return min(BATCH_MAX_CHUNK, max(BATCH_MIN_CHUNK, math.ceil(branches / 4)))
 
 

@@ -277,8 +277,16 @@ class Batch:
         """
         model, plan = self.model, self.plan
         branch, rows = self.branch[lanes], self.row[lanes]
-        zero = np.zeros(len(lanes), dtype=np.int64)
-        u = [uniforms(self.seed, branch, stream, zero) for stream in plan.parameter_streams]
+        k = len(lanes)
+        zero = np.zeros(k, dtype=np.int64)
+        streams = np.array(plan.parameter_streams, dtype=np.uint64)
+        # the first draw of every parameter's stream, in one call of the generator
+        u = list(
+            uniforms(
+                self.seed, np.tile(branch, len(streams)), np.repeat(streams, k),
+                np.zeros(k * len(streams), dtype=np.int64),
+            ).reshape(len(streams), k)
+        )  # fmt: skip
         for group in model.correlations:
             mixed = correlated_uniforms(group.factor, [u[i] for i in group.members])
             for i, w in zip(group.members, mixed, strict=True):

@@ -89,13 +89,14 @@ def stream_id(kind: int, name: str, *parts: str) -> int:
     return zlib.crc32(text.encode())
 
 
-def uniforms(seed: int, branches: Ints, stream: int, draws: Ints) -> Floats:
-    """Draw number ``draws[i]`` of ``stream`` in branch ``branches[i]``, in (0, 1)."""
+def uniforms(seed: int, branches: Ints, stream: int | Ints, draws: Ints) -> Floats:
+    """Draw number ``draws[i]`` of ``stream`` (or ``stream[i]``) in branch ``branches[i]``,
+    in (0, 1)."""
     branches = np.asarray(branches, dtype=np.int64)
     draws = np.asarray(draws, dtype=np.int64)
     b = branches.astype(np.uint64)
     c0 = (draws >> 1).astype(np.uint64) & _LOW
-    c1 = np.full(b.shape, stream, dtype=np.uint64)
+    c1 = np.broadcast_to(np.asarray(stream, dtype=np.uint64), b.shape)
     w = philox4x32(c0, c1, b & _LOW, b >> _SHIFT, seed_key(seed))
     odd = (draws & 1).astype(bool)
     hi = np.where(odd, w[2], w[0])
