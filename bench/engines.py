@@ -20,11 +20,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sim.engine import batch
-from sim.engine.batch.core import WINDOW
 from sim.engine import simpy as engine
+from sim.engine.batch.core import WINDOW
 from sim.model.compile import load_model
-from sim.montecarlo.jobs import BATCH_MAX_CHUNK
 from sim.model.compiled import CompiledModel
+from sim.montecarlo.jobs import BATCH_MAX_CHUNK
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = [*sorted((ROOT / "scenarios").glob("*.yaml")), ROOT / "bench" / "engine_model.yaml"]
@@ -64,7 +64,9 @@ def main() -> None:
     parser.add_argument("files", nargs="*", type=Path, default=DEFAULT)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--simpy", type=int, default=200, help="SimPy branches per round")
-    parser.add_argument("--chunk", type=int, default=BATCH_MAX_CHUNK, help="batch branches per round")
+    parser.add_argument(
+        "--chunk", type=int, default=BATCH_MAX_CHUNK, help="batch branches per round"
+    )
     args = parser.parse_args()
     rounds = f"{args.rounds} alternating rounds of {args.simpy} SimPy and {args.chunk} batch"
     print(f"one core, {rounds} branches")

@@ -1,12 +1,16 @@
 """Regenerate the committed reference runs and the README section built from them.
 
-Every shipped scenario and each of its variants is run with 10,000 branches and seed
-20230301 into ``results/<name>/`` and ``results/<name>__<variant>/``; then
-``sim report --readme README.md`` rewrites the README's "Shipped scenarios" section, and the
-README's figure and example report (``docs/figures/``, ``docs/examples/``) are drawn again
-from the combined scenario's runs.
+Every shipped scenario and each of its variants is run with 10,000 branches (``--branches``)
+and seed 20230301 on the SimPy engine (``--engine``) into ``results/<name>/`` and
+``results/<name>__<variant>/``; then ``sim report --readme README.md`` rewrites the README's
+"Shipped scenarios" section, and the README's figure and example report (``docs/figures/``,
+``docs/examples/``) are drawn again from the combined scenario's runs.
+tests/test_reference_runs.py checks the first rows of each run against the SimPy engine and
+tests/test_batch_equivalence.py compares the batch engine's distributions with them, so the
+reference runs stay SimPy runs; ``--engine batch`` is for other uses.
 
-    python results/regenerate.py [--branches 10000] [--executor process] [--workers 2]
+    python results/regenerate.py [--branches 10000] [--engine simpy] [--executor process]
+        [--workers 2]
     python results/regenerate.py --examples-only    # only the figure and the example report
 """
 
@@ -26,6 +30,7 @@ SEED = 20230301
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--branches", type=int, default=10_000)
+    parser.add_argument("--engine", choices=("simpy", "batch"), default="simpy")
     parser.add_argument("--executor", default="process")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--examples-only", action="store_true")
@@ -41,7 +46,7 @@ def main() -> None:
             command = [
                 *sim, "run", str(file.relative_to(ROOT)), "-n", str(args.branches),
                 "-s", str(SEED), "-o", out, "--executor", args.executor,
-                "--workers", str(args.workers), "--quiet",
+                "--workers", str(args.workers), "--engine", args.engine, "--quiet",
             ]  # fmt: skip
             if variant:
                 command += ["--variant", variant]

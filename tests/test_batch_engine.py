@@ -182,3 +182,23 @@ def test_rows_do_not_depend_on_the_window_of_lanes(window: int) -> None:
     windowed = run_branches(m, 7, 0, 300, window=window)
     for name, column in whole.items():
         assert _same(column, windowed[name]), name
+
+
+def test_one_constant_chooses_the_default_engine_everywhere() -> None:
+    import inspect
+
+    from sim.analysis import compare, points, sensitivity, sweep
+    from sim.cli._options import engine_name
+    from sim.engine import DEFAULT_ENGINE, ENGINES
+    from sim.montecarlo import jobs, runner
+
+    assert DEFAULT_ENGINE in ENGINES
+    assert engine_name(None) == DEFAULT_ENGINE
+    functions = [
+        runner.run, sweep.sweep, sensitivity.sensitivity, compare.compare_variants,
+        points.run_settings, points.stream_settings, jobs.chunk_batch, jobs.Job.for_model,
+    ]  # fmt: skip
+    for function in functions:
+        default = inspect.signature(function).parameters["engine"].default
+        assert default == DEFAULT_ENGINE, function
+    assert jobs.Job.__dataclass_fields__["engine"].default == DEFAULT_ENGINE

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.analysis.points import Setting, run_settings, setting_notes
+from sim.engine import DEFAULT_ENGINE
 from sim.errors import UsageError
 from sim.format.validation import suggest
 from sim.model.compiled import CompiledModel
@@ -426,7 +427,7 @@ def compare_variants(
     scheduler: str | None = None,
     progress: Progress | None = None,
     confidence: float = 0.95,
-    engine: str = "simpy",
+    engine: str = DEFAULT_ENGINE,
 ) -> Comparison:
     """Run a scenario's baseline and ``variants`` with common random numbers and compare them.
 

@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.engine import check_engine
+from sim.engine import DEFAULT_ENGINE, check_engine
 from sim.errors import UsageError
 from sim.format.document import Document
 from sim.format.scenario import Scenario
@@ -184,7 +184,7 @@ def run_settings(
     workers: int | None = None,
     scheduler: str | None = None,
     progress: Progress | None = None,
-    engine: str = "simpy",
+    engine: str = DEFAULT_ENGINE,
 ) -> SettingsRun:
     """Run branches ``0..branches-1`` of every setting with ``seed``; one table per setting.
 
@@ -224,7 +224,7 @@ def stream_settings(
     workers: int | None = None,
     scheduler: str | None = None,
     progress: Progress | None = None,
-    engine: str = "simpy",
+    engine: str = DEFAULT_ENGINE,
 ) -> Execution:
     """Run every setting as :func:`run_settings` does, writing each batch to ``directory``.
 
@@ -261,7 +261,7 @@ def _run(
     scheduler: str | None,
     progress: Progress | None,
     take: Callable[[Job, Chunk], None],
-    engine: str = "simpy",
+    engine: str = DEFAULT_ENGINE,
 ) -> Execution:
     """Run the chunks of every distinct setting, handing each batch to ``take`` as it arrives."""
     if branches < 1:
@@ -297,7 +297,7 @@ def _run(
 
 
 def _check_first_of_each_variant(
-    compiler: _SerialSettings, settings: Sequence[Setting], engine: str = "simpy"
+    compiler: _SerialSettings, settings: Sequence[Setting], engine: str = DEFAULT_ENGINE
 ) -> None:
     """Compile the first setting of each variant here, so that a bad one fails cleanly
     (and one the engine cannot run is refused by name).
@@ -392,7 +392,7 @@ def analysis_manifest(
     branches: int,
     started_at: str,
     wall_seconds: float,
-    engine: str = "simpy",
+    engine: str = DEFAULT_ENGINE,
 ) -> dict[str, Any]:
     """Return the manifest of a finished analysis: a run's manifest, with its ``kind``.
 

@@ -38,6 +38,7 @@ from sim.analysis.points import (
     write_directory,
 )
 from sim.analysis.points import default_out as _default_out
+from sim.engine import DEFAULT_ENGINE
 from sim.errors import UsageError
 from sim.format.validation import suggest
 from sim.model.compiled import CompiledModel, CParameter
@@ -294,7 +295,7 @@ def sensitivity(
     variant: str | None = None,
     overrides: Sequence[tuple[str, str]] | Mapping[str, str] = (),
     progress: Progress | None = None,
-    engine: str = "simpy",
+    engine: str = DEFAULT_ENGINE,
 ) -> SensitivityResult:
     """Return the Sobol or Morris indices of every outcome over the uncertain parameters.
 

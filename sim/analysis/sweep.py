@@ -44,6 +44,7 @@ from sim.analysis.points import (
     stream_settings,
 )
 from sim.analysis.points import default_out as _default_out
+from sim.engine import DEFAULT_ENGINE
 from sim.errors import ScenarioError, UsageError
 from sim.format.distributions.kinds import outside_support
 from sim.format.loader import load_document
@@ -451,7 +452,7 @@ def sweep(
     variant: str | None = None,
     overrides: Sequence[tuple[str, str]] | Mapping[str, str] = (),
     progress: Progress | None = None,
-    engine: str = "simpy",
+    engine: str = DEFAULT_ENGINE,
 ) -> SweepResult:
     """Run every point of ``plan`` with ``branches`` branches each and return the results.
 
@@ -510,7 +511,7 @@ def _sweep_to(
     workers: int | None,
     scheduler: str | None,
     progress: Progress | None,
-    engine: str = "simpy",
+    engine: str = DEFAULT_ENGINE,
 ) -> SweepResult:
     """Run the sweep into the directory ``out``, never holding more than one point's rows.
 

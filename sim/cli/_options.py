@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from sim.engine import DEFAULT_ENGINE
 from sim.errors import UsageError
 from sim.montecarlo.kinds import EngineKind
 
@@ -15,14 +16,14 @@ EngineOption = Annotated[
     typer.Option(
         help="Engine: simpy (the reference, one branch at a time) or batch (numpy, every "
         "branch of a chunk at once, many times faster; other rows, same distributions). "
-        "Default simpy.",
+        f"Default {DEFAULT_ENGINE}.",
     ),
 ]
 
 
 def engine_name(engine: EngineKind | None) -> str:
-    """The engine an ``--engine`` option chose (simpy when not given)."""
-    return (engine or EngineKind.SIMPY).value
+    """The engine an ``--engine`` option chose (``sim.engine.DEFAULT_ENGINE`` when not given)."""
+    return (engine or EngineKind(DEFAULT_ENGINE)).value
 
 
 def parse_overrides(items: Iterable[str]) -> tuple[tuple[str, str], ...]:

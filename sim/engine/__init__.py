@@ -13,9 +13,14 @@ from typing import Any
 
 from sim.errors import UsageError
 
-__all__ = ["ENGINES", "check_engine", "run_branch_for", "run_branches_for"]
+__all__ = ["DEFAULT_ENGINE", "ENGINES", "check_engine", "run_branch_for", "run_branches_for"]
 
 ENGINES: tuple[str, ...] = ("simpy", "batch")
+# The engine that runs branches when none is named: the command line's --engine, every
+# function of the Python API that takes ``engine=``, and jobs. Runs record the engine that
+# made them, so changing this changes only runs made afterwards (a run directory written
+# before engines were recorded was made by the SimPy engine, whatever this says).
+DEFAULT_ENGINE: str = "simpy"
 
 
 def check_engine(engine: str) -> str:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from sim.engine import run_branches_for
+from sim.engine import DEFAULT_ENGINE, run_branches_for
 from sim.engine.common import SERIES
 from sim.engine.simpy import run_branches
 from sim.model.compile import build_model
@@ -65,11 +65,11 @@ class Job:
     start: int
     stop: int
     includes: tuple[tuple[str, str], ...] = ()  # the included files' keys and texts
-    engine: str = "simpy"  # the engine that runs it: simpy or batch
+    engine: str = DEFAULT_ENGINE  # the engine that runs it: simpy or batch
 
     @classmethod
     def for_model(
-        cls, model: CompiledModel, seed: int, start: int, stop: int, engine: str = "simpy"
+        cls, model: CompiledModel, seed: int, start: int, stop: int, engine: str = DEFAULT_ENGINE
     ) -> Job:
         """Return the job that runs branches ``start..stop-1`` of ``model``."""
         return cls(
@@ -134,7 +134,7 @@ def chunk_batch(
     seed: int,
     start: int,
     stop: int,
-    engine: str = "simpy",
+    engine: str = DEFAULT_ENGINE,
 ) -> Chunk:
     """Run branches ``start..stop-1`` of ``model`` on ``engine``; return their rows (and
     trajectories)."""

@@ -17,7 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from sim.engine import check_engine
+from sim.engine import DEFAULT_ENGINE, check_engine
 from sim.errors import SimError, UsageError
 from sim.model.compile import build_model, load_model
 from sim.model.compiled import CompiledModel
@@ -177,7 +177,7 @@ def run(
     progress: Progress | None = None,
     target_ci: float | None = None,
     max_branches: int | None = None,
-    engine: str = "simpy",
+    engine: str = DEFAULT_ENGINE,
     given: Sequence[str] = (),
 ) -> RunResult:
     """Run ``branches`` branches of a scenario and return the results.

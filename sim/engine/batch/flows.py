@@ -56,7 +56,8 @@ class _Needs:
         self.stage_lost = [any((s, x) in wanted for x in ("completed", "lost")) for s in stages]
         self.wait_sum = [(s, "mean_wait") in wanted for s in stages]
         self.time_sum = [(s, "mean_time_in_system") in wanted for s in stages]
-        self.max_queue = [(s, "max_queue") in wanted or (None, "max_queue") in wanted for s in stages]
+        every = (None, "max_queue") in wanted
+        self.max_queue = [every or (s, "max_queue") in wanted for s in stages]
         self.completed = any(
             (None, x) in wanted for x in ("completed", "mean_wait", "mean_time_in_system")
         )
@@ -298,29 +299,9 @@ class Flow:
         if needs.time_sum[s]:
             stage.time_sum[lanes] += batch.clock[lanes] - done["req"]
         carry = {f: done[f] for f in needs.carried}
-        loss = self.losses[s]
         on = lanes
-        if loss is not None:
-            lost = batch.chance(loss, lanes, self.stage_streams[s])
-            if batch.step_gone:
-                keep = ~batch.gone[lanes]
-                lanes, lost = lanes[keep], lost[keep]
-                carry = {f: v[keep] for f, v in carry.items()}
-            on = lanes
-            if lost.any():
-                gone = lanes[lost]
-                if needs.stage_lost[s]:
-                    stage.lost[gone] += 1
-                if needs.lost:
-                    self.lost[gone] += 1
-                what = f"entity lost at {spec.stages[s].name}"
-                if self.on_loss is not None:
-                    batch.apply(self.on_loss, gone, spec.name, what)
-                elif len(gone):
-                    batch.note(spec.name, what)
-                kept = ~lost
-                on = lanes[kept]
-                carry = {f: v[kept] for f, v in carry.items()}
+        if self.losses[s] is not None:
+            lanes, on, carry = self._losses(s, lanes, carry)
         if s + 1 < len(self.stages):
             self._serve(s + 1, *self._enter(s + 1, on, carry))
         elif len(on):
@@ -339,6 +320,34 @@ class Flow:
         if len(waiting):
             stage.busy[waiting] += 1
             self._serve(s, waiting, stage.queue.pop(waiting))
+
+    def _losses(self, s: int, lanes: Ints, carry: Record) -> tuple[Ints, Ints, Record]:
+        """Entities leaving stage ``s`` are lost with its ``loss`` probability: return the
+        lanes still running, those whose entity goes on, and what those carry."""
+        batch = self.batch
+        spec = self.spec
+        needs = self.needs
+        loss = self.losses[s]
+        assert loss is not None
+        lost = batch.chance(loss, lanes, self.stage_streams[s])
+        if batch.step_gone:
+            keep = ~batch.gone[lanes]
+            lanes, lost = lanes[keep], lost[keep]
+            carry = {f: v[keep] for f, v in carry.items()}
+        if not lost.any():
+            return lanes, lanes, carry
+        gone = lanes[lost]
+        if needs.stage_lost[s]:
+            self.stages[s].lost[gone] += 1
+        if needs.lost:
+            self.lost[gone] += 1
+        what = f"entity lost at {spec.stages[s].name}"
+        if self.on_loss is not None:
+            batch.apply(self.on_loss, gone, spec.name, what)
+        elif len(gone):
+            batch.note(spec.name, what)
+        kept = ~lost
+        return lanes, lanes[kept], {f: v[kept] for f, v in carry.items()}
 
     def fire(self, lanes: Ints) -> None:
         self.firing = True
