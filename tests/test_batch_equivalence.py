@@ -6,9 +6,10 @@ The SimPy side is the committed reference run of each scenario and variant in re
 batch side runs here: :data:`BATCH_BRANCHES` branches with a seed of its own. Every
 outcome is compared with a two-sample test: proportions (probability outcomes, the share
 of missing values, ``given`` conditions) by a z test, values by Kolmogorov-Smirnov
-(conservative for counts, which have ties), times to an event by a log-rank test with
-censoring at each branch's end, the categories of a ``first_of`` by a chi-square test. The
-level is Bonferroni-corrected over every test of the module.
+(conservative for counts, which have ties), times to an event (and the first times of
+indicators) by a log-rank test with censoring at each branch's end, the categories of a
+``first_of`` by a chi-square test. The level is Bonferroni-corrected over every test of
+the module.
 
 The reference runs hold however many branches they were made with; the test requires at
 least :data:`MIN_REFERENCE_BRANCHES` of them (10,000 today: raise it to 20,000 when the
@@ -60,7 +61,7 @@ def _tests_of(model: CompiledModel) -> int:
     for o in model.outcomes:
         count += {"probability": 1, "time_to": 1, "first_of": 1, "time_between": 2}.get(o.kind, 2)
         count += o.given is not None
-    return count
+    return count + len(model.indicators)
 
 
 MODELS = {d.name: _model(d) for d in REFERENCES}
@@ -149,6 +150,9 @@ def outcome_p_values(
             found[f"{o.name} (given)"] = two_proportions(
                 given_x.astype(float), given_y.astype(float)
             )
+    for indicator in model.indicators:  # first times, like time_to outcomes
+        name = indicator.column
+        found[name] = log_rank(a[name], a["t_end"], b[name], b["t_end"])
     return found
 
 
