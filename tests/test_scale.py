@@ -312,6 +312,61 @@ def test_a_signal_stops_a_run_cleanly_and_resume_finishes_it(
     assert resumed.manifest["branches"] == whole.manifest["branches"] == BIG
 
 
+QUIET_WORKERS = """
+import logging
+from sim.montecarlo.cluster import DaskExecutor
+
+def shout():
+    logging.getLogger("distributed.worker").error("a worker's error")
+    logging.getLogger("distributed.nanny").critical("a nanny's critical error")
+    logging.getLogger("asyncio").error("an asyncio error")
+    return 1
+
+if __name__ == "__main__":
+    with DaskExecutor(workers=1) as executor:
+        executor._client.run(shout)
+"""
+
+
+@pytest.mark.dask
+@pytest.mark.slow
+def test_the_workers_of_a_local_cluster_write_nothing_to_the_terminal(tmp_path: Path) -> None:
+    # A worker's log line (a heartbeat that fails while the cluster closes after SIGTERM)
+    # once reached the user's stderr after the one line that says where the run was left.
+    pytest.importorskip("distributed", reason=NO_DASK)
+    script = tmp_path / "quiet.py"
+    script.write_text(QUIET_WORKERS, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+
+
+@pytest.mark.dask
+def test_closing_a_cluster_silences_every_dask_logger(monkeypatch: pytest.MonkeyPatch) -> None:
+    import logging
+
+    seen: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    handler = Collect()
+    top, client = logging.getLogger("distributed"), logging.getLogger("distributed.client")
+    monkeypatch.setattr(client, "level", logging.WARNING)  # as dask's logging config sets it
+    top.addHandler(handler)
+    try:
+        with sim.montecarlo.cluster._silenced("distributed", "tornado"):
+            client.error("a client's error while the cluster closes")
+            logging.getLogger("distributed.worker").error("a worker's error")
+        client.error("after")
+    finally:
+        top.removeHandler(handler)
+    assert seen == ["after"]
+
+
 def test_the_core_does_not_import_dask() -> None:
     code = (
         "import sys, sim, sim.cli, sim.montecarlo.runner, sim.montecarlo.executors; "

@@ -34,9 +34,14 @@ def dask_setup(worker: object) -> None:
     """Set up a worker of the local dask cluster (dask calls this, as a preload, on start).
 
     Ctrl-C in a terminal reaches every process of the group; the parent stops the run
-    and closes the cluster, so its workers ignore it.
+    and closes the cluster, so its workers ignore it. The workers share the terminal's
+    stderr, where their log lines would land after the run's own message: a heartbeat that
+    fails because the cluster is closing (after Ctrl-C or SIGTERM) logs an error there. What
+    a worker of this cluster has to say reaches the run as an exception, so its logging is
+    turned off altogether (errors at startup, before this runs, still show).
     """
     ignore_interrupts()
+    logging.disable(logging.CRITICAL)
 
 
 LOCAL_WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
@@ -219,8 +224,14 @@ def _check_worker_versions(client: Any) -> None:
 
 @contextmanager
 def _silenced(*names: str) -> Iterator[None]:
-    """Silence the loggers ``names`` while the block runs."""
-    loggers = [logging.getLogger(name) for name in names]
+    """Silence the loggers ``names`` and every logger below them while the block runs.
+
+    The loggers below count too, since dask's logging configuration gives some of them
+    levels of their own (``distributed.client``), which a parent's level does not override.
+    """
+    known = list(logging.root.manager.loggerDict)
+    below = [n for n in known if any(n.startswith(f"{name}.") for name in names)]
+    loggers = [logging.getLogger(name) for name in (*names, *below)]
     levels = [logger.level for logger in loggers]
     for logger in loggers:
         logger.setLevel(logging.CRITICAL + 1)
