@@ -117,7 +117,7 @@ def test_summary_prints_one_tidy_csv_row_per_outcome(scenario: Path, out: Path) 
         (["run", "{scenario}", "--set", "nothing=1"], "unknown parameter 'nothing'"),
         (["run", "{scenario}", "--variant", "stormy"], "unknown variant 'stormy'"),
         (["run", "{scenario}", "-n", "0"], "branches must be at least 1, got 0"),
-        (["run", "{scenario}", "-s", "-1"], "seed must be a non-negative integer, got -1"),
+        (["run", "{scenario}", "-s", "-1"], "seed must be an integer from 0 to 2**63 - 1"),
         (["run"], "missing FILE: give a scenario file, or --resume DIR"),
         (["run", "{scenario}", "--resume", "{out}"], "leave out FILE"),
         (["run", "--resume", "{out}"], "no incomplete run to resume"),

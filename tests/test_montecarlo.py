@@ -116,14 +116,14 @@ def test_default_chunk_size_stays_between_32_and_1024() -> None:
 
 
 def test_chunk_ranges_cover_every_branch_once() -> None:
-    assert chunk_ranges(10, 4) == [(0, 4), (4, 8), (8, 10)]
+    assert list(chunk_ranges(10, 4)) == [(0, 4), (4, 8), (8, 10)]
 
 
 @pytest.mark.parametrize(
     ("options", "message"),
     [
         ({"branches": 0}, "branches must be at least 1, got 0"),
-        ({"seed": -1}, "seed must be a non-negative integer, got -1"),
+        ({"seed": -1}, "seed must be an integer from 0 to 2\\*\\*63 - 1"),
         ({"chunk_size": 0}, "chunk size must be at least 1, got 0"),
         ({"executor": "process", "workers": 0}, "workers must be at least 1, got 0"),
         ({"workers": 2}, "workers=2 needs the process or dask executor, not serial"),

@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from sim.analysis.points import Setting, run_settings, setting_notes
 from sim.engine import DEFAULT_ENGINE
+from sim.engine.common import check_branches, check_seed
 from sim.errors import UsageError
 from sim.format.validation import suggest
 from sim.model.compiled import CompiledModel
@@ -437,6 +438,8 @@ def compare_variants(
     counted in branches over all runs.
     """
     model = _compiled(scenario, None, overrides)
+    check_seed(seed)
+    check_branches(branches)
     names = _variant_names(model, variants)
     settings = [Setting(model.variant, model.overrides)]
     settings += [Setting(name, model.overrides) for name in names]

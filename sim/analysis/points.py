@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.engine import DEFAULT_ENGINE, check_engine
+from sim.engine.common import check_branches, check_seed
 from sim.errors import UsageError
 from sim.format.document import Document
 from sim.format.scenario import Scenario
@@ -201,7 +202,7 @@ def run_settings(
         model, settings, branches=branches, seed=seed, executor=executor, workers=workers,
         scheduler=scheduler, progress=progress, take=keep, engine=engine,
     )  # fmt: skip
-    ranges = chunk_ranges(branches, chunk_size_for(engine, branches))
+    ranges = list(chunk_ranges(branches, chunk_size_for(engine, branches)))
     tables = {
         s: pa.Table.from_batches(
             [batches[Job(model.source, model.file, s.variant, s.overrides, seed, a, b,
@@ -264,20 +265,19 @@ def _run(
     engine: str = DEFAULT_ENGINE,
 ) -> Execution:
     """Run the chunks of every distinct setting, handing each batch to ``take`` as it arrives."""
-    if branches < 1:
-        raise UsageError(f"branches must be at least 1, got {branches}")
-    if seed < 0:
-        raise UsageError(f"seed must be a non-negative integer, got {seed}")
+    check_seed(seed)
+    check_branches(branches)
     check_engine(engine)
     compiler = _SerialSettings(model)
     _check_first_of_each_variant(compiler, settings, engine)
-    ranges = chunk_ranges(branches, chunk_size_for(engine, branches))
+    size = chunk_size_for(engine, branches)
     unique = list(dict.fromkeys(settings))
-    jobs = [
+    # Jobs are made as the executor takes them: memory does not grow with the branches.
+    jobs = (
         Job(model.source, model.file, s.variant, s.overrides, seed, a, b, model.includes, engine)
         for s in unique
-        for a, b in ranges
-    ]
+        for a, b in chunk_ranges(branches, size)
+    )
     total, done = len(unique) * branches, 0
     pool = make_executor(executor, model, workers=workers, scheduler=scheduler)
     with pool:

@@ -39,6 +39,7 @@ from sim.analysis.points import (
 )
 from sim.analysis.points import default_out as _default_out
 from sim.engine import DEFAULT_ENGINE
+from sim.engine.common import check_branches, check_seed
 from sim.errors import UsageError
 from sim.format.validation import suggest
 from sim.model.compiled import CompiledModel, CParameter
@@ -309,6 +310,8 @@ def sensitivity(
     if method not in METHODS:
         raise UsageError(f"--method {method}: unknown method, expected one of {', '.join(METHODS)}")
     model = _compiled(scenario, variant, overrides)
+    check_seed(seed)
+    check_branches(branches)
     chosen = uncertain_parameters(model, parameters)
     taken = [p.name for p in chosen if p.name in dict(model.overrides)]
     if taken:

@@ -45,6 +45,7 @@ from sim.analysis.points import (
 )
 from sim.analysis.points import default_out as _default_out
 from sim.engine import DEFAULT_ENGINE
+from sim.engine.common import check_branches, check_seed
 from sim.errors import ScenarioError, UsageError
 from sim.format.distributions.kinds import outside_support
 from sim.format.loader import load_document
@@ -462,6 +463,8 @@ def sweep(
     written there atomically; ``progress`` gets ``(done, total)`` in branches over all points.
     """
     model = _compiled(scenario, variant, overrides)
+    check_seed(seed)
+    check_branches(branches)
     design = expand(plan, model, seed=seed)
     settings = [
         Setting(model.variant, (*model.overrides, *design.overrides(i)))

@@ -85,11 +85,13 @@ def trace(
     --engine): same draws, same outcomes.
     """
     from sim.engine import run_branch_for
-    from sim.engine.common import TraceRecord
+    from sim.engine.common import TraceRecord, check_branch, check_seed
     from sim.model.compile import load_model
     from sim.montecarlo.runner import check_model_engine
 
     with reporting_errors():
+        check_seed(seed)
+        check_branch(branch)
         model = load_model(file, variant=variant, overrides=parse_overrides(set_ or []))
         check_model_engine(model, engine_name(engine))
         show_notes(model.notes)

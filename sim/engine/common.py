@@ -8,6 +8,7 @@ their structure agrees.
 from __future__ import annotations
 
 import math
+import numbers
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -15,19 +16,29 @@ from typing import Any
 
 import numpy as np
 
+from sim.errors import UsageError
 from sim.model.compiled import CCorrelation, CompiledModel
 
 __all__ = [
+    "MAX_BRANCHES",
+    "MAX_SEED",
     "SERIES",
     "BranchResult",
     "TraceRecord",
     "branch_generator",
+    "check_branch",
+    "check_branches",
+    "check_seed",
     "columns_of",
     "correlated_draws",
     "draw_parameters",
     "grid_time",
     "located",
 ]
+
+# Every branch row stores its seed and its branch number as 64-bit signed integers.
+MAX_SEED = 2**63 - 1
+MAX_BRANCHES = 2**63 - 1
 
 # A grid time (first + k * every) this close past the horizon, as a fraction of `every`,
 # is the horizon: 34 * 0.2 + 0.2 is 7.000000000000001 in floating point, not 7.
@@ -51,6 +62,48 @@ def branch_generator(
     """
     key = (branch, stream, *(zlib.crc32(n.encode()) for n in (name, *parts)))
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key)))
+
+
+def _integer(value: object) -> int | None:
+    """Return ``value`` as an int if it is an integer (a bool is not), else ``None``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        return None
+    return int(value)
+
+
+def check_seed(seed: object) -> int:
+    """Return ``seed`` as an int, refusing anything but an integer in ``[0, 2**63)``.
+
+    numpy's seed sequences take any non-negative integer, but the branch table stores the
+    seed as a 64-bit integer, so a larger one could not be written (nor re-run from a row).
+    """
+    value = _integer(seed)
+    if value is None or not 0 <= value <= MAX_SEED:
+        raise UsageError(f"seed must be an integer from 0 to 2**63 - 1 ({MAX_SEED}), got {seed!r}")
+    return value
+
+
+def check_branches(branches: object, what: str = "branches") -> int:
+    """Return a count of branches as an int, refusing one that branch numbers cannot reach."""
+    value = _integer(branches)
+    if value is None or value < 1:
+        raise UsageError(f"{what} must be at least 1, got {branches!r}")
+    if value > MAX_BRANCHES:
+        raise UsageError(
+            f"{what} must be from 1 to 2**63 - 1 (a branch number is a 64-bit integer in the "
+            f"branch table), got {branches!r}"
+        )
+    return value
+
+
+def check_branch(branch: object) -> int:
+    """Return a branch number as an int, refusing one that no run of sim can hold."""
+    value = _integer(branch)
+    if value is None or not 0 <= value < MAX_BRANCHES:
+        raise UsageError(
+            f"branch must be an integer from 0 to 2**63 - 2 ({MAX_BRANCHES - 1}), got {branch!r}"
+        )
+    return value
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ import hashlib
 import math
 import signal
 from collections import OrderedDict
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +35,7 @@ __all__ = [
     "Job",
     "Results",
     "batch_chunk_size",
+    "branches_within",
     "chunk_batch",
     "chunk_ranges",
     "chunk_size_for",
@@ -190,24 +191,30 @@ def default_chunk_size(branches: int) -> int:
     return min(MAX_CHUNK, max(MIN_CHUNK, math.ceil(branches / TARGET_CHUNKS)))
 
 
-def chunk_ranges(branches: int, chunk_size: int) -> list[tuple[int, int]]:
-    """Return the ``(start, stop)`` ranges that cut ``range(branches)`` into chunks."""
-    return [(start, min(start + chunk_size, branches)) for start in range(0, branches, chunk_size)]
+def chunk_ranges(branches: int, chunk_size: int) -> Iterator[tuple[int, int]]:
+    """Yield the ``(start, stop)`` ranges that cut ``range(branches)`` into chunks.
+
+    The ranges are cut as they are taken, so that a run of any size costs no memory here.
+    """
+    return ((start, min(start + chunk_size, branches)) for start in range(0, branches, chunk_size))
 
 
 def missing_ranges(
     finished: Iterable[tuple[int, int]], total: int, chunk_size: int | None
-) -> list[tuple[int, int]]:
-    """Return chunks that cover the branches ``0..total-1`` not in the ``finished`` ranges.
+) -> Iterator[tuple[int, int]]:
+    """Yield chunks that cover the branches ``0..total-1`` not in the ``finished`` ranges.
 
     Each gap is cut into chunks of ``chunk_size`` from its start, or of the default size
-    for the gap's length.
+    for the gap's length; the chunks are cut as they are taken.
     """
-    chunks: list[tuple[int, int]] = []
     at = 0
     for start, stop in [*sorted(finished), (total, total)]:
         if start > at:
             size = chunk_size or default_chunk_size(start - at)
-            chunks.extend((a, min(a + size, start)) for a in range(at, start, size))
+            yield from ((a, min(a + size, start)) for a in range(at, start, size))
         at = max(at, stop)
-    return chunks
+
+
+def branches_within(finished: Iterable[tuple[int, int]], total: int) -> int:
+    """Return how many of the branches ``0..total-1`` the ``finished`` ranges hold."""
+    return sum(max(0, min(stop, total) - start) for start, stop in finished)

@@ -29,6 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sim.engine.common import check_branches
 from sim.errors import UsageError
 from sim.model.compiled import CompiledModel
 from sim.model.outcomes import GIVEN_SUFFIX
@@ -225,7 +226,9 @@ def target_ci_rule(
             f"scenario {model.name!r}: target_ci needs a probability or first_of outcome, "
             "and it has none"
         )
-    limit = DEFAULT_MAX_BRANCHES if max_branches is None else max_branches
+    limit = DEFAULT_MAX_BRANCHES
+    if max_branches is not None:
+        limit = check_branches(max_branches, "max_branches")
     if limit < branches:
         raise UsageError(
             f"max_branches must be at least the first round's {branches} branches, got {limit}"

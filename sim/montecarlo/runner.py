@@ -9,7 +9,7 @@ round is decided only once every branch before it is in.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,12 +18,13 @@ from typing import Any
 import pyarrow as pa
 
 from sim.engine import DEFAULT_ENGINE, check_engine
+from sim.engine.common import check_branches, check_seed
 from sim.errors import SimError, UsageError
 from sim.model.compile import build_model, load_model
 from sim.model.compiled import CompiledModel
 from sim.montecarlo.directory import RunDirectory
 from sim.montecarlo.executors import Executor, ExecutorError, make_executor
-from sim.montecarlo.jobs import Job, chunk_size_for, missing_ranges
+from sim.montecarlo.jobs import Job, branches_within, chunk_size_for, missing_ranges
 from sim.montecarlo.kinds import ExecutorKind
 from sim.montecarlo.observations import catalog_of_model, parse_observations
 from sim.montecarlo.precision import Decision, TargetCI, target_ci_rule
@@ -77,17 +78,15 @@ def check_model_engine(model: CompiledModel, engine: str) -> None:
 
 def _check_plan(branches: int, seed: int, chunk_size: int | None) -> None:
     """Check the run's numbers."""
-    if branches < 1:
-        raise UsageError(f"branches must be at least 1, got {branches}")
-    if seed < 0:
-        raise UsageError(f"seed must be a non-negative integer, got {seed}")
+    check_seed(seed)
+    check_branches(branches)
     if chunk_size is not None and chunk_size < 1:
         raise UsageError(f"chunk size must be at least 1, got {chunk_size}")
 
 
 def _drive(
     executor: Executor,
-    jobs: Sequence[Job],
+    jobs: Iterable[Job],
     sink: Sink,
     done: int,
     total: int,
@@ -134,12 +133,14 @@ class _Rounds:
         chunk_size = self.manifest["chunk_size"]
         while True:
             total = int(self.manifest["branches"])
-            ranges = missing_ranges(self.sink.finished_ranges(), total, chunk_size)
+            finished = self.sink.finished_ranges()
             engine = str(self.manifest.get("engine", "simpy"))
-            jobs = [Job.for_model(self.model, self.seed, a, b, engine) for a, b in ranges]
-            _drive(
-                executor, jobs, self.sink, total - sum(b - a for a, b in ranges), total, progress
+            # Jobs are made as the executor takes them: memory does not grow with `total`.
+            jobs = (
+                Job.for_model(self.model, self.seed, a, b, engine)
+                for a, b in missing_ranges(finished, total, chunk_size)
             )
+            _drive(executor, jobs, self.sink, branches_within(finished, total), total, progress)
             if self.rule is None:
                 return None
             counts: dict[str, int | tuple[int, int]] = dict(self.sink.count(self.rule.targets))
