@@ -166,8 +166,8 @@ CASES = {
         + "sources:\n  - {id: s1, title: S}\n"
         + "parameters:\n  p: {value: 1, assumption: a, source: {ref: s1, quote: q}}\n",
         14,
-        "{",
-        "parameters.p",
+        "a, source",
+        "parameters.p.assumption",
         "give either `source` or `assumption`, not both",
     ),
     "unknown_source_id": Case(
@@ -205,26 +205,86 @@ CASES = {
         "tag '!!python/object/apply:os.system' is not allowed",
     ),
     "alias_bomb": Case(billion_laughs(), 3, 40, "e[0][0][8]", "more than 1000 aliases"),
+    # A constraint on a field points at that field, not at the mapping that holds it.
     "beta_a_not_positive": Case(
         BODY + "parameters:\n  p: {dist: {kind: beta, a: 0, b: 2}, assumption: a}\n",
         12,
-        "{kind",
-        "parameters.p.dist",
+        "0,",
+        "parameters.p.dist.a",
         "a must be > 0, got 0",
+    ),
+    "beta_a_negative_in_block_style": Case(
+        BODY + "parameters:\n  p:\n    dist:\n      kind: beta\n      a: -1\n      b: 2\n"
+        "    assumption: a\n",
+        15,
+        "-1",
+        "parameters.p.dist.a",
+        "a must be > 0, got -1",
     ),
     "uniform_low_not_below_high": Case(
         BODY + "parameters:\n  p: {dist: {kind: uniform, low: 2, high: 2}, assumption: a}\n",
         12,
-        "{kind",
-        "parameters.p.dist",
+        "2}",
+        "parameters.p.dist.high",
         "low must be < high",
     ),
     "impossible_quantiles": Case(
         BODY + "parameters:\n  p: {dist: {kind: lognormal, p5: 10, p95: 1}, assumption: a}\n",
         12,
-        "{kind",
-        "parameters.p.dist",
+        "1}",
+        "parameters.p.dist.p95",
         "quantiles must increase with their levels",
+    ),
+    "normal_sd_zero": Case(
+        BODY + "parameters:\n  p: {dist: {kind: normal, mean: 1, sd: 0}, assumption: a}\n",
+        12,
+        "0}",
+        "parameters.p.dist.sd",
+        "sd must be > 0, got 0",
+    ),
+    "triangular_mode_outside": Case(
+        BODY + "parameters:\n  p: {dist: {kind: triangular, low: 0, mode: 5, high: 2}, "
+        "assumption: a}\n",
+        12,
+        "5,",
+        "parameters.p.dist.mode",
+        "mode must be within [low, high]",
+    ),
+    "choice_negative_weight": Case(
+        BODY + "parameters:\n  p: {dist: {kind: choice, values: [1, 2], weights: [1, -1]}, "
+        "assumption: a}\n",
+        12,
+        "[1, -1]",
+        "parameters.p.dist.weights",
+        "weights must be >= 0, got -1",
+    ),
+    "bernoulli_p_above_one": Case(
+        BODY + "parameters:\n  p: {dist: {kind: bernoulli, p: 1.5}, assumption: a}\n",
+        12,
+        "1.5",
+        "parameters.p.dist.p",
+        "p must be within [0, 1], got 1.5",
+    ),
+    "horizon_zero": Case(
+        HEAD.replace("horizon: 120", "horizon: 0") + STATE + OUT,
+        5,
+        "0}",
+        "time.horizon",
+        "horizon must be > 0, got 0",
+    ),
+    "periodic_every_zero": Case(
+        processes("{kind: periodic, name: e, every: 0, set: {x: 1}}"),
+        12,
+        "0,",
+        "processes[0].every",
+        "every must be > 0, got 0",
+    ),
+    "state_min_above_max": Case(
+        HEAD + OUT + "state:\n  x: {init: 0, min: 3, max: 1}\n",
+        9,
+        "1}",
+        "state.x.max",
+        "min must be <= max, got min=3, max=1",
     ),
     "date_without_start": Case(
         HEAD + STATE + "outcomes:\n  - {kind: probability, name: o, when: flag, by: 2026-01-01}\n",
@@ -368,7 +428,7 @@ def test_two_shape_problems_give_two_lines(tmp_path: Path) -> None:
     code, _, stderr = validate(path)
     assert code == 2
     assert [line.split(": ")[1] for line in stderr.splitlines()] == [
-        "processes[0]",
+        "processes[0].every",
         "processes[1].max_count",
     ]
 

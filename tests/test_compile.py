@@ -240,7 +240,11 @@ def test_an_unknown_variant_lists_the_declared_ones() -> None:
         ("p_uniform", "abc", r"^--set p_uniform=abc: expected a number, true/false or a distrib"),
         ("p_uniform", "[1, 2]", r"^--set p_uniform=\[1, 2\]: expected a number"),
         ("p_uniform", ".nan", r"^--set p_uniform=\.nan: expected a finite number"),
-        ("p_uniform", "{kind: uniform, low: 1, high: 0}", r"^--set p_uniform=\{.*\}: low must be"),
+        (
+            "p_uniform",
+            "{kind: uniform, low: 1, high: 0}",
+            r"^--set p_uniform=\{.*\}: high: low must be",
+        ),
         ("p_uniform", "{kind: unifrm}", r"unknown kind 'unifrm'; expected one of: fixed,"),
         ("p_uniform", "{kind: bernoulli, p: 0.5}", r"is a number, got true/false$"),
         ("p_uniform", "!!python/object/apply:os.system ['true']", r"expected a number"),

@@ -26,6 +26,7 @@ from pydantic import (
 
 from sim.format.citation import Citation, Citations, cited, provenance_problem
 from sim.format.distributions.kinds import Distribution
+from sim.format.field_error import FieldError
 from sim.format.fields import (
     Capacity,
     Date,
@@ -118,9 +119,9 @@ class TimeSpec(_Model):
     @model_validator(mode="after")
     def _positive(self) -> TimeSpec:
         if isinstance(self.horizon, float) and self.horizon <= 0:
-            raise ValueError(f"horizon must be > 0, got {self.horizon:g}")
+            raise FieldError("horizon", f"horizon must be > 0, got {self.horizon:g}")
         if self.resolution <= 0:
-            raise ValueError(f"resolution must be > 0, got {self.resolution:g}")
+            raise FieldError("resolution", f"resolution must be > 0, got {self.resolution:g}")
         return self
 
 
@@ -158,13 +159,15 @@ class Parameter(_Model):
         if self.dist is None and self.value is None:
             raise ValueError("needs `dist` (a distribution) or `value` (a fixed value)")
         if self.dist is not None and self.value is not None:
-            raise ValueError("give either `dist` or `value`, not both")
+            raise FieldError("value", "give either `dist` or `value`, not both")
         pooled = getattr(self.dist, "kind", None) == "pool"
         if pooled and self.source is None and self.assumption is None:
             return self  # each expert of a pool gives its own provenance
         problem = provenance_problem(self.source, self.assumption)
         if problem is not None:
-            raise ValueError(problem)
+            if self.source is not None and self.assumption is not None:
+                raise FieldError("assumption", problem)
+            raise FieldError("source", problem) if self.source is not None else ValueError(problem)
         return self
 
     @property
@@ -226,9 +229,10 @@ class StateVar(_Model):
     @model_validator(mode="after")
     def _bounds(self) -> StateVar:
         if isinstance(self.init, bool) and (self.min is not None or self.max is not None):
-            raise ValueError("a true/false variable takes no min/max")
+            field = "min" if self.min is not None else "max"
+            raise FieldError(field, "a true/false variable takes no min/max")
         if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"min must be <= max, got min={self.min:g}, max={self.max:g}")
+            raise FieldError("max", f"min must be <= max, got min={self.min:g}, max={self.max:g}")
         return self
 
 
@@ -256,7 +260,7 @@ class PeriodicProcess(_ProcessBase):
     @model_validator(mode="after")
     def _positive(self) -> PeriodicProcess:
         if self.every <= 0:
-            raise ValueError(f"every must be > 0, got {self.every:g}")
+            raise FieldError("every", f"every must be > 0, got {self.every:g}")
         return self
 
 
@@ -320,7 +324,7 @@ class Arrivals(_Model):
         if (self.rate is None) == (self.every is None):
             raise ValueError("give exactly one of `rate` and `every`")
         if self.every is not None and self.every <= 0:
-            raise ValueError(f"every must be > 0, got {self.every:g}")
+            raise FieldError("every", f"every must be > 0, got {self.every:g}")
         return self
 
 

@@ -21,6 +21,7 @@ from pydantic_core import ErrorDetails
 
 from sim.errors import Problem, ScenarioError
 from sim.format.document import Document
+from sim.format.field_error import FieldError
 from sim.format.fields import describe_value
 from sim.format.scenario import Scenario
 
@@ -79,6 +80,9 @@ def _explain(
     if loc and loc[-1] == "[key]":
         loc = loc[:-1]
     message = _message(details, loc, root)
+    error = (details.get("ctx") or {}).get("error")
+    if kind == "value_error" and isinstance(error, FieldError):
+        loc = (*loc, error.field)  # a check over the mapping, about one of its fields
     if kind == "missing":
         return _data_path(data, loc[:-1]), message, False
     path = _data_path(data, loc)

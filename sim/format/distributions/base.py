@@ -48,6 +48,7 @@ from sim.format.distributions.quantiles import (
     Points,
     quantile_points,
 )
+from sim.format.field_error import FieldError
 
 Number = Annotated[float, Strict(), AllowInfNan(False)]
 """A finite number: ints are accepted, bools and strings are not."""
@@ -110,19 +111,19 @@ def numbers(*values: object) -> bool:
 def require_positive(name: str, value: float) -> None:
     """Raise unless ``value > 0`` (an expression is checked when it is drawn)."""
     if numbers(value) and not value > 0:
-        raise ValueError(f"{name} must be > 0, got {fmt(value)}")
+        raise FieldError(name, f"{name} must be > 0, got {fmt(value)}")
 
 
 def require_ordered(low: float, high: float) -> None:
     """Raise unless ``low < high`` (expressions are checked when drawn)."""
     if numbers(low, high) and not low < high:
-        raise ValueError(f"low must be < high, got low={fmt(low)}, high={fmt(high)}")
+        raise FieldError("high", f"low must be < high, got low={fmt(low)}, high={fmt(high)}")
 
 
 def require_probability(name: str, value: float) -> None:
     """Raise unless ``value`` lies in [0, 1] (an expression is checked when drawn)."""
     if numbers(value) and not 0 <= value <= 1:
-        raise ValueError(f"{name} must be within [0, 1], got {fmt(value)}")
+        raise FieldError(name, f"{name} must be within [0, 1], got {fmt(value)}")
 
 
 def schema_extra(schema: JsonDict, cls: type[Any]) -> None:
@@ -318,9 +319,10 @@ class QuantileForm(BaseDistribution):
         native = list(cls._placeholder)
         mixed = [name for name in native if name in rest]
         if mixed:
-            raise ValueError(
+            raise FieldError(
+                mixed[0],
                 f"give either {' and '.join(native)} or quantiles (p1 ... p99), not both; "
-                f"got {', '.join(mixed)} with {', '.join(f'p{level}' for level, _ in points)}"
+                f"got {', '.join(mixed)} with {', '.join(f'p{level}' for level, _ in points)}",
             )
         if len(points) != cls._n_quantiles:
             noun = "quantile" if cls._n_quantiles == 1 else "quantiles"
@@ -328,10 +330,11 @@ class QuantileForm(BaseDistribution):
                 f"the quantile form takes exactly {cls._n_quantiles} {noun}, "
                 f"got {len(points)} ({', '.join(f'p{level}' for level, _ in points)})"
             )
-        for (_, x1), (_, x2) in itertools.pairwise(points):
+        for (_, x1), (level, x2) in itertools.pairwise(points):
             if numbers(x1, x2) and not x1 < x2:
-                raise ValueError(
-                    f"quantiles must increase with their levels, got {points_text(points)}"
+                raise FieldError(
+                    f"p{level}",
+                    f"quantiles must increase with their levels, got {points_text(points)}",
                 )
 
     def _solve(self, points: Points) -> dict[str, float]:

@@ -28,6 +28,7 @@ from sim.format.distributions.quantiles import (
     line_through,
     two_points,
 )
+from sim.format.field_error import FieldError
 
 
 class Uniform(QuantileForm):
@@ -119,7 +120,8 @@ class Beta(QuantileForm):
         require_positive("a", self.a)
         require_positive("b", self.b)
         if (self.low is None) != (self.high is None):
-            raise ValueError("give both low and high to rescale, or neither")
+            field = "low" if self.low is not None else "high"
+            raise FieldError(field, "give both low and high to rescale, or neither")
         if self.low is not None and self.high is not None:
             require_ordered(self.low, self.high)
 
@@ -176,9 +178,10 @@ class _ThreePoint(BaseDistribution):
         if not numbers(self.low, self.mode, self.high):
             return
         if not self.low <= self.mode <= self.high:
-            raise ValueError(
+            raise FieldError(
+                "mode",
                 f"mode must be within [low, high] = [{fmt(self.low)}, {fmt(self.high)}], "
-                f"got {fmt(self.mode)}"
+                f"got {fmt(self.mode)}",
             )
 
     def support(self) -> tuple[float, float]:

@@ -26,6 +26,7 @@ from sim.format.distributions.base import (
     require_positive,
     require_probability,
 )
+from sim.format.field_error import FieldError
 
 
 class Fixed(BaseDistribution):
@@ -75,7 +76,7 @@ class Poisson(BaseDistribution):
     def _check(self) -> None:
         require_positive("mean", self.mean)
         if numbers(self.mean) and self.mean > POISSON_MEAN_MAX:
-            raise ValueError(f"mean must be <= 1e18, got {fmt(self.mean)}")
+            raise FieldError("mean", f"mean must be <= 1e18, got {fmt(self.mean)}")
 
     def sampler(self) -> Sampler:
         """Return a closure drawing a count, as a float."""
@@ -167,19 +168,20 @@ class Choice(BaseDistribution):
 
     def _check(self) -> None:
         if not self.values:
-            raise ValueError("values must hold at least one number, got []")
+            raise FieldError("values", "values must hold at least one number, got []")
         if self.weights is None:
             return
         if len(self.weights) != len(self.values):
-            raise ValueError(
+            raise FieldError(
+                "weights",
                 f"weights must have one entry per value ({len(self.values)}), "
-                f"got {len(self.weights)}"
+                f"got {len(self.weights)}",
             )
         negative = [w for w in self.weights if w < 0]
         if negative:
-            raise ValueError(f"weights must be >= 0, got {fmt(negative[0])}")
+            raise FieldError("weights", f"weights must be >= 0, got {fmt(negative[0])}")
         if not sum(self.weights) > 0:
-            raise ValueError("weights must have a positive sum, got 0")
+            raise FieldError("weights", "weights must have a positive sum, got 0")
 
     def _probabilities(self) -> list[float]:
         weights = self.weights or (1.0,) * len(self.values)

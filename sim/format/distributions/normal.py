@@ -30,6 +30,7 @@ from sim.format.distributions.quantiles import (
     line_through,
     standard_normal_points,
 )
+from sim.format.field_error import FieldError
 
 
 class Normal(QuantileForm):
@@ -91,9 +92,10 @@ class Normal(QuantileForm):
     @classmethod
     def _check_points(cls, rest: Mapping[str, Any], points: Sequence[tuple[int, Any]]) -> None:
         if "low" in rest or "high" in rest:
-            raise ValueError(
+            raise FieldError(
+                "low" if "low" in rest else "high",
                 "the quantile form describes an untruncated normal; "
-                "give mean and sd to truncate with low/high"
+                "give mean and sd to truncate with low/high",
             )
         super()._check_points(rest, points)
 
