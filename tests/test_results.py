@@ -130,7 +130,7 @@ def test_the_manifest_records_the_run(scenario: Path, out: Path) -> None:
 def test_the_summary_names_the_run_and_every_outcome(model: CompiledModel, out: Path) -> None:
     run(model, branches=N, seed=SEED, out=out)
     summary = read_json(out / "summary.json")
-    assert list(summary) == ["scenario", "variant", "seed", "branches", "outcomes"]
+    assert list(summary) == ["scenario", "variant", "seed", "branches", "time_unit", "outcomes"]
     assert (summary["scenario"], summary["variant"], summary["seed"]) == ("tiny", None, SEED)
     outcomes = summary["outcomes"]
     assert isinstance(outcomes, dict)

@@ -25,7 +25,15 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-__all__ = ["format_value", "print_series", "print_summary", "print_table", "progress_bar"]
+__all__ = [
+    "format_value",
+    "plural",
+    "print_series",
+    "print_summary",
+    "print_table",
+    "progress_bar",
+    "summary_notes",
+]
 
 # Quantile columns shown when some outcome has them, in this order.
 _QUANTILES = ("p5", "p50", "p95")
@@ -50,12 +58,42 @@ def _interval(entry: Mapping[str, Any]) -> str:
     return f"[{format_value(low)}, {format_value(high)}]"
 
 
+def plural(n: object, noun: str) -> str:
+    """Return ``"1 branch"``, ``"2 branches"``: a count with its noun in the right number."""
+    ending = "es" if noun.endswith(("s", "sh", "ch", "x")) else "s"
+    return f"{n} {noun if n == 1 else noun + ending}"
+
+
 def _title(summary: Mapping[str, Any]) -> str:
     """Return the title line of a run's summary: scenario, variant, branches and seed."""
     name = str(summary.get("scenario", "run"))
     if summary.get("variant"):
         name += f" ({summary['variant']})"
-    return f"{name}: {summary.get('branches')} branches, seed {summary.get('seed')}"
+    return f"{name}: {plural(summary.get('branches'), 'branch')}, seed {summary.get('seed')}"
+
+
+def summary_notes(summary: Mapping[str, Any]) -> list[str]:
+    """Return the lines printed under a summary table: units, what ``-`` means, and notes.
+
+    Times are in the scenario's unit; a ``-`` is a number that is undefined, said once for
+    each reason that applies; an outcome whose numbers cannot be summarised says why.
+    """
+    outcomes: Mapping[str, Mapping[str, Any]] = summary["outcomes"]
+    lines: list[str] = []
+    times = [e for e in outcomes.values() if e.get("kind") in ("time_to", "time_between")]
+    if times:
+        unit = summary.get("time_unit")
+        units = f"{unit}s" if unit else "the time unit of the scenario"
+        lines.append(f"times in {units}; a time's estimate is its Kaplan-Meier median")
+    if any(e.get("estimate") is None or e.get("p50", 0) is None for e in times):
+        lines.append(
+            "-: not reached by the horizon (a median where fewer than half of the branches "
+            "saw the event; p5, p95 where fewer than 5%, 95% did)"
+        )
+    if any(e.get("n", 0) == 1 and e.get("ci_low") is None for e in outcomes.values()):
+        lines.append("-: no interval from a single branch")
+    lines += [f"{name}: {entry['note']}" for name, entry in outcomes.items() if entry.get("note")]
+    return lines
 
 
 def _rows(name: str, entry: Mapping[str, Any], quantiles: Sequence[str]) -> list[list[str]]:
@@ -110,6 +148,8 @@ def print_summary(summary: Mapping[str, Any]) -> None:
         header.append("question")
     right = {2, 3, *range(5, 5 + len(quantiles))}
     print_table(header, rows, title=_title(summary), right=right)
+    for line in summary_notes(summary):
+        Console(highlight=False, soft_wrap=True).print(line, markup=False)
 
 
 def print_series(summary: Mapping[str, Any], name: str, entry: Mapping[str, Any]) -> None:

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sim.cli._app import app, reporting_errors, show_notes
+from sim.cli._app import app, fail, reporting_errors, show_notes
 from sim.cli._options import EngineOption, engine_name, parse_overrides
 
 if TYPE_CHECKING:
-    from sim.engine.common import BranchResult
+    from sim.engine.common import BranchResult, TraceRecord
     from sim.model.compiled import CompiledModel
 
 
@@ -85,7 +85,8 @@ def trace(
     --engine): same draws, same outcomes.
     """
     from sim.engine import run_branch_for
-    from sim.engine.common import TraceRecord, check_branch, check_seed
+    from sim.engine.common import check_branch, check_seed
+    from sim.errors import RunError
     from sim.model.compile import load_model
     from sim.montecarlo.runner import check_model_engine
 
@@ -95,41 +96,82 @@ def trace(
         model = load_model(file, variant=variant, overrides=parse_overrides(set_ or []))
         check_model_engine(model, engine_name(engine))
         show_notes(model.notes)
-        records: list[TraceRecord] = []
+    records: list[TraceRecord] = []
+    result: BranchResult | None = None
+    stopped: RunError | None = None
+    try:
         result = run_branch_for(engine_name(engine))(model, seed, branch, records.append)
-    row = _row(model, result)
-    if fmt is TraceFormat.json:
-        payload = {
-            "scenario": model.name,
-            "branch": branch,
-            "seed": seed,
-            "t_end": result.t_end,
-            "events": [
-                {
-                    "time": r.time,
-                    "process": r.process,
-                    "what": r.what,
-                    "changes": {n: [_plain(b), _plain(a)] for n, b, a in r.changes},
-                    **({"where": r.where} if r.where else {}),
-                }
-                for r in records
-            ],
-            "row": {k: _plain(v) for k, v in row.items()},
-        }
-        typer.echo(json.dumps(payload, indent=2))
-        return
-    if fmt is TraceFormat.csv:
-        typer.echo("time,process,what,name,before,after,where")
-        for r in records:
-            for n, b, a in r.changes or ((None, None, None),):
-                fields = [repr(r.time), r.process, f'"{r.what}"', n or "", _exact(b), _exact(a)]
-                typer.echo(",".join([*fields, r.where]))
-        return
+    except RunError as error:  # the README promises the timeline up to the error
+        stopped = error
+    show = {TraceFormat.json: _print_json, TraceFormat.csv: _print_csv}.get(fmt, _print_table)
+    show(model, branch, seed, records, result, stopped)
+    if stopped is not None:
+        fail(str(stopped))
+
+
+def _print_json(
+    model: CompiledModel,
+    branch: int,
+    seed: int,
+    records: list[TraceRecord],
+    result: BranchResult | None,
+    stopped: Exception | None,
+) -> None:
+    """Print the timeline as one JSON object; a branch stopped by an error has no row."""
+    row = None if result is None else _row(model, result)
+    payload = {
+        "scenario": model.name,
+        "branch": branch,
+        "seed": seed,
+        "t_end": None if result is None else result.t_end,
+        "events": [
+            {
+                "time": r.time,
+                "process": r.process,
+                "what": r.what,
+                "changes": {n: [_plain(b), _plain(a)] for n, b, a in r.changes},
+                **({"where": r.where} if r.where else {}),
+            }
+            for r in records
+        ],
+        "row": None if row is None else {k: _plain(v) for k, v in row.items()},
+        **({"error": str(stopped)} if stopped is not None else {}),
+    }
+    typer.echo(json.dumps(payload, indent=2))
+
+
+def _print_csv(
+    model: CompiledModel,
+    branch: int,
+    seed: int,
+    records: list[TraceRecord],
+    result: BranchResult | None,
+    stopped: Exception | None,
+) -> None:
+    """Print the timeline as CSV: one line per change (values at full precision)."""
+    typer.echo("time,process,what,name,before,after,where")
+    for r in records:
+        for n, b, a in r.changes or ((None, None, None),):
+            fields = [repr(r.time), r.process, f'"{r.what}"', n or "", _exact(b), _exact(a)]
+            typer.echo(",".join([*fields, r.where]))
+
+
+def _print_table(
+    model: CompiledModel,
+    branch: int,
+    seed: int,
+    records: list[TraceRecord],
+    result: BranchResult | None,
+    stopped: Exception | None,
+) -> None:
+    """Print the timeline as text: one line per event, then the branch's end and row."""
     typer.echo(f"{model.name}: branch {branch}, seed {seed}")
     for r in records:
         changes = ", ".join(f"{n}: {_show(b)} -> {_show(a)}" for n, b, a in r.changes)
         where = f"  [{r.where}]" if r.where else ""
         typer.echo(f"{r.time:>10.4f}  {r.process:<24} {r.what:<32} {changes}{where}")
+    if result is None:
+        return
     typer.echo(f"t_end = {_show(result.t_end)}")
-    for name, value in row.items():
+    for name, value in _row(model, result).items():
         typer.echo(f"  {name} = {_show(value)}")

@@ -22,6 +22,7 @@ from sim.model.compiled import CCorrelation, CompiledModel
 __all__ = [
     "MAX_BRANCHES",
     "MAX_SEED",
+    "ROUNDING",
     "SERIES",
     "BranchResult",
     "TraceRecord",
@@ -35,6 +36,12 @@ __all__ = [
     "grid_time",
     "located",
 ]
+
+# A value out of its range by at most this much, relative to the size of the terms of the
+# expression that gave it, is floating-point rounding: 25 steps of 0.02 make
+# 0.5000000000000001, so `0.5 - tension` is -1.1e-16 where it means 0. Such a value counts
+# as the bound; anything further out is a real mistake and stops the run.
+ROUNDING = 1e-12
 
 # Every branch row stores its seed and its branch number as 64-bit signed integers.
 MAX_SEED = 2**63 - 1
@@ -62,6 +69,15 @@ def branch_generator(
     """
     key = (branch, stream, *(zlib.crc32(n.encode()) for n in (name, *parts)))
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key)))
+
+
+def snap(value: float, size: float, low: float, high: float | None = None) -> float:
+    """Return ``value``, or the bound it passes by no more than rounding of terms of ``size``."""
+    if value < low and low - value <= ROUNDING * size:
+        return low
+    if high is not None and value > high and value - high <= ROUNDING * size:
+        return high
+    return value
 
 
 def _integer(value: object) -> int | None:

@@ -70,6 +70,9 @@ class CExpr:
     reads: frozenset[int]
     constant: Value | None = None
     checked: Any = field(default=None, compare=False, repr=False)  # its sim.format.expr.Checked
+    # The size of the expression's terms (see sim.format.expr.compile_size), that rounding
+    # is relative to; compiled when first needed. None for conditions.
+    size: Callable[[list[Any]], float] | None = field(default=None, compare=False, repr=False)
 
     @property
     def reads_t(self) -> bool:

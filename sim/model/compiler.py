@@ -18,7 +18,7 @@ import numpy as np
 from sim.errors import ExprError, Problem
 from sim.format.distributions.kinds import Distribution
 from sim.format.document import Document, format_path
-from sim.format.expr import Checked, Type, check, compile_expr, to_python
+from sim.format.expr import Checked, Type, check, compile_expr, compile_size, to_python
 from sim.format.include import is_version_1_1
 from sim.format.scenario import (
     Scenario,
@@ -193,7 +193,9 @@ class Core:
             return placeholder(path)
         fn = compile_expr(checked, self.ref)
         reads = frozenset(self.slots[name] for name in checked.names)
-        return CExpr(fn, source, self.place(path), reads, checked.constant, checked)
+        slots = {name: self.slots[name] for name in checked.names}
+        size = _lazy_size(checked, slots) if checked.type is Type.NUMBER else None
+        return CExpr(fn, source, self.place(path), reads, checked.constant, checked, size)
 
     def place(self, path: NodePath) -> str:
         """A key naming ``path``, remembering where it is written, for run errors."""
@@ -349,6 +351,22 @@ def dynamic_draw(dist: Distribution, fields: tuple[tuple[str, CExpr], ...]) -> D
         return resolved(values).sampler()(rng)
 
     return draw
+
+
+def _lazy_size(checked: Checked, slots: Mapping[str, int]) -> Callable[[list[Any]], float]:
+    """Return the size function of ``checked`` (see :func:`compile_size`), compiled on first use.
+
+    It is needed only when a value falls out of its range, which is rare, so most
+    expressions never compile it.
+    """
+    compiled: list[Callable[[list[Any]], float]] = []
+
+    def size(v: list[Any]) -> float:
+        if not compiled:
+            compiled.append(compile_size(checked, lambda name: f"v[{slots[name]}]"))
+        return compiled[0](v)
+
+    return size
 
 
 def as_source(value: Value | str | int) -> str:

@@ -135,6 +135,7 @@ class ProcessExecutor(Executor):
     def __init__(self, workers: int | None = None) -> None:
         self.workers = check_workers(workers)
         self._pool: ProcessPoolExecutor | None = None
+        self._started: Any = None  # how many workers of the current pool got through start-up
 
     def __enter__(self) -> Self:
         """Start the pool."""
@@ -149,7 +150,10 @@ class ProcessExecutor(Executor):
         context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
         if "forkserver" in methods:
             multiprocessing.set_forkserver_preload(["sim.montecarlo.jobs"])
-        return ProcessPoolExecutor(self.workers, mp_context=context, initializer=ignore_interrupts)
+        self._started = context.Value("i", 0)
+        return ProcessPoolExecutor(
+            self.workers, mp_context=context, initializer=_start_worker, initargs=(self._started,)
+        )
 
     def close(self) -> None:
         """Shut the pool down, cancelling chunks not yet started."""
@@ -212,6 +216,8 @@ class ProcessExecutor(Executor):
         """
         assert self._pool is not None
         self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._started is not None and self._started.value == 0:
+            raise UsageError(_NEVER_STARTED)
         lost = [future for future in pending if _unfinished(future)]
         if restarts >= self.MAX_RESTARTS:
             first = min([*(pending[f] for f in lost), *retry], key=lambda job: job.start)
@@ -221,6 +227,24 @@ class ProcessExecutor(Executor):
             )
         retry.extendleft(reversed([pending.pop(future) for future in lost]))
         self._pool = self._new_pool()
+
+
+_NEVER_STARTED = (
+    "the process executor's workers exited as they started, before running a branch: a "
+    "script that uses it must guard its entry point with `if __name__ == \"__main__\":` "
+    "(each worker imports the script again, which must not start another run)"
+)
+
+
+def _start_worker(started: Any) -> None:
+    """Set a new worker up: leave Ctrl-C to the parent, and count it as started.
+
+    A worker that dies before this ran never started: most often it imported a script
+    without the ``__main__`` guard, which tried to start a run of its own.
+    """
+    ignore_interrupts()
+    with started.get_lock():
+        started.value += 1
 
 
 def _unfinished(future: Future[Any]) -> bool:

@@ -226,7 +226,13 @@ def summary_of(
     needs_end = model.record is not None or any(o.kind in _TIMES for o in model.outcomes)
     t_end = column("t_end") if needs_end else None
     outcomes = {o.name: _outcome_summary(model, o, column, t_end) for o in model.outcomes}
-    head = {"scenario": model.name, "variant": model.variant, "seed": seed, "branches": branches}
+    head = {
+        "scenario": model.name,
+        "variant": model.variant,
+        "seed": seed,
+        "branches": branches,
+        "time_unit": model.unit,
+    }
     summary: dict[str, Any] = {**head, "outcomes": outcomes}
     if model.indicators:
         summary["indicators"] = indicator_summaries(model, column)

@@ -167,18 +167,79 @@ def _value_summary(values: npt.ArrayLike, confidence: float) -> dict[str, object
     """Summarise a number column: mean with t interval, spread and quantiles.
 
     NaN values (an expression undefined in that branch) are left out and counted as
-    ``missing``.
+    ``missing``. Numbers that cannot be summarised (infinite values, a spread beyond what
+    a float holds) are ``None``, and a ``note`` says why.
     """
     v = np.asarray(values, dtype=float)
     known = v[~np.isnan(v)]
+    infinite = int(np.isinf(known).sum())
+    with np.errstate(over="ignore", invalid="ignore"):
+        fields = _value_fields(known, confidence)
+        if not infinite and any(x is not None and not math.isfinite(x) for x in fields.values()):
+            # A sum overflowed, though the values are finite: values near the largest float
+            # add up to infinity while their mean lies between them. Where that happened,
+            # the numbers of the values scaled down, scaled back up, stand in.
+            scale = float(np.max(np.abs(known)))
+            scaled = _value_fields(known / scale, confidence)
+            fields = {
+                key: x if x is None or math.isfinite(x) else _times(scaled[key], scale)
+                for key, x in fields.items()
+            }
+    summary: dict[str, object] = {key: json_number(x) for key, x in fields.items()}
+    summary = {**summary, "ci_method": "t"}
+    order = ["estimate", "ci_low", "ci_high", "ci_method", "sd", "min", "max", *_QUANTILE_KEYS]
+    entry: dict[str, object] = {key: summary[key] for key in order}
+    entry["missing"] = int(v.size - known.size)
+    note = _value_note(entry, known, infinite)
+    return {**entry, "note": note} if note else entry
+
+
+_QUANTILE_KEYS = tuple(quantile_key(q) for q in LEVELS)
+
+
+def _value_fields(known: FloatArray, confidence: float) -> dict[str, float | None]:
+    """Return the mean, its interval, sd, min, max and quantiles of ``known``."""
+    interval = mean_interval(known, confidence)
     return {
-        **_interval_fields(mean_interval(known, confidence)),
-        "sd": json_number(float(np.std(known, ddof=1))) if known.size > 1 else None,
-        "min": json_number(float(np.min(known))) if known.size else None,
-        "max": json_number(float(np.max(known))) if known.size else None,
-        **{key: json_number(q) for key, q in quantiles(known, LEVELS).items()},
-        "missing": int(v.size - known.size),
+        "estimate": interval.estimate,
+        "ci_low": interval.low,
+        "ci_high": interval.high,
+        "sd": float(np.std(known, ddof=1)) if known.size > 1 else None,
+        "min": float(np.min(known)) if known.size else None,
+        "max": float(np.max(known)) if known.size else None,
+        **quantiles(known, LEVELS),
     }
+
+
+def _times(x: float | None, scale: float) -> float | None:
+    return None if x is None else x * scale
+
+
+def _value_note(entry: Mapping[str, object], known: FloatArray, infinite: int) -> str | None:
+    """Say why numbers that a summary of ``known`` should have are missing, if any are."""
+    if infinite:
+        return (
+            f"{infinite} of {known.size} values are infinite; "
+            "the mean, sd and interval are undefined"
+        )
+    expected = ["estimate", *_QUANTILE_KEYS] if known.size >= 1 else []
+    expected += ["sd", "ci_low", "ci_high"] if known.size >= 2 else []
+    lost = [key for key in expected if entry[key] is None]
+    if not lost:
+        return None
+    words = {
+        "estimate": "the mean",
+        "sd": "sd",
+        "ci_low": "the interval",
+        "ci_high": "the interval",
+    }
+    named = list(dict.fromkeys(words.get(key, "the quantiles") for key in lost))
+    largest = float(np.max(np.abs(known)))
+    return (
+        f"{', '.join(named[:-1]) + ' and ' if len(named) > 1 else ''}{named[-1]} overflow: "
+        f"the values reach {largest:.3g}, near the largest 64-bit float "
+        f"({float(np.finfo(np.float64).max):.3g})"
+    )
 
 
 def _time_between_summary(

@@ -29,6 +29,7 @@ from sim.engine.common import (
     draw_parameters,
     grid_time,
     located,
+    snap,
 )
 from sim.engine.simpy.flow import Flow
 from sim.engine.simpy.processes import Event, Periodic, Schedule, Trigger
@@ -342,7 +343,7 @@ class Branch:
         self.ctx = spec.path
         if spec.expr is not None:
             self.v[0] = self.env.now
-            value = float(spec.expr.fn(self.v))
+            value = self.within(float(spec.expr.fn(self.v)), spec.expr, 0.0)
         elif spec.draw is not None:
             self.v[0] = self.env.now
             value = float(spec.draw(rng, self.v))
@@ -353,11 +354,22 @@ class Branch:
             raise ValueError(f"a delay must be >= 0, got {value:g}")
         return value
 
+    def within(self, value: float, expr: CExpr, low: float, high: float | None = None) -> float:
+        """Return ``value`` of ``expr``, or the bound it passes only by floating-point rounding.
+
+        Out of range by no more than :data:`~sim.engine.common.ROUNDING` times the size of
+        the expression's terms, a value is the bound it meant; further out, it stays, and
+        the caller refuses it. Only values out of range are looked at twice.
+        """
+        if (value < low or (high is not None and value > high)) and expr.size is not None:
+            return snap(value, expr.size(self.v), low, high)
+        return value
+
     def chance(self, expr: CExpr, rng: np.random.Generator) -> bool:
         """Draw whether something with probability ``expr`` happens."""
         self.v[0] = self.env.now
         self.ctx = expr.path
-        p = expr.fn(self.v)
+        p = self.within(float(expr.fn(self.v)), expr, 0.0, 1.0)
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"a probability must be in [0, 1], got {p:g}")
         return bool(rng.random() < p)

@@ -58,7 +58,8 @@ class Flow(Hazard):
                     return 0.0
             assert rate is not None
             branch.ctx = rate.path
-            return float(rate.fn(v))
+            value = float(rate.fn(v))
+            return branch.within(value, rate, 0.0) if value < 0.0 else value
 
         super().__init__(branch, rng, rate_of, spec.index)
         self.spec = spec

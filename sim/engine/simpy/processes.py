@@ -148,7 +148,8 @@ class Event(Hazard):
         def rate_of() -> float:
             v[0] = env.now
             branch.ctx = spec.rate.path
-            return float(rate(v))
+            value = float(rate(v))
+            return branch.within(value, spec.rate, 0.0) if value < 0.0 else value
 
         super().__init__(branch, branch.rng(spec.name), rate_of, spec.index)
         self.spec, self.count = spec, 0

@@ -27,7 +27,7 @@ from sim.format.expr.language import (
     RUNTIME,
     Type,
 )
-from sim.format.expr.tree import Checked, compile_expr, to_python
+from sim.format.expr.tree import Checked, compile_expr, compile_size, to_python
 
 __all__ = [
     "EXPR_FUNCTIONS",
@@ -39,6 +39,7 @@ __all__ = [
     "Type",
     "check",
     "compile_expr",
+    "compile_size",
     "names_in",
     "to_python",
 ]

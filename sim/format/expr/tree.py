@@ -33,6 +33,7 @@ __all__ = [
     "Node",
     "Not",
     "compile_expr",
+    "compile_size",
     "evaluate",
     "subtrees",
     "to_python",
@@ -130,6 +131,43 @@ def compile_expr(
     code = "lambda v: " + to_python(checked, ref)
     # Only code generated from the validated tree is evaluated, with no builtins.
     return cast(Callable[[list[Any]], float | bool], eval(code, dict(RUNTIME)))
+
+
+def compile_size(
+    checked: Checked, ref: Callable[[str], str]
+) -> Callable[[list[Any]], float]:
+    """Compile the *size of the terms* of a number expression into a function of ``v``.
+
+    It is what floating-point rounding is relative to: the sum of the absolute values of
+    the terms that ``+`` and ``-`` combine (so ``0.5 - x`` at ``x = 0.5`` has size 1, though
+    its value is 0), carried through ``*``, ``/``, ``min``, ``max``, ``clip`` and ``abs``;
+    other functions and powers count at their value.
+    """
+    code = "lambda v: " + _size(checked._tree, ref)
+    # Only code generated from the validated tree is evaluated, with no builtins.
+    return cast(Callable[[list[Any]], float], eval(code, dict(RUNTIME)))
+
+
+def _size(tree: Node, ref: Callable[[str], str]) -> str:
+    """Return Python source of the size of the terms of the number expression ``tree``."""
+    match tree:
+        case Const(value):
+            return repr(abs(float(value)))
+        case Name(name):
+            return f"abs({ref(name)})"
+        case Neg(operand) | Call("abs", (operand,)):
+            return _size(operand, ref)
+        case Arith("+" | "-", left, right):
+            return f"({_size(left, ref)} + {_size(right, ref)})"
+        case Arith("*", left, right):
+            return f"({_size(left, ref)} * {_size(right, ref)})"
+        case Arith("/", left, right):
+            return f"({_size(left, ref)} / abs({_code(right, ref)}))"
+        case If(test, body, orelse):
+            return f"({_size(body, ref)} if {_code(test, ref)} else {_size(orelse, ref)})"
+        case Call("min" | "max" | "clip", args):
+            return f"max({', '.join(_size(arg, ref) for arg in args)})"
+    return f"abs({_code(tree, ref)})"
 
 
 def subtrees(tree: Node) -> tuple[Node, ...]:
