@@ -26,12 +26,13 @@ if TYPE_CHECKING:
     from sim.analysis.evidence.given import Posterior, given
     from sim.analysis.evidence.indicators import Diagnosticity, indicators
     from sim.analysis.evidence.score import Scores, score
+    from sim.analysis.resume import resume
     from sim.analysis.sensitivity import SensitivityResult, sensitivity
     from sim.analysis.sweep import Grid, Points, Sample, SweepResult, open_sweep, sweep
     from sim.model.compile import load
     from sim.model.compiled import CompiledModel
     from sim.montecarlo.results import RunResult, open_run
-    from sim.montecarlo.runner import resume, run
+    from sim.montecarlo.runner import run
     from sim.report.page import write_report
     from sim.report.plot import plot
 
@@ -60,7 +61,7 @@ _LAZY = {
     "CompiledModel": "sim.model.compiled",
     "RunResult": "sim.montecarlo.results",
     "open_run": "sim.montecarlo.results",
-    "resume": "sim.montecarlo.runner",
+    "resume": "sim.analysis.resume",
     "run": "sim.montecarlo.runner",
     "plot": "sim.report.plot",
     "write_report": "sim.report.page",

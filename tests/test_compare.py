@@ -70,6 +70,12 @@ ANALYTIC = {
 }
 
 
+@pytest.fixture(autouse=True)
+def in_scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run in a scratch folder: a comparison of variants writes results/NAME__compare."""
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture
 def scenario(tmp_path: Path) -> Path:
     path = tmp_path / "poisson.yaml"

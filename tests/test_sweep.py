@@ -297,7 +297,9 @@ def test_a_sweep_writes_each_chunk_to_disk_as_it_arrives(
     assert not chunks.parent.exists()
 
 
-def test_a_failed_sweep_leaves_no_partial_directory(model: CompiledModel, tmp_path: Path) -> None:
+def test_an_interrupted_sweep_keeps_its_work_for_a_resume(
+    model: CompiledModel, tmp_path: Path
+) -> None:
     def stop(done: int, total: int) -> None:
         if done:
             raise KeyboardInterrupt
@@ -306,7 +308,9 @@ def test_a_failed_sweep_leaves_no_partial_directory(model: CompiledModel, tmp_pa
         sweep(
             model, Grid({"rate": [0.1]}), branches=70, seed=SEED, out=tmp_path / "s", progress=stop
         )
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == ["s.partial"]
+    manifest = json.loads((tmp_path / "s.partial" / "manifest.json").read_text())
+    assert (manifest["kind"], manifest["status"]) == ("sweep", "incomplete")
 
 
 def test_a_sweep_directory_reads_back(model: CompiledModel, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ comparison is *significant* where the interval excludes zero.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,15 +23,26 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.analysis.points import Setting, run_settings, setting_notes
+from sim.analysis.directory import SettingsDirectory, analysis_plan
+from sim.analysis.points import (
+    Execution,
+    Setting,
+    analysis_manifest,
+    first_positions,
+    open_directory,
+    run_settings,
+    setting_notes,
+    stream_to,
+)
 from sim.engine import DEFAULT_ENGINE
 from sim.engine.common import check_branches, check_seed
 from sim.errors import UsageError
 from sim.format.validation import suggest
 from sim.model.compiled import CompiledModel
 from sim.model.outcomes import FROM_SUFFIX, GIVEN_SUFFIX
+from sim.montecarlo.directory import write_gathered
 from sim.montecarlo.kinds import ExecutorKind
-from sim.montecarlo.results import BRANCHES, open_run
+from sim.montecarlo.results import BRANCHES, branch_schema, now_iso, open_run
 from sim.montecarlo.runner import Progress, _compiled
 from sim.stats.differences import MEASURES, compare_outcome, estimate
 from sim.stats.differences import Arm as StatsArm
@@ -43,9 +55,12 @@ __all__ = [
     "compare_arms",
     "compare_runs",
     "compare_variants",
+    "open_comparison",
+    "resume_compare",
 ]
 
 BASELINE = "baseline"
+COMPARISON = "comparison.parquet"
 
 COLUMNS = (
     "outcome",
@@ -429,27 +444,62 @@ def compare_variants(
     progress: Progress | None = None,
     confidence: float = 0.95,
     engine: str = DEFAULT_ENGINE,
+    out: str | Path | None = None,
 ) -> Comparison:
     """Run a scenario's baseline and ``variants`` with common random numbers and compare them.
 
     ``variants`` is ``"all"`` (every declared variant), ``"V1,V2"`` or a list of names.
     Every run has the same seed and branch numbers, so the differences are paired.
     ``overrides`` (``--set`` pairs) apply to every run. ``progress`` gets ``(done, total)``
-    counted in branches over all runs.
+    counted in branches over all runs. With ``out`` the runs go to a comparison directory
+    (``comparison.parquet``, ``branches.parquet`` with a leading ``run`` column,
+    ``manifest.json``), written atomically and resumable when interrupted
+    (:func:`resume_compare`).
     """
     model = _compiled(scenario, None, overrides)
     check_seed(seed)
     check_branches(branches)
     names = _variant_names(model, variants)
-    settings = [Setting(model.variant, model.overrides)]
-    settings += [Setting(name, model.overrides) for name in names]
+    settings = _settings(model, names)
+    if out is not None:
+        plan = analysis_plan(
+            model, seed=seed, branches=branches, engine=engine, variants=names,
+            confidence=confidence,
+        )  # fmt: skip
+        directory = SettingsDirectory.create(Path(out), "compare", model, plan, now_iso())
+        return _compare_to(
+            directory, model, names, branches=branches, seed=seed, executor=executor,
+            workers=workers, scheduler=scheduler, progress=progress, confidence=confidence,
+            engine=engine,
+        )  # fmt: skip
     ran = run_settings(
         model, settings, branches=branches, seed=seed, executor=executor, workers=workers,
         scheduler=scheduler, progress=progress, engine=engine,
     )  # fmt: skip
+    return _compare_tables(model, names, ran.tables, seed, confidence)
+
+
+def _settings(model: CompiledModel, names: Sequence[str]) -> list[Setting]:
+    """Return the settings of a comparison: the baseline, then each variant."""
+    return [Setting(model.variant, model.overrides)] + [
+        Setting(name, model.overrides) for name in names
+    ]
+
+
+def _labels(model: CompiledModel, names: Sequence[str]) -> list[str]:
+    return [model.variant or BASELINE, *names]
+
+
+def _compare_tables(
+    model: CompiledModel,
+    names: Sequence[str],
+    tables: Sequence[pa.Table],
+    seed: int,
+    confidence: float,
+) -> Comparison:
+    """Compare the branch tables of the baseline and the variants ``names``."""
     outcomes = tuple((o.name, o.kind) for o in model.outcomes)
     categories = {o.name: o.labels for o in model.outcomes if o.labels}
-    labels = [model.variant or BASELINE, *names]
     arms = [
         arm_from_table(
             label,
@@ -461,8 +511,92 @@ def compare_variants(
             labels=categories,
             stops=model.stop_when is not None,
         )
-        for label, table in zip(labels, ran.tables, strict=True)
+        for label, table in zip(_labels(model, names), tables, strict=True)
     ]
     comparison = compare_arms(arms, confidence=confidence)
-    notes = dict.fromkeys(setting_notes(model, settings))
+    notes = dict.fromkeys(setting_notes(model, _settings(model, names)))
     return replace(comparison, notes=tuple(notes)) if notes else comparison
+
+
+def _compare_to(
+    directory: SettingsDirectory,
+    model: CompiledModel,
+    names: Sequence[str],
+    *,
+    branches: int,
+    seed: int,
+    executor: ExecutorKind | str,
+    workers: int | None,
+    scheduler: str | None,
+    progress: Progress | None,
+    confidence: float,
+    engine: str = DEFAULT_ENGINE,
+) -> Comparison:
+    """Run the comparison's settings into ``directory``, then compare and write it."""
+    settings = _settings(model, names)
+    clock = time.perf_counter()
+
+    def finish(ran: Execution) -> Comparison:
+        schema = branch_schema(model)
+        tables = [directory.table(i, branches, schema) for i in first_positions(settings)]
+        comparison = _compare_tables(model, names, tables, seed, confidence)
+        labelled = [
+            table.add_column(0, "run", pa.array([label] * table.num_rows, type=pa.string()))
+            for label, table in zip(_labels(model, names), tables, strict=True)
+        ]
+        write_gathered(
+            directory.partial / BRANCHES, schema.insert(0, pa.field("run", pa.string())), labelled
+        )
+        manifest = analysis_manifest(
+            model, ran, kind="compare", seed=seed, branches=branches,
+            started_at=str(directory.manifest["started_at"]),
+            wall_seconds=time.perf_counter() - clock, engine=engine,
+        )  # fmt: skip
+        manifest.update(variants=list(names), confidence=confidence)
+        directory.finish(manifest, {COMPARISON: comparison.table()})
+        return comparison
+
+    return stream_to(
+        directory, model, settings, finish, branches=branches, seed=seed, executor=executor,
+        workers=workers, scheduler=scheduler, progress=progress, engine=engine,
+    )  # fmt: skip
+
+
+def resume_compare(
+    directory: str | Path,
+    *,
+    executor: ExecutorKind | str = ExecutorKind.SERIAL,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+) -> Comparison:
+    """Finish an interrupted comparison: run only its missing chunks, then compare.
+
+    The scenario, variants, seed and branches come from the incomplete comparison, so
+    ``comparison.parquet`` and ``branches.parquet`` are those of an uninterrupted one.
+    """
+    found = SettingsDirectory.reopen(Path(directory), "compare")
+    try:
+        model = found.model()
+        plan = found.plan
+    except BaseException:
+        found.close()
+        raise
+    return _compare_to(
+        found, model, [str(name) for name in plan["variants"]], branches=int(plan["branches"]),
+        seed=int(plan["seed"]), executor=executor, workers=workers, scheduler=scheduler,
+        progress=progress, confidence=float(plan["confidence"]),
+        engine=str(plan.get("engine", "simpy")),
+    )  # fmt: skip
+
+
+def open_comparison(directory: str | Path) -> Comparison:
+    """Return the comparison written in ``directory``; refuse anything but a complete one."""
+    path = Path(directory)
+    open_directory(path, "compare")
+    rows = tuple(pq.read_table(path / COMPARISON).to_pylist())
+    if not rows:
+        raise UsageError(f"{path}: the comparison has no rows")
+    runs = tuple(dict.fromkeys(str(r["run"]) for r in rows))
+    paired = {run: bool(next(r["paired"] for r in rows if r["run"] == run)) for run in runs}
+    return Comparison(str(rows[0]["baseline"]), runs, paired, rows)

@@ -6,45 +6,45 @@ agrees (common random numbers): differences between them are not drowned in nois
 settings' chunks go to one executor as plain :class:`~sim.montecarlo.runner.Job` values, so one
 progress report covers them all and the tables are the same whatever the executor.
 
-This module also writes the directories of sweeps and sensitivity analyses, atomically as a
-run directory is written: under ``<out>.partial`` first, renamed when complete. With
-:func:`stream_settings` each batch goes to a chunk file there as it arrives, so that memory
-does not grow with settings times branches.
+With :func:`stream_settings` each batch goes to a chunk file of an analysis directory
+(:mod:`sim.analysis.directory`) as it arrives, so that memory does not grow with settings
+times branches, and an interrupted analysis can be resumed.
 """
 
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
+from sim.analysis.directory import SettingsDirectory, resume_command
 from sim.engine import DEFAULT_ENGINE, check_engine
 from sim.engine.common import check_branches, check_seed
-from sim.errors import UsageError
+from sim.errors import SimError, UsageError
 from sim.format.document import Document
 from sim.format.scenario import Scenario
 from sim.model.compile import compile_scenario, parse_scenario
 from sim.model.compiled import CompiledModel, Value
 from sim.model.outcomes import FROM_SUFFIX, GIVEN_SUFFIX
 from sim.montecarlo.directory import (
-    _is_run_like,
-    _publish,
-    _write_json,
-    check_replaceable,
-    chunk_tables,
     default_directory,
-    write_chunk,
 )
-from sim.montecarlo.executors import make_executor
-from sim.montecarlo.jobs import Chunk, Job, chunk_batch, chunk_ranges, chunk_size_for
+from sim.montecarlo.executors import ExecutorError, make_executor
+from sim.montecarlo.jobs import (
+    Chunk,
+    Job,
+    branches_within,
+    chunk_batch,
+    chunk_ranges,
+    chunk_size_for,
+    missing_ranges,
+)
 from sim.montecarlo.kinds import ExecutorKind
 from sim.montecarlo.results import (
     MANIFEST,
@@ -52,7 +52,6 @@ from sim.montecarlo.results import (
     complete_manifest,
     make_manifest,
     make_summary,
-    partial_path,
     read_json,
 )
 from sim.montecarlo.runner import Progress, check_model_engine
@@ -64,7 +63,6 @@ _CHUNK_NAME = re.compile(r"(\d+)-(\d+)-(\d+)\.parquet")
 __all__ = [
     "Execution",
     "Setting",
-    "SettingsDirectory",
     "SettingsRun",
     "analysis_manifest",
     "default_out",
@@ -77,10 +75,11 @@ __all__ = [
     "run_settings",
     "setting_notes",
     "stream_settings",
-    "write_directory",
+    "stream_to",
 ]
 
 Overrides = tuple[tuple[str, str], ...]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,16 +232,57 @@ def stream_settings(
     does not grow with settings times branches; ``progress`` is called after the write. A
     setting's chunks are filed under the position of its first occurrence in ``settings``
     (see :func:`first_positions`); read them back with :meth:`SettingsDirectory.chunks`.
+    Chunks already in ``directory`` (an interrupted analysis) are not run again.
     """
     first = dict(zip(settings, first_positions(settings), strict=True))
+    written = directory.finished()
+    # A resumed analysis runs only the chunks that are not written yet.
+    finished = {setting: written.get(position, set()) for setting, position in first.items()}
 
     def write(job: Job, chunk: Chunk) -> None:
         directory.add(first[Setting(job.variant, job.overrides)], job.start, job.stop, chunk.rows)
 
     return _run(
         model, settings, branches=branches, seed=seed, executor=executor, workers=workers,
-        scheduler=scheduler, progress=progress, take=write, engine=engine,
+        scheduler=scheduler, progress=progress, take=write, engine=engine, written=finished,
     )  # fmt: skip
+
+
+def stream_to(
+    directory: SettingsDirectory,
+    model: CompiledModel,
+    settings: Sequence[Setting],
+    finish: Callable[[Execution], T],
+    *,
+    branches: int,
+    seed: int,
+    executor: ExecutorKind | str,
+    workers: int | None,
+    scheduler: str | None,
+    progress: Progress | None,
+    engine: str = DEFAULT_ENGINE,
+) -> T:
+    """Run ``settings`` into the analysis ``directory``, then ``finish(execution)`` it.
+
+    An interruption (Ctrl-C, SIGTERM) or workers that fail keep the incomplete directory
+    for a resume; a model error, which a resume would meet again, leaves nothing.
+    """
+    try:
+        ran = stream_settings(
+            model, settings, directory, branches=branches, seed=seed, executor=executor,
+            workers=workers, scheduler=scheduler, progress=progress, engine=engine,
+        )  # fmt: skip
+        return finish(ran)
+    except ExecutorError as error:
+        raise ExecutorError(
+            f"{error}; the incomplete {directory.kind} is in {directory.partial}; finish it "
+            f"with '{resume_command(directory.kind, directory.out)}'"
+        ) from None
+    except SimError:
+        directory.discard()
+        raise
+    finally:
+        directory.close()
 
 
 def first_positions(settings: Sequence[Setting]) -> list[int]:
@@ -263,8 +303,12 @@ def _run(
     progress: Progress | None,
     take: Callable[[Job, Chunk], None],
     engine: str = DEFAULT_ENGINE,
+    written: Mapping[Setting, set[tuple[int, int]]] | None = None,
 ) -> Execution:
-    """Run the chunks of every distinct setting, handing each batch to ``take`` as it arrives."""
+    """Run the chunks of every distinct setting, handing each batch to ``take`` as it arrives.
+
+    ``written`` holds, by setting, the branch ranges already run: only the rest run.
+    """
     check_seed(seed)
     check_branches(branches)
     check_engine(engine)
@@ -272,13 +316,15 @@ def _run(
     _check_first_of_each_variant(compiler, settings, engine)
     size = chunk_size_for(engine, branches)
     unique = list(dict.fromkeys(settings))
+    have = written or {}
     # Jobs are made as the executor takes them: memory does not grow with the branches.
     jobs = (
         Job(model.source, model.file, s.variant, s.overrides, seed, a, b, model.includes, engine)
         for s in unique
-        for a, b in chunk_ranges(branches, size)
+        for a, b in missing_ranges(have.get(s, set()), branches, size)
     )
-    total, done = len(unique) * branches, 0
+    total = len(unique) * branches
+    done = sum(branches_within(have.get(s, set()), branches) for s in unique)
     pool = make_executor(executor, model, workers=workers, scheduler=scheduler)
     with pool:
         # Serially, settings compile from the file parsed once: parsing costs ten times
@@ -415,74 +461,3 @@ def open_directory(directory: str | Path, kind: str) -> dict[str, Any]:
     if manifest.get("kind") != kind or manifest.get("status") != "complete":
         raise UsageError(f"{path}: not a complete {kind} directory")
     return manifest
-
-
-def write_directory(out: Path, manifest: Mapping[str, Any], tables: Mapping[str, pa.Table]) -> Path:
-    """Write ``tables`` (file name -> table) and ``manifest.json`` into ``out``, atomically.
-
-    Everything is written under ``<out>.partial`` with the manifest saying ``"incomplete"``
-    first and ``"complete"`` last, then renamed to ``out``, replacing an earlier directory
-    that sim wrote there.
-    """
-    return SettingsDirectory.create(out, manifest).finish(manifest, tables)
-
-
-class SettingsDirectory:
-    """Writes the directory of an analysis: chunks of every setting as they arrive, then files.
-
-    Everything goes under ``<out>.partial``: chunk files in ``chunks/``, named
-    ``<setting>-<start>-<stop>.parquet``, then the final files; :meth:`finish` drops the
-    chunks, marks the manifest complete and renames the directory to ``out``.
-    """
-
-    def __init__(self, out: Path) -> None:
-        self.out = out
-        self.partial = partial_path(out)
-
-    @classmethod
-    def create(cls, out: Path, manifest: Mapping[str, Any]) -> SettingsDirectory:
-        """Start a fresh ``<out>.partial`` whose manifest (``manifest``) says ``"incomplete"``.
-
-        ``out`` must be empty or an earlier result of the manifest's ``kind``, since it will
-        be replaced; a leftover ``<out>.partial`` that sim wrote is cleared.
-        """
-        directory = cls(out)
-        check_replaceable(out, str(manifest["kind"]))
-        if directory.partial.exists():
-            if not _is_run_like(directory.partial):
-                raise UsageError(
-                    f"{directory.partial}: exists and is not an incomplete sim directory"
-                )
-            shutil.rmtree(directory.partial)
-        (directory.partial / _CHUNKS).mkdir(parents=True)
-        _write_json(directory.partial / MANIFEST, {**manifest, "status": "incomplete"})
-        return directory
-
-    def add(self, setting: int, start: int, stop: int, batch: pa.RecordBatch) -> None:
-        """Write the batch of branches ``start..stop-1`` of ``setting`` to its own file."""
-        if batch.num_rows != stop - start:
-            raise RuntimeError(f"chunk {start}..{stop} came back with {batch.num_rows} rows")
-        name = f"{setting:06d}-{start:012d}-{stop:012d}.parquet"
-        write_chunk(self.partial / _CHUNKS / name, batch)
-
-    def chunks(self, setting: int, branches: int, schema: pa.Schema) -> Iterator[pa.Table]:
-        """Return an iterator over the chunks of ``setting``, read in branch order."""
-        files = {}
-        for path in (self.partial / _CHUNKS).glob(f"{setting:06d}-*.parquet"):
-            match = _CHUNK_NAME.fullmatch(path.name)
-            if match and int(match[1]) == setting:
-                files[int(match[2]), int(match[3])] = path
-        return chunk_tables(files, branches, schema, self.partial / _CHUNKS)
-
-    def finish(self, manifest: Mapping[str, Any], tables: Mapping[str, pa.Table]) -> Path:
-        """Write ``tables`` and the complete ``manifest``, then rename the directory to ``out``."""
-        for name, table in tables.items():
-            pq.write_table(table, self.partial / name)
-        shutil.rmtree(self.partial / _CHUNKS, ignore_errors=True)
-        _write_json(self.partial / MANIFEST, {**manifest, "status": "complete"})
-        _publish(self.partial, self.out)
-        return self.out
-
-    def discard(self) -> None:
-        """Delete the partial directory of an analysis that cannot be finished."""
-        shutil.rmtree(self.partial, ignore_errors=True)

@@ -18,8 +18,10 @@ mu_star_conf`` for Morris.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +29,19 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim.analysis.directory import SettingsDirectory, analysis_plan
 from sim.analysis.points import (
+    Execution,
     Setting,
+    SettingsRun,
     analysis_manifest,
+    first_positions,
     open_directory,
     outcome_means,
     override_text,
     power_of_two_exponent,
     run_settings,
-    write_directory,
+    stream_to,
 )
 from sim.analysis.points import default_out as _default_out
 from sim.engine import DEFAULT_ENGINE
@@ -44,7 +50,7 @@ from sim.errors import UsageError
 from sim.format.validation import suggest
 from sim.model.compiled import CompiledModel, CParameter
 from sim.montecarlo.kinds import ExecutorKind
-from sim.montecarlo.results import now_iso
+from sim.montecarlo.results import branch_schema, now_iso
 from sim.montecarlo.runner import Progress, _compiled
 
 __all__ = [
@@ -54,6 +60,7 @@ __all__ = [
     "SensitivityResult",
     "default_out",
     "open_sensitivity",
+    "resume_sensitivity",
     "sensitivity",
     "uncertain_parameters",
 ]
@@ -317,34 +324,163 @@ def sensitivity(
     if taken:
         raise UsageError(f"--set {taken[0]}: a parameter given by --set is not uncertain")
     size = DEFAULT_N[method] if n is None else n
-    problem = _problem(chosen)
-    unit = _sample(method, problem, size, seed)
-    rows = _values(model, chosen, _levels(method, unit))
-    names = [p.name for p in chosen]
-    settings = [
-        Setting(
-            model.variant, (*model.overrides, *zip(names, map(override_text, row), strict=True))
-        )
-        for row in rows
-    ]
+    design = _Design.make(model, chosen, method, size, seed)
     started, clock = now_iso(), time.perf_counter()
+    if out is not None:
+        plan = analysis_plan(
+            model, seed=seed, branches=branches, engine=engine, method=method, n=size,
+            parameters=design.names, sample_sha256=design.digest(),
+        )  # fmt: skip
+        directory = SettingsDirectory.create(Path(out), "sensitivity", model, plan, started)
+        return _sensitivity_to(
+            directory, model, design, branches=branches, seed=seed, executor=executor,
+            workers=workers, scheduler=scheduler, progress=progress, clock=clock, engine=engine,
+        )  # fmt: skip
     ran = run_settings(
-        model, settings, branches=branches, seed=seed, executor=executor, workers=workers,
-        scheduler=scheduler, progress=progress, engine=engine,
+        model, design.settings, branches=branches, seed=seed, executor=executor,
+        workers=workers, scheduler=scheduler, progress=progress, engine=engine,
     )  # fmt: skip
     outputs = [outcome_means(model, table) for table in ran.tables]
-    indices = _index_table(model, method, problem, unit, outputs, seed)
-    samples = _sample_table(chosen, rows, outputs)
-    manifest = analysis_manifest(
-        model, ran, kind="sensitivity", seed=seed, branches=branches, started_at=started,
-        wall_seconds=time.perf_counter() - clock, engine=engine,
+    return design.result(model, outputs, ran, branches, seed, started, clock, None, engine)
+
+
+@dataclass(frozen=True)
+class _Design:
+    """The sample of a sensitivity analysis: SALib's unit sample and the settings it makes."""
+
+    method: str
+    n: int
+    chosen: tuple[CParameter, ...]
+    problem: dict[str, Any]
+    unit: np.ndarray
+    rows: list[list[float | bool]]
+    settings: list[Setting]
+
+    @classmethod
+    def make(
+        cls, model: CompiledModel, chosen: Sequence[CParameter], method: str, n: int, seed: int
+    ) -> _Design:
+        """Draw the sample (the same for the same seed) and the setting of each row."""
+        problem = _problem(chosen)
+        unit = _sample(method, problem, n, seed)
+        rows = _values(model, chosen, _levels(method, unit))
+        names = [p.name for p in chosen]
+        settings = [
+            Setting(
+                model.variant,
+                (*model.overrides, *zip(names, map(override_text, row), strict=True)),
+            )
+            for row in rows
+        ]
+        return cls(method, n, tuple(chosen), problem, unit, rows, settings)
+
+    @property
+    def names(self) -> list[str]:
+        """The analysed parameters."""
+        return [p.name for p in self.chosen]
+
+    def digest(self) -> str:
+        """Return the sha256 of the unit sample: a resume checks that it draws the same one."""
+        return hashlib.sha256(
+            np.ascontiguousarray(self.unit, dtype=np.float64).tobytes()
+        ).hexdigest()
+
+    def result(
+        self,
+        model: CompiledModel,
+        outputs: Sequence[Mapping[str, float]],
+        ran: SettingsRun | Execution,
+        branches: int,
+        seed: int,
+        started: str,
+        clock: float,
+        directory: SettingsDirectory | None,
+        engine: str = DEFAULT_ENGINE,
+    ) -> SensitivityResult:
+        """Return the indices of the ``outputs`` (one per row), written to ``directory``."""
+        indices = _index_table(model, self.method, self.problem, self.unit, outputs, seed)
+        samples = _sample_table(self.chosen, self.rows, outputs)
+        manifest = analysis_manifest(
+            model, ran, kind="sensitivity", seed=seed, branches=branches, started_at=started,
+            wall_seconds=time.perf_counter() - clock, engine=engine,
+        )  # fmt: skip
+        manifest.update(method=self.method, n=self.n, samples=len(self.rows), parameters=self.names)
+        _note_decorrelated(manifest, model, self.names)
+        if directory is None:
+            return SensitivityResult(indices, samples, manifest, None)
+        written = directory.finish(manifest, {INDICES: indices, SAMPLES: samples})
+        return SensitivityResult(indices, samples, manifest, written)
+
+
+def _sensitivity_to(
+    directory: SettingsDirectory,
+    model: CompiledModel,
+    design: _Design,
+    *,
+    branches: int,
+    seed: int,
+    executor: ExecutorKind | str,
+    workers: int | None,
+    scheduler: str | None,
+    progress: Progress | None,
+    clock: float,
+    engine: str = DEFAULT_ENGINE,
+) -> SensitivityResult:
+    """Run the sample's rows into ``directory``; then read each row's mean outputs back."""
+    schema = branch_schema(model)
+
+    def finish(ran: Execution) -> SensitivityResult:
+        outputs = [
+            outcome_means(model, directory.table(position, branches, schema))
+            for position in first_positions(design.settings)
+        ]
+        started = str(directory.manifest["started_at"])
+        return design.result(
+            model, outputs, ran, branches, seed, started, clock, directory, engine
+        )
+
+    return stream_to(
+        directory, model, design.settings, finish, branches=branches, seed=seed,
+        executor=executor, workers=workers, scheduler=scheduler, progress=progress,
+        engine=engine,
     )  # fmt: skip
-    manifest.update(method=method, n=size, samples=len(rows), parameters=names)
-    _note_decorrelated(manifest, model, names)
-    if out is None:
-        return SensitivityResult(indices, samples, manifest, None)
-    directory = write_directory(Path(out), manifest, {INDICES: indices, SAMPLES: samples})
-    return SensitivityResult(indices, samples, manifest, directory)
+
+
+def resume_sensitivity(
+    directory: str | Path,
+    *,
+    executor: ExecutorKind | str = ExecutorKind.SERIAL,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+) -> SensitivityResult:
+    """Finish an interrupted sensitivity analysis: run only the rows' missing chunks.
+
+    The scenario, method, sample size, parameters, seed and branches come from the
+    incomplete analysis; the sample is drawn again from the seed (and checked against the
+    one first drawn), so the indices are those of an uninterrupted analysis.
+    """
+    found = SettingsDirectory.reopen(Path(directory), "sensitivity")
+    clock = time.perf_counter()
+    try:
+        model = found.model()
+        plan = found.plan
+        chosen = uncertain_parameters(model, [str(name) for name in plan["parameters"]])
+        seed = int(plan["seed"])
+        design = _Design.make(model, chosen, str(plan["method"]), int(plan["n"]), seed)
+        if design.digest() != plan["sample_sha256"]:
+            raise UsageError(
+                f"{found.partial}: the sample drawn again differs from the first one (was "
+                "SALib or numpy upgraded?); run the analysis again instead"
+            )
+    except BaseException:
+        found.close()
+        raise
+    return _sensitivity_to(
+        found, model, design, branches=int(plan["branches"]), seed=seed, executor=executor,
+        workers=workers, scheduler=scheduler, progress=progress, clock=clock,
+        engine=str(plan.get("engine", "simpy")),
+    )  # fmt: skip
 
 
 def _note_decorrelated(manifest: dict[str, Any], model: CompiledModel, names: list[str]) -> None:

@@ -31,9 +31,10 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Strict, ValidationError, model_validator
 from scipy.stats import qmc
 
+from sim.analysis.directory import SettingsDirectory, analysis_plan
 from sim.analysis.points import (
+    Execution,
     Setting,
-    SettingsDirectory,
     analysis_manifest,
     first_positions,
     open_directory,
@@ -41,7 +42,7 @@ from sim.analysis.points import (
     point_summary,
     power_of_two_exponent,
     run_settings,
-    stream_settings,
+    stream_to,
 )
 from sim.analysis.points import default_out as _default_out
 from sim.engine import DEFAULT_ENGINE
@@ -69,6 +70,7 @@ __all__ = [
     "expand",
     "open_sweep",
     "read_plan",
+    "resume_sweep",
     "sweep",
 ]
 
@@ -135,6 +137,20 @@ class Design:
     def describe(self) -> dict[str, Any]:
         """Return the design as the manifest records it."""
         return {"method": self.method, "parameters": list(self.names), **self.details}
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the whole design, points included, as plain JSON (for a resume)."""
+        points = [[_plain(v) for v in point] for point in self.points]
+        return {"method": self.method, "names": list(self.names), "points": points,
+                "details": dict(self.details)}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Design:
+        """Return the design that :meth:`to_json` gave."""
+        points = tuple(
+            tuple(v if isinstance(v, bool) else float(v) for v in point) for point in data["points"]
+        )
+        return cls(str(data["method"]), tuple(data["names"]), points, dict(data["details"]))
 
 
 # --- checking values ---------------------------------------------------------------------------
@@ -466,15 +482,16 @@ def sweep(
     check_seed(seed)
     check_branches(branches)
     design = expand(plan, model, seed=seed)
-    settings = [
-        Setting(model.variant, (*model.overrides, *design.overrides(i)))
-        for i in range(len(design.points))
-    ]
+    settings = _settings(model, design)
     started, clock = now_iso(), time.perf_counter()
     if out is not None:
+        plan_json = analysis_plan(
+            model, seed=seed, branches=branches, engine=engine, design=design.to_json()
+        )
+        directory = SettingsDirectory.create(Path(out), "sweep", model, plan_json, started)
         return _sweep_to(
-            Path(out), model, design, settings, started, clock, branches=branches, seed=seed,
-            executor=executor, workers=workers, scheduler=scheduler, progress=progress,
+            directory, model, design, branches=branches, seed=seed, executor=executor,
+            workers=workers, scheduler=scheduler, progress=progress, clock=clock,
             engine=engine,
         )  # fmt: skip
     ran = run_settings(
@@ -500,13 +517,18 @@ def _note_dropped(manifest: dict[str, Any], model: CompiledModel, design: Design
         manifest["notes"] = notes
 
 
+def _settings(model: CompiledModel, design: Design) -> list[Setting]:
+    """Return the setting of every point: the model's own overrides, then the point's."""
+    return [
+        Setting(model.variant, (*model.overrides, *design.overrides(i)))
+        for i in range(len(design.points))
+    ]
+
+
 def _sweep_to(
-    out: Path,
+    directory: SettingsDirectory,
     model: CompiledModel,
     design: Design,
-    settings: Sequence[Setting],
-    started: str,
-    clock: float,
     *,
     branches: int,
     seed: int,
@@ -514,33 +536,62 @@ def _sweep_to(
     workers: int | None,
     scheduler: str | None,
     progress: Progress | None,
+    clock: float,
     engine: str = DEFAULT_ENGINE,
 ) -> SweepResult:
-    """Run the sweep into the directory ``out``, never holding more than one point's rows.
+    """Run the sweep into ``directory``, never holding more than one point's rows.
 
     Batches go to chunk files as they arrive; then each point's chunks are read in branch
     order, summarised and appended to ``branches.parquet``, one point at a time.
     """
-    head = {"kind": "sweep", "scenario": model.name, "started_at": started}
-    directory = SettingsDirectory.create(out, head)
-    try:
-        ran = stream_settings(
-            model, settings, directory, branches=branches, seed=seed, executor=executor,
-            workers=workers, scheduler=scheduler, progress=progress, engine=engine,
-        )  # fmt: skip
+    settings = _settings(model, design)
+
+    def finish(ran: Execution) -> SweepResult:
         rows = _gather_points(model, directory, settings, branches)
         table = _points_table(model, design, rows)
         manifest = analysis_manifest(
-            model, ran, kind="sweep", seed=seed, branches=branches, started_at=started,
+            model, ran, kind="sweep", seed=seed, branches=branches,
+            started_at=str(directory.manifest["started_at"]),
             wall_seconds=time.perf_counter() - clock, engine=engine,
         )  # fmt: skip
         manifest.update(points=len(design.points), design=design.describe())
         _note_dropped(manifest, model, design)
         return SweepResult(table, manifest, directory.finish(manifest, {POINTS: table}))
+
+    return stream_to(
+        directory, model, settings, finish, branches=branches, seed=seed, executor=executor,
+        workers=workers, scheduler=scheduler, progress=progress, engine=engine,
+    )  # fmt: skip
+
+
+def resume_sweep(
+    directory: str | Path,
+    *,
+    executor: ExecutorKind | str = ExecutorKind.SERIAL,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+) -> SweepResult:
+    """Finish an interrupted sweep: run only its missing chunks, then write it as ``sweep`` does.
+
+    ``directory`` is the sweep's directory or its ``.partial`` sibling; the scenario, design,
+    seed and branches come from the incomplete sweep, so ``points.parquet`` and
+    ``branches.parquet`` are the same as those of an uninterrupted sweep.
+    """
+    found = SettingsDirectory.reopen(Path(directory), "sweep")
+    clock = time.perf_counter()
+    try:
+        model = found.model()
+        plan = found.plan
+        design = Design.from_json(plan["design"])
     except BaseException:
-        # A sweep cannot be resumed, so its chunks are of no use to anyone.
-        directory.discard()
+        found.close()
         raise
+    return _sweep_to(
+        found, model, design, branches=int(plan["branches"]), seed=int(plan["seed"]),
+        executor=executor, workers=workers, scheduler=scheduler, progress=progress, clock=clock,
+        engine=str(plan.get("engine", "simpy")),
+    )  # fmt: skip
 
 
 def _gather_points(

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ExecutorOption",
     "QuietOption",
+    "ResumeOption",
     "SchedulerOption",
     "SetOption",
     "WorkersOption",
@@ -46,6 +47,14 @@ SchedulerOption = Annotated[
     str | None, typer.Option(help="Address of a dask scheduler. (default a local cluster)")
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Show no progress bar.")]
+ResumeOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--resume",
+        metavar="DIR",
+        help="Finish the interrupted result in DIR (or DIR.partial): run its missing chunks.",
+    ),
+]
 
 
 def _missing(x: Any) -> bool:

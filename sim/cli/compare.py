@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -22,8 +22,9 @@ from sim.cli._analysis import (
     write_table,
 )
 from sim.cli._app import app, reporting_errors, show_notes
+from sim.cli._interrupt import Progress, refuse_with_resume, run_until_stopped
 from sim.cli._options import EngineOption, engine_name, parse_overrides
-from sim.cli._output import print_table, progress_bar
+from sim.cli._output import print_table
 from sim.errors import UsageError
 from sim.montecarlo.kinds import ExecutorKind
 
@@ -97,6 +98,23 @@ def compare_command(
             "--out", "-o", help="Also write the comparison table: a .csv or .parquet file."
         ),
     ] = None,
+    directory: Annotated[
+        Path | None,
+        typer.Option(
+            "--dir",
+            metavar="DIR",
+            help="With a scenario file: the comparison directory to write. "
+            "(default results/NAME__compare)",
+        ),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Finish the interrupted comparison in the directory given (DIR or "
+            "DIR.partial), or in that of the scenario file given.",
+        ),
+    ] = False,
     quiet: QuietOption = False,
     engine: EngineOption = None,
 ) -> None:
@@ -108,20 +126,24 @@ def compare_command(
     where the runs share random numbers (same file, seed and branches), which makes their
     intervals much narrower; * marks an interval that excludes 0.
     """
-    from sim.analysis.compare import compare_runs, compare_variants
+    from sim.analysis.compare import compare_runs
 
+    target: Path | None = None
     with reporting_errors():
         if out is not None:
             check_table_path(out)
-        if len(paths) == 1 and paths[0].is_file():
-            with progress_bar(enabled=not quiet and sys.stderr.isatty()) as progress:
-                comparison = compare_variants(
-                    paths[0], variants or "all",
-                    branches=DEFAULT_BRANCHES if branches is None else branches,
-                    seed=0 if seed is None else seed, overrides=parse_overrides(set_ or []),
-                    executor=executor or ExecutorKind.SERIAL, workers=workers,
-                    scheduler=scheduler, progress=progress, engine=engine_name(engine),
-                )  # fmt: skip
+        if resume:
+            refuse_with_resume(
+                "compare",
+                {"--variants": variants, "--branches": branches, "--seed": seed,
+                 "--engine": engine},
+            )  # fmt: skip
+            target, start = _resuming(paths, directory, set_ or [], executor, workers, scheduler)
+        elif len(paths) == 1 and paths[0].is_file():
+            target, start = _running(
+                paths[0], variants, branches, seed, set_ or [], directory, executor, workers,
+                scheduler, engine_name(engine),
+            )  # fmt: skip
         else:
             files = [str(p) for p in paths if p.is_file()]
             if files:
@@ -131,13 +153,93 @@ def compare_command(
                 )
             _refuse_run_options(
                 {"--variants": variants, "--branches": branches, "--seed": seed, "--set": set_,
-                 "--executor": executor, "--workers": workers, "--scheduler": scheduler}
+                 "--executor": executor, "--workers": workers, "--scheduler": scheduler,
+                 "--dir": directory}
             )  # fmt: skip
             comparison = compare_runs(paths)
+        if target is not None:
+            comparison = run_until_stopped(start, target, "compare", show_progress=not quiet)
         if out is not None:
             write_table(comparison.table(), out)
     show_notes(comparison.notes)
     _show(comparison, fmt)
+    if target is not None and fmt is CompareFormat.table:
+        typer.echo(f"results: {target}")
+
+
+Start = Callable[[Progress | None], "Comparison"]
+
+
+def _running(
+    file: Path,
+    variants: str | None,
+    branches: int | None,
+    seed: int | None,
+    set_: list[str],
+    directory: Path | None,
+    executor: ExecutorKind | None,
+    workers: int | None,
+    scheduler: str | None,
+    engine: str,
+) -> tuple[Path, Start]:
+    """Return the directory and the start of a comparison of a scenario's variants."""
+    from sim.analysis.compare import compare_variants
+    from sim.analysis.points import default_out
+    from sim.model.compile import load_model
+
+    model = load_model(file, overrides=parse_overrides(set_))
+    target = directory or default_out(model, "compare")
+
+    def start(progress: Progress | None) -> Comparison:
+        return compare_variants(
+            model, variants or "all", branches=DEFAULT_BRANCHES if branches is None else branches,
+            seed=0 if seed is None else seed, executor=executor or ExecutorKind.SERIAL,
+            workers=workers, scheduler=scheduler, progress=progress, out=target, engine=engine,
+        )  # fmt: skip
+
+    return target, start
+
+
+def _resuming(
+    paths: list[Path],
+    directory: Path | None,
+    set_: list[str],
+    executor: ExecutorKind | None,
+    workers: int | None,
+    scheduler: str | None,
+) -> tuple[Path, Start]:
+    """Return the directory and the start of the resume of an interrupted comparison.
+
+    The one path is the comparison's directory, or the scenario file whose comparison
+    directory (``--dir``, or the default one of the file and its ``--set``) it is.
+    """
+    from sim.analysis.compare import resume_compare
+    from sim.analysis.points import default_out
+    from sim.model.compile import load_model
+
+    if len(paths) != 1:
+        raise UsageError(
+            "--resume finishes one comparison: give its directory, or the scenario file"
+        )
+    if paths[0].is_file():
+        model = load_model(paths[0], overrides=parse_overrides(set_))
+        target = directory or default_out(model, "compare")
+    else:
+        given = [name for name, value in (("--dir", directory), ("--set", set_)) if value]
+        if given:
+            raise UsageError(
+                f"{', '.join(given)}: only to find the comparison of a scenario FILE; "
+                f"{paths[0]} is the comparison's directory"
+            )
+        target = paths[0]
+
+    def start(progress: Progress | None) -> Comparison:
+        return resume_compare(
+            target, executor=executor or ExecutorKind.SERIAL, workers=workers,
+            scheduler=scheduler, progress=progress,
+        )  # fmt: skip
+
+    return target, start
 
 
 def comparison_cells(comparison: Comparison) -> tuple[list[str], list[list[str]]]:

@@ -5,22 +5,17 @@ from __future__ import annotations
 import csv
 import io
 import json
-import signal
-import sys
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from functools import partial
 from pathlib import Path
-from types import FrameType
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sim.cli._app import app, fail, reporting_errors, show_notes
+from sim.cli._app import app, reporting_errors, show_notes
+from sim.cli._interrupt import refuse_with_resume, run_until_stopped
 from sim.cli._options import EngineOption, engine_name, parse_overrides
-from sim.cli._output import print_split, print_summary, progress_bar
+from sim.cli._output import print_split, print_summary
 from sim.cli.plot import require_report_extra
 from sim.errors import UsageError
 from sim.montecarlo.kinds import ExecutorKind
@@ -34,8 +29,6 @@ __all__ = ["SummaryFormat", "default_out", "run_command", "summary_command"]
 DEFAULT_BRANCHES = 1000
 DEFAULT_SEED = 0
 REPORT = "report.html"  # the report that --report writes into the run directory
-EXIT_INTERRUPTED = 130
-EXIT_TERMINATED = 143
 
 
 class SummaryFormat(StrEnum):
@@ -46,42 +39,11 @@ class SummaryFormat(StrEnum):
     csv = "csv"
 
 
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM, turned into an interrupt so that a run stops as cleanly as on Ctrl-C."""
-
-
-@contextmanager
-def _sigterm_stops_cleanly() -> Iterator[None]:
-    """While the block runs, make SIGTERM raise :class:`_Terminated` in the main thread."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(_signum: int, _frame: FrameType | None) -> None:
-        raise _Terminated
-
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def default_out(model: CompiledModel) -> Path:
     """Return the default run directory: ``results/NAME[__VARIANT][__P=V...]``."""
     from sim.montecarlo.directory import default_directory
 
     return default_directory(model)
-
-
-def _refuse_with_resume(given: dict[str, object]) -> None:
-    """Refuse options that describe a new run when ``--resume`` finishes an old one."""
-    named = [name for name, value in given.items() if value is not None]
-    if named:
-        raise UsageError(
-            f"--resume takes the scenario and its settings from the incomplete run; "
-            f"leave out {', '.join(named)}"
-        )
 
 
 @app.command("run")
@@ -195,7 +157,8 @@ def run_command(
         require_report_extra("sim run --report")
     with reporting_errors():
         if resume_dir is not None:
-            _refuse_with_resume(
+            refuse_with_resume(
+                "run",
                 {
                     "FILE": file, "--branches": branches, "--seed": seed, "--out": out,
                     "--set": set_, "--variant": variant, "--chunk-size": chunk_size,
@@ -230,7 +193,9 @@ def run_command(
                 engine=engine_name(engine),
                 given=tuple(given or ()),
             )
-        result = _run_until_stopped(start, target, show_progress=not quiet)
+        result = run_until_stopped(
+            lambda progress: start(progress=progress), target, "run", show_progress=not quiet
+        )
         observed = result.manifest.get("given")
         if observed:
             from sim.analysis.evidence.given import given as condition
@@ -257,36 +222,6 @@ def _show_posterior_of_run(result: RunResult, posterior: Any) -> None:
     if result.manifest.get("target_ci") is not None:
         typer.echo(f"stopped: {result.manifest['stop_reason']}")
     typer.echo(f"results: {result.directory}")
-
-
-def _run_until_stopped(
-    start: Callable[..., RunResult], target: Path, *, show_progress: bool
-) -> RunResult:
-    """Call ``start(progress=...)`` with a progress bar; report an interrupt where it left off."""
-    try:
-        with (
-            _sigterm_stops_cleanly(),
-            progress_bar(enabled=show_progress and sys.stderr.isatty()) as progress,
-        ):
-            return start(progress=progress)
-    except KeyboardInterrupt as stop:
-        _report_interrupt(target, terminated=isinstance(stop, _Terminated))
-
-
-def _report_interrupt(target: Path, *, terminated: bool) -> NoReturn:
-    """Say where an interrupted run was left, and leave with 130 (Ctrl-C) or 143 (SIGTERM)."""
-    from sim.montecarlo.results import partial_path
-
-    what = "terminated" if terminated else "interrupted"
-    code = EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
-    partial_dir = partial_path(target)
-    if not partial_dir.is_dir():
-        fail(what, code)
-    fail(
-        f"{what}: the incomplete run is in {partial_dir}; "
-        f"finish it with 'sim run --resume {target}'",
-        code,
-    )
 
 
 def _show_result(result: RunResult) -> None:

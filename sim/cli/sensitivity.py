@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -12,14 +11,17 @@ import typer
 from sim.cli._analysis import (
     ExecutorOption,
     QuietOption,
+    ResumeOption,
     SchedulerOption,
     SetOption,
     WorkersOption,
     csv_text,
 )
 from sim.cli._app import app, reporting_errors, show_notes
+from sim.cli._interrupt import Progress, refuse_with_resume, run_until_stopped
 from sim.cli._options import EngineOption, engine_name, parse_overrides
-from sim.cli._output import format_value, print_table, progress_bar
+from sim.cli._output import format_value, plural, print_table
+from sim.errors import UsageError
 from sim.montecarlo.kinds import ExecutorKind
 
 if TYPE_CHECKING:
@@ -44,11 +46,14 @@ class SensitivityFormat(StrEnum):
 
 @app.command("sensitivity")
 def sensitivity_command(
-    file: Annotated[Path, typer.Argument(help="Scenario file (YAML or JSON).")],
+    file: Annotated[
+        Path | None,
+        typer.Argument(metavar="FILE", help="Scenario file (YAML or JSON).", show_default=False),
+    ] = None,
     method: Annotated[
-        SensitivityMethod,
-        typer.Option(help="Sobol indices (variance shares) or Morris screening."),
-    ] = SensitivityMethod.sobol,
+        SensitivityMethod | None,
+        typer.Option(help="Sobol indices (variance shares) or Morris screening. (default sobol)"),
+    ] = None,
     n: Annotated[
         int | None,
         typer.Option(
@@ -58,16 +63,22 @@ def sensitivity_command(
         ),
     ] = None,
     branches: Annotated[
-        int,
-        typer.Option("--branches", "-n", help="Branches per sample row; their mean is the output."),
-    ] = 1,
+        int | None,
+        typer.Option(
+            "--branches",
+            "-n",
+            help="Branches per sample row; their mean is the output. (default 1)",
+        ),
+    ] = None,
     parameter: Annotated[
         list[str] | None,
         typer.Option(
             "--parameter", "-p", help="Analyse only this uncertain parameter (repeatable)."
         ),
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", "-s", help="Seed of the sample and runs.")] = 0,
+    seed: Annotated[
+        int | None, typer.Option("--seed", "-s", help="Seed of the sample and runs. (default 0)")
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option("--out", "-o", help="Directory to write. (default results/NAME__sensitivity)"),
@@ -80,6 +91,7 @@ def sensitivity_command(
     fmt: Annotated[
         SensitivityFormat, typer.Option("--format", "-f", help="Output format.")
     ] = SensitivityFormat.table,
+    resume_dir: ResumeOption = None,
     quiet: QuietOption = False,
     engine: EngineOption = None,
 ) -> None:
@@ -90,18 +102,39 @@ def sensitivity_command(
     (S1) and total (ST) indices with 95% intervals; Morris gives mu*, mu and sigma. The
     directory holds indices.parquet, samples.parquet and manifest.json.
     """
-    from sim.analysis.sensitivity import default_out, sensitivity
+    from sim.analysis.sensitivity import default_out, resume_sensitivity, sensitivity
     from sim.model.compile import load_model
 
     with reporting_errors():
-        model = load_model(file, variant=variant, overrides=parse_overrides(set_ or []))
-        with progress_bar(enabled=not quiet and sys.stderr.isatty()) as progress:
-            result = sensitivity(
-                model, method=method.value, n=n, branches=branches, seed=seed,
-                parameters=parameter, out=out or default_out(model), executor=executor,
-                workers=workers, scheduler=scheduler, progress=progress,
-                engine=engine_name(engine),
+        if resume_dir is not None:
+            refuse_with_resume(
+                "sensitivity",
+                {"FILE": file, "--method": method, "--n": n, "--branches": branches,
+                 "--parameter": parameter, "--seed": seed, "--out": out, "--set": set_,
+                 "--variant": variant, "--engine": engine},
             )  # fmt: skip
+            target = resume_dir
+
+            def start(progress: Progress | None) -> SensitivityResult:
+                return resume_sensitivity(
+                    resume_dir, executor=executor, workers=workers, scheduler=scheduler,
+                    progress=progress,
+                )  # fmt: skip
+        else:
+            if file is None:
+                raise UsageError("missing FILE: give a scenario file, or --resume DIR")
+            model = load_model(file, variant=variant, overrides=parse_overrides(set_ or []))
+            target = out or default_out(model)
+
+            def start(progress: Progress | None) -> SensitivityResult:
+                return sensitivity(
+                    model, method=(method or SensitivityMethod.sobol).value, n=n,
+                    branches=1 if branches is None else branches, seed=0 if seed is None else seed,
+                    parameters=parameter, out=target, executor=executor, workers=workers,
+                    scheduler=scheduler, progress=progress, engine=engine_name(engine),
+                )  # fmt: skip
+
+        result = run_until_stopped(start, target, "sensitivity", show_progress=not quiet)
     show_notes(result.manifest.get("notes", []))
     if fmt is SensitivityFormat.csv:
         typer.echo(csv_text(result.indices.column_names, result.indices.to_pylist()), nl=False)
@@ -117,7 +150,7 @@ def print_indices(result: SensitivityResult) -> None:
     rows = [[format_value(row[c]) for c in header] for row in table.to_pylist()]
     m = result.manifest
     title = (
-        f"{m['scenario']}: {m['method']} indices, {m['samples']} sample rows x "
-        f"{m['branches']} branches, seed {m['seed']}"
+        f"{m['scenario']}: {m['method']} indices, {plural(m['samples'], 'sample row')} x "
+        f"{plural(m['branches'], 'branch')}, seed {m['seed']}"
     )
     print_table(header, rows, title=title, right=set(range(2, len(header))))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -12,14 +11,16 @@ import typer
 from sim.cli._analysis import (
     ExecutorOption,
     QuietOption,
+    ResumeOption,
     SchedulerOption,
     SetOption,
     WorkersOption,
     estimate_cell,
 )
 from sim.cli._app import app, reporting_errors, show_notes
+from sim.cli._interrupt import Progress, refuse_with_resume, run_until_stopped
 from sim.cli._options import EngineOption, engine_name, parse_overrides
-from sim.cli._output import format_value, print_table, progress_bar
+from sim.cli._output import format_value, plural, print_table
 from sim.errors import UsageError
 from sim.montecarlo.kinds import ExecutorKind
 
@@ -107,7 +108,10 @@ def _plan(
 
 @app.command("sweep")
 def sweep_command(
-    file: Annotated[Path, typer.Argument(help="Scenario file (YAML or JSON).")],
+    file: Annotated[
+        Path | None,
+        typer.Argument(metavar="FILE", help="Scenario file (YAML or JSON).", show_default=False),
+    ] = None,
     grid: Annotated[
         list[str] | None,
         typer.Option(
@@ -138,9 +142,14 @@ def sweep_command(
         ),
     ] = None,
     branches: Annotated[
-        int, typer.Option("--branches", "-n", help="Branches at every point.")
-    ] = DEFAULT_BRANCHES,
-    seed: Annotated[int, typer.Option("--seed", "-s", help="Seed of every point (>= 0).")] = 0,
+        int | None,
+        typer.Option(
+            "--branches", "-n", help=f"Branches at every point. (default {DEFAULT_BRANCHES})"
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", "-s", help="Seed of every point, >= 0. (default 0)")
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option("--out", "-o", help="Sweep directory to write. (default results/NAME__sweep)"),
@@ -150,6 +159,7 @@ def sweep_command(
     executor: ExecutorOption = ExecutorKind.SERIAL,
     workers: WorkersOption = None,
     scheduler: SchedulerOption = None,
+    resume_dir: ResumeOption = None,
     quiet: QuietOption = False,
     engine: EngineOption = None,
 ) -> None:
@@ -158,20 +168,43 @@ def sweep_command(
     At each point the swept parameters are fixed and the others keep their distributions.
     Every point runs the same branch numbers with the same seed (common random numbers).
     The directory holds points.parquet (point, swept values, each outcome with its 95%
-    interval), branches.parquet (with a point column) and manifest.json.
+    interval), branches.parquet (with a point column) and manifest.json. Ctrl-C or SIGTERM
+    leaves DIR.partial, which --resume DIR finishes.
     """
-    from sim.analysis.sweep import default_out, sweep
+    from sim.analysis.sweep import default_out, resume_sweep, sweep
     from sim.model.compile import load_model
 
     with reporting_errors():
-        model = load_model(file, variant=variant, overrides=parse_overrides(set_ or []))
-        chosen = _plan(grid or [], sample, n, range_ or [], plan)
-        with progress_bar(enabled=not quiet and sys.stderr.isatty()) as progress:
-            result = sweep(
-                model, chosen, branches=branches, seed=seed, out=out or default_out(model),
-                executor=executor, workers=workers, scheduler=scheduler, progress=progress,
-                engine=engine_name(engine),
+        if resume_dir is not None:
+            refuse_with_resume(
+                "sweep",
+                {"FILE": file, "--grid": grid, "--sample": sample, "--n": n, "--range": range_,
+                 "--plan": plan, "--branches": branches, "--seed": seed, "--out": out,
+                 "--set": set_, "--variant": variant, "--engine": engine},
             )  # fmt: skip
+            target = resume_dir
+
+            def start(progress: Progress | None) -> SweepResult:
+                return resume_sweep(
+                    resume_dir, executor=executor, workers=workers, scheduler=scheduler,
+                    progress=progress,
+                )  # fmt: skip
+        else:
+            if file is None:
+                raise UsageError("missing FILE: give a scenario file, or --resume DIR")
+            model = load_model(file, variant=variant, overrides=parse_overrides(set_ or []))
+            chosen = _plan(grid or [], sample, n, range_ or [], plan)
+            target = out or default_out(model)
+
+            def start(progress: Progress | None) -> SweepResult:
+                return sweep(
+                    model, chosen, branches=DEFAULT_BRANCHES if branches is None else branches,
+                    seed=0 if seed is None else seed, out=target, executor=executor,
+                    workers=workers, scheduler=scheduler, progress=progress,
+                    engine=engine_name(engine),
+                )  # fmt: skip
+
+        result = run_until_stopped(start, target, "sweep", show_progress=not quiet)
     show_notes(result.manifest.get("notes", []))
     print_points(result)
     typer.echo(f"results: {result.directory}")
@@ -194,7 +227,7 @@ def print_points(result: SweepResult) -> None:
     ]
     manifest = result.manifest
     title = (
-        f"{manifest['scenario']}: {len(points)} points x {manifest['branches']} branches, "
-        f"seed {manifest['seed']} (estimate [95% CI])"
+        f"{manifest['scenario']}: {plural(len(points), 'point')} x "
+        f"{plural(manifest['branches'], 'branch')}, seed {manifest['seed']} (estimate [95% CI])"
     )
     print_table(header, rows, title=title, right=set(range(len(header))))

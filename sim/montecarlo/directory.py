@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from sim.errors import UsageError
 from sim.model.compiled import CompiledModel
+from sim.montecarlo.lock import DirectoryLock
 from sim.montecarlo.precision import Target, tally
 from sim.montecarlo.results import (
     BRANCHES,
@@ -146,10 +147,11 @@ class RunDirectory:
     The parent process owns the only instance; it never holds the branch table whole.
     """
 
-    def __init__(self, out: Path, manifest: dict[str, Any]) -> None:
+    def __init__(self, out: Path, manifest: dict[str, Any], lock: DirectoryLock) -> None:
         self.out = out
         self.partial = partial_path(out)
         self.manifest = manifest
+        self.lock = lock
 
     @classmethod
     def create(
@@ -165,23 +167,35 @@ class RunDirectory:
         A leftover ``<out>.partial/`` of an interrupted run is never discarded silently: it
         holds work that ``sim run --resume`` can finish.
         """
-        check_replaceable(out, "run")
-        run = cls(out, manifest)
-        if run.partial.exists():
-            if not _is_run_like(run.partial):
-                raise UsageError(f"{run.partial}: exists and is not an incomplete run directory")
-            if (run.partial / _CHUNKS).is_dir() and any((run.partial / _CHUNKS).iterdir()):
-                raise UsageError(
-                    f"{run.partial}: an interrupted run is there; finish it with "
-                    f"'sim run --resume {out}', or delete that folder to start afresh"
-                )
-            shutil.rmtree(run.partial)
-        (run.partial / _CHUNKS).mkdir(parents=True)
-        _write_json(run.partial / MANIFEST, manifest)
-        if source:
-            _write_text(run.partial / _SOURCE, source)
-        if includes:
-            _write_json(run.partial / _INCLUDES, dict(includes))
+        lock = DirectoryLock(out)
+        lock.acquire(make_folders=True)  # before looking: another writer may be at work
+        run = cls(out, manifest, lock)
+        made = False
+        try:
+            check_replaceable(out, "run")
+            if run.partial.exists():
+                if not _is_run_like(run.partial):
+                    raise UsageError(
+                        f"{run.partial}: exists and is not an incomplete run directory"
+                    )
+                if (run.partial / _CHUNKS).is_dir() and any((run.partial / _CHUNKS).iterdir()):
+                    raise UsageError(
+                        f"{run.partial}: an interrupted run is there; finish it with "
+                        f"'sim run --resume {out}', or delete that folder to start afresh"
+                    )
+                shutil.rmtree(run.partial)
+            (run.partial / _CHUNKS).mkdir(parents=True)
+            made = True
+            _write_json(run.partial / MANIFEST, manifest)
+            if source:
+                _write_text(run.partial / _SOURCE, source)
+            if includes:
+                _write_json(run.partial / _INCLUDES, dict(includes))
+        except BaseException:
+            if made:  # a fresh directory that could not be written (a full disk): no use
+                shutil.rmtree(run.partial, ignore_errors=True)
+            lock.release(tidy=True)
+            raise
         return run
 
     @classmethod
@@ -192,14 +206,32 @@ class RunDirectory:
         else:
             out = directory
         partial = partial_path(out)
-        if not (partial / MANIFEST).is_file():
-            if (out / MANIFEST).is_file():
-                raise UsageError(f"{out}: the run is already complete; nothing to resume")
-            raise UsageError(f"{directory}: no incomplete run to resume (no {partial})")
-        run = cls(out, read_json(partial / MANIFEST))
-        needs_chunks = run.manifest.get("status") != "complete"
-        if needs_chunks and not ((partial / _SOURCE).is_file() and (partial / _CHUNKS).is_dir()):
-            raise UsageError(f"{partial}: the incomplete run lacks its scenario text or chunks")
+        lock = DirectoryLock(out)
+        if partial.parent.is_dir():
+            lock.acquire()  # before looking: the run may in fact still be running
+        try:
+            if not (partial / MANIFEST).is_file():
+                if (out / MANIFEST).is_file():
+                    raise UsageError(f"{out}: the run is already complete; nothing to resume")
+                raise UsageError(f"{directory}: no incomplete run to resume (no {partial})")
+            run = cls(out, read_json(partial / MANIFEST), lock)
+            kind = str(run.manifest.get("kind", "run"))
+            if kind != "run":
+                finish = "sim compare --resume" if kind == "compare" else f"sim {kind} --resume"
+                raise UsageError(
+                    f"{partial}: holds an interrupted {kind}, not a run; finish it with "
+                    f"'{finish} {out}'"
+                )
+            needs_chunks = run.manifest.get("status") != "complete"
+            if needs_chunks and not (
+                (partial / _SOURCE).is_file() and (partial / _CHUNKS).is_dir()
+            ):
+                raise UsageError(
+                    f"{partial}: the incomplete run lacks its scenario text or chunks"
+                )
+        except BaseException:
+            lock.release()
+            raise
         return run
 
     @property
@@ -292,8 +324,16 @@ class RunDirectory:
             yield store
 
     def discard(self) -> None:
-        """Delete the partial directory of a run that cannot be finished."""
+        """Delete the partial directory of a run that cannot be finished, leaving nothing.
+
+        The folders made for it go too, when empty, and the lock is released.
+        """
         shutil.rmtree(self.partial, ignore_errors=True)
+        self.lock.release(tidy=True)
+
+    def close(self) -> None:
+        """Release the lock: the writer is done with the directory, whatever state it is in."""
+        self.lock.release()
 
     def finish(
         self,
@@ -328,6 +368,7 @@ class RunDirectory:
         (self.partial / _SOURCE).unlink(missing_ok=True)
         (self.partial / _INCLUDES).unlink(missing_ok=True)
         _publish(self.partial, self.out)
+        self.lock.release()
         return RunResult(read_json(self.out / SUMMARY), self.manifest, self.out)
 
 

@@ -247,6 +247,8 @@ def run(
         # partial directory is of no use. Interruptions and failed workers keep theirs.
         directory.discard()
         raise
+    finally:
+        directory.close()
 
 
 def _finish(rounds: _Rounds, pool: Executor, progress: Progress | None, clock: float) -> RunResult:
@@ -276,8 +278,23 @@ def resume(
     an uninterrupted run.
     """
     writer = RunDirectory.reopen(Path(directory))
+    try:
+        return _resume(writer, executor, workers, scheduler, progress)
+    finally:
+        writer.close()
+
+
+def _resume(
+    writer: RunDirectory,
+    executor: ExecutorKind | str,
+    workers: int | None,
+    scheduler: str | None,
+    progress: Progress | None,
+) -> RunResult:
+    """Finish the incomplete run that ``writer`` reopened (and holds the lock of)."""
     if writer.complete:
         return writer.publish()
+    directory = writer.out
     plan = writer.manifest
     if plan["sim_version"] != sim_version():
         raise UsageError(
