@@ -1,5 +1,10 @@
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -36,3 +41,41 @@ def test_list_of_a_folder_without_scenarios_is_an_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["list", str(tmp_path)])
     assert result.exit_code == 2
     assert "no scenario files" in result.output
+
+
+def test_the_shipped_scenarios_are_data_files_of_the_package() -> None:
+    # What pyproject.toml ships must cover every file of scenarios/, sources included.
+    import tomllib
+
+    shipped = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    patterns = [p for globs in shipped["data-files"].values() for p in globs]
+    files = [p for p in (ROOT / "scenarios").rglob("*") if p.is_file()]
+    assert files
+    for file in files:
+        relative = file.relative_to(ROOT)
+        assert any(relative.match(pattern) for pattern in patterns), relative
+
+
+@pytest.mark.slow
+def test_sim_list_works_after_a_non_editable_install(tmp_path: Path) -> None:
+    # `pip install .` (not -e) puts the package in site-packages, away from scenarios/.
+    pytest.importorskip("wheel", reason="building without isolation needs wheel (in [dev])")
+    source, target = tmp_path / "source", tmp_path / "installed"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".ci-venv", "results", "*.egg-info", "build", "__pycache__", ".*cache"
+    ))  # fmt: skip
+    install = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index",
+               "--no-build-isolation", "--target", str(target), str(source)]  # fmt: skip
+    built = subprocess.run(install, capture_output=True, text=True, check=False, timeout=600)
+    assert built.returncode == 0, built.stderr
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    listed = subprocess.run(
+        [sys.executable, "-m", "sim", "list"], capture_output=True, text=True, check=False,
+        cwd=elsewhere, env={**os.environ, "PYTHONPATH": str(target)}, timeout=300,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    names = sorted(p.name for p in (ROOT / "scenarios").glob("*.yaml"))
+    assert [line.split()[0].rsplit("/", 1)[-1] for line in listed.stdout.splitlines()] == names
+    assert str(target) in listed.stdout  # the installed copies, not the repository's
+    assert "INVALID" not in listed.stdout

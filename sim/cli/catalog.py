@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+import sysconfig
+from importlib import metadata
 from pathlib import Path
 from typing import Annotated
 
@@ -13,12 +16,41 @@ from sim.errors import SimError
 _SUFFIXES = (".yaml", ".yml", ".json")
 
 
+SHARED = Path("share", "sim", "scenarios")  # where an installed sim keeps them (data files)
+
+
 def shipped_scenarios_dir() -> Path:
-    """``./scenarios`` when it exists, else the folder shipped beside the package."""
+    """Return the folder of the shipped scenarios.
+
+    ``./scenarios`` when it exists; else the repository's ``scenarios/`` beside the package
+    (an editable install, whose own copies may be stale); else where an install put them
+    (``share/sim/scenarios`` under the environment's prefix, or beside the package for
+    ``pip install --target``).
+    """
     here = Path("scenarios")
     if here.is_dir():
         return here
-    return Path(__file__).resolve().parents[2] / "scenarios"
+    package = Path(__file__).resolve().parents[1]
+    candidates = [
+        package.parent / "scenarios",
+        *_recorded_scenario_folders(),
+        Path(sysconfig.get_path("data")) / SHARED,
+        Path(sys.prefix) / SHARED,
+        package.parent / SHARED,
+    ]
+    return next((c for c in candidates if c.is_dir()), package.parent / "scenarios")
+
+
+def _recorded_scenario_folders() -> list[Path]:
+    """Return the folder of the scenario files that the installed distribution records."""
+    try:
+        dist = metadata.distribution("sim")
+    except metadata.PackageNotFoundError:
+        return []
+    for file in dist.files or ():
+        if file.suffix == ".yaml" and tuple(file.parts[-4:-1]) == SHARED.parts:
+            return [Path(str(dist.locate_file(file))).resolve().parent]
+    return []
 
 
 @app.command("list")
