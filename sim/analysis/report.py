@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,15 +85,21 @@ def render(runs: Sequence[Run], base: Path) -> str:
 
 
 def replace_section(text: str, section: str, name: str = "the file") -> str:
-    """``text`` with what stands between the BEGIN and END markers replaced by ``section``."""
-    try:
-        head, rest = text.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
-    except ValueError:
-        raise SimError(f"{name}: the markers {BEGIN!r} and {END!r} are not in it") from None
+    """``text`` with what stands between the BEGIN and END markers replaced by ``section``.
+
+    Each marker must stand alone on its line (a mention of it in prose or in a table does
+    not count), once: the BEGIN line, then the END line.
+    """
+    begins = [m for m in re.finditer(rf"^{re.escape(BEGIN)}[ \t]*$", text, re.M)]
+    ends = [m for m in re.finditer(rf"^{re.escape(END)}[ \t]*$", text, re.M)]
+    if len(begins) != 1 or len(ends) != 1 or ends[0].start() < begins[0].end():
+        raise SimError(
+            f"{name}: the markers {BEGIN!r} and then {END!r} must each stand alone on a line, "
+            "once; the generated section goes between them"
+        )
     body = section.strip("\n")
     middle = f"\n{body}\n" if body else "\n"
-    return f"{head}{BEGIN}{middle}{END}{tail}"
+    return f"{text[: begins[0].start()]}{BEGIN}{middle}{END}{text[ends[0].end() :]}"
 
 
 def _scenario_section(baseline: Run, variants: Sequence[Run], base: Path) -> str:

@@ -31,7 +31,7 @@ from sim.montecarlo.kinds import ExecutorKind
 if TYPE_CHECKING:
     from sim.analysis.compare import Comparison
 
-__all__ = ["CompareFormat", "compare_command", "comparison_cells"]
+__all__ = ["CompareFormat", "compare_command", "comparison_cells", "show_comparison"]
 
 DEFAULT_BRANCHES = 1000
 SIGNIFICANT = "*"
@@ -162,7 +162,7 @@ def compare_command(
         if out is not None:
             write_table(comparison.table(), out)
     show_notes(comparison.notes)
-    _show(comparison, fmt)
+    show_comparison(comparison, fmt)
     if target is not None and fmt is CompareFormat.table:
         typer.echo(f"results: {target}")
 
@@ -272,7 +272,7 @@ def _legend(comparison: Comparison) -> str:
     return "; ".join(parts)
 
 
-def _show(comparison: Comparison, fmt: CompareFormat) -> None:
+def show_comparison(comparison: Comparison, fmt: CompareFormat) -> None:
     """Print the comparison in ``fmt``."""
     from sim.analysis.compare import COLUMNS
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from enum import StrEnum
 from functools import partial
 from pathlib import Path
@@ -258,12 +259,22 @@ def summary_command(
         ),
     ] = None,
 ) -> None:
-    """Print the summary of a run: one row per outcome, with its estimate and interval."""
+    """Print the summary of a run: one row per outcome, with its estimate and interval.
+
+    The directory of a sweep, a comparison or a sensitivity analysis prints its table: one
+    row per point, per outcome and run, or per outcome and parameter.
+    """
     from sim.montecarlo.results import open_run, summary_by_records, summary_records
 
     if series is not None and by is not None:
         raise typer.BadParameter("give --series or --by, not both", param_hint="--by")
     with reporting_errors():
+        kind = _kind_of(directory)
+        if kind != "run":
+            if series is not None:
+                raise UsageError(f"--series {series}: {directory} holds a {kind}, not a run")
+            _show_analysis(directory, kind, fmt)
+            return
         result = open_run(directory)
         if series is not None:
             entry = _series_entry(result.summary, series, directory)
@@ -285,6 +296,50 @@ def summary_command(
         typer.echo(_csv(summary_records(result.summary)), nl=False)
     else:
         print_summary(result.summary)
+
+
+def _kind_of(directory: Path) -> str:
+    """Return what a finished result directory holds: run, sweep, compare or sensitivity."""
+    from sim.montecarlo.results import MANIFEST, read_json
+
+    manifest = directory / MANIFEST
+    if not manifest.is_file():
+        return "run"  # open_run says what is wrong
+    return str(read_json(manifest).get("kind", "run"))
+
+
+def _show_analysis(directory: Path, kind: str, fmt: SummaryFormat) -> None:
+    """Print the table of a finished sweep, comparison or sensitivity analysis in ``fmt``."""
+    from sim.cli._analysis import csv_text
+
+    if kind == "compare":
+        from sim.analysis.compare import open_comparison
+        from sim.cli.compare import CompareFormat, show_comparison
+
+        show_comparison(open_comparison(directory), CompareFormat(fmt.value))
+        return
+    if kind == "sweep":
+        from sim.analysis.sweep import open_sweep
+        from sim.cli.sweep import print_points
+
+        result = open_sweep(directory)
+        table = result.points
+        show: Callable[[], None] = partial(print_points, result)
+    elif kind == "sensitivity":
+        from sim.analysis.sensitivity import open_sensitivity
+        from sim.cli.sensitivity import print_indices
+
+        found = open_sensitivity(directory)
+        table = found.indices
+        show = partial(print_indices, found)
+    else:
+        raise UsageError(f"{directory}: holds a {kind}, which sim summary does not know")
+    if fmt is SummaryFormat.json:
+        typer.echo(json.dumps(table.to_pylist(), indent=2, default=str))
+    elif fmt is SummaryFormat.csv:
+        typer.echo(csv_text(table.column_names, table.to_pylist()), nl=False)
+    else:
+        show()
 
 
 def _series_entry(summary: dict[str, Any], name: str, directory: Path) -> dict[str, Any]:

@@ -58,10 +58,13 @@ def validate(
 ) -> None:
     """Check scenario files: a summary line per valid file, a located line per problem.
 
-    Every file is checked; the exit status is 2 if any of them has a problem.
+    Every file is checked; the exit status is 2 if any of them has a problem. A valid file
+    may also get warnings on stderr (a parameter nothing reads, a variant that changes
+    nothing), which leave the exit status alone.
     """
     # Imported here so that `sim --help` does not load scipy.
     from sim.model.compile import compile_scenario, read_scenario
+    from sim.model.lint import unused_warnings
 
     failed = False
     with reporting_errors():
@@ -82,6 +85,8 @@ def validate(
                 ", questions stated" if strict else ""
             )
             typer.echo(summary_line(str(file), model) + checked)
+            for warning in unused_warnings(model, doc):
+                typer.echo(str(warning), err=True)
     if failed:
         raise typer.Exit(EXIT_USAGE)
 

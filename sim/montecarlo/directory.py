@@ -10,6 +10,7 @@ run is gathered into ``branches.parquet`` (in branch order, in row groups of
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -80,12 +81,37 @@ def default_directory(model: CompiledModel, kind: str | None = None) -> Path:
     parts = [model.name]
     if model.variant:
         parts.append(model.variant)
-    parts += [
-        re.sub(r"[^A-Za-z0-9_.=+-]", "_", f"{name}={value}") for name, value in model.overrides
-    ]
+    parts += [f"{name}={_value_label(value)}" for name, value in model.overrides]
     if kind:
         parts.append(kind)
     return Path("results") / "__".join(parts)
+
+
+_LABEL_LENGTH = 32
+
+
+def _value_label(text: str) -> str:
+    """Return a short, readable, file-name-safe form of a ``--set`` value.
+
+    A number stays as written (``0.9``); a distribution ``{kind: beta, a: 2, b: 3}`` reads
+    ``beta_a=2_b=3``; one too long for that (a ``choice`` of many values) is its kind and a
+    hash of its text, ``choice-1a2b3c4d``, still one name per value.
+    """
+    text = text.strip()
+    if not text.startswith("{"):
+        return re.sub(r"[^A-Za-z0-9_.=+-]", "_", text)
+    fields = [
+        [part.strip().strip("'\"") for part in item.split(":", 1)]
+        for item in re.split(r",(?![^\[]*\])", text.strip("{} "))
+    ]
+    found = {field[0]: field[1] if len(field) > 1 else "" for field in fields}
+    kind = found.pop("kind", "dist")
+    label = "_".join([kind, *(f"{key}={value}" for key, value in found.items())])
+    label = re.sub(r"[^A-Za-z0-9_.=+-]", "_", label)
+    if len(label) <= _LABEL_LENGTH:
+        return label
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+    return f"{re.sub(r'[^A-Za-z0-9_]', '_', kind)}-{digest}"
 
 
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:

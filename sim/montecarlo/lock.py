@@ -13,6 +13,7 @@ other programs. Where ``fcntl`` is missing (Windows) there is no lock.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -115,6 +116,11 @@ class DirectoryLock:
         if tidy:
             remove_empty(self._made)
         self._made = []
+
+    def __del__(self) -> None:
+        """Release a lock that its owner dropped without releasing it (the fd would leak)."""
+        with contextlib.suppress(Exception):  # at interpreter exit, os may be half gone
+            self.release()
 
     def __enter__(self) -> Self:
         """Take the lock."""
