@@ -163,3 +163,22 @@ def test_the_first_example_is_a_real_file_whose_quote_is_found() -> None:
     result = invoke("validate", "--sources", example)
     assert result.exit_code == 0, result.output
     assert result.stdout.endswith(", quotes found\n") and result.stderr == ""
+
+
+# --- the README says what is guaranteed and how it is tested -----------------------------------
+
+
+def test_the_readme_reliability_section_names_each_guarantee_and_real_tests() -> None:
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    section = re.search(r"^## Reliability\n(.*?)^## ", readme, re.S | re.M)
+    assert section is not None
+    text = section.group(1)
+    for guarantee in ("Atomic results", "Resumable runs and analyses", "Locked directories",
+                      "Safe loading", "No code from files"):  # fmt: skip
+        assert f"**{guarantee}." in text, guarantee
+    cited = set(re.findall(r"`(tests/test_\w+\.py)`", text))
+    assert {"tests/test_faults.py", "tests/test_fuzz.py", "tests/test_locks.py"} <= cited
+    assert all((root / path).is_file() for path in cited), cited

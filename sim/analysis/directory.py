@@ -30,6 +30,7 @@ from sim.model.compiled import CompiledModel
 from sim.montecarlo.directory import (
     _INCLUDES,
     _SOURCE,
+    StorageError,
     _is_run_like,
     _publish,
     _write_json,
@@ -139,6 +140,11 @@ class SettingsDirectory:
             _write_text(directory.partial / _SOURCE, model.source)
             if model.includes:
                 _write_json(directory.partial / _INCLUDES, dict(model.includes))
+        except OSError as error:
+            if made:  # a fresh directory that could not be written (a full disk): no use
+                shutil.rmtree(directory.partial, ignore_errors=True)
+            lock.release(tidy=True)
+            raise StorageError(f"{out}: cannot write it: {error.strerror or error}") from None
         except BaseException:
             if made:  # a fresh directory that could not be written (a full disk): no use
                 shutil.rmtree(directory.partial, ignore_errors=True)

@@ -32,9 +32,7 @@ from sim.format.scenario import Scenario
 from sim.model.compile import compile_scenario, parse_scenario
 from sim.model.compiled import CompiledModel, Value
 from sim.model.outcomes import FROM_SUFFIX, GIVEN_SUFFIX
-from sim.montecarlo.directory import (
-    default_directory,
-)
+from sim.montecarlo.directory import StorageError, default_directory
 from sim.montecarlo.executors import ExecutorError, make_executor
 from sim.montecarlo.jobs import (
     Chunk,
@@ -278,6 +276,9 @@ def stream_to(
             f"{error}; the incomplete {directory.kind} is in {directory.partial}; finish it "
             f"with '{resume_command(directory.kind, directory.out)}'"
         ) from None
+    except OSError as error:  # a full disk: the chunks written so far are kept
+        resume = resume_command(directory.kind, directory.out)
+        raise StorageError.of(error, directory.partial, resume) from None
     except SimError:
         directory.discard()
         raise

@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.errors import UsageError
+from sim.errors import SimError, UsageError
 from sim.model.compiled import CompiledModel
 from sim.montecarlo.lock import DirectoryLock
 from sim.montecarlo.precision import Target, tally
@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ROW_GROUP",
     "RunDirectory",
+    "StorageError",
     "check_replaceable",
     "chunk_tables",
     "default_directory",
@@ -88,6 +89,22 @@ def default_directory(model: CompiledModel, kind: str | None = None) -> Path:
 
 
 _LABEL_LENGTH = 32
+
+
+class StorageError(SimError):
+    """A result directory that could not be written (a full disk, a lost permission).
+
+    The work written so far stays in ``<out>.partial`` for a resume once that is fixed.
+    """
+
+    @classmethod
+    def of(cls, error: OSError, partial: Path, resume: str) -> StorageError:
+        """Return the error of ``error``, saying where the work is and how to finish it."""
+        where = f"{error.filename}: " if error.filename is not None else ""
+        return cls(
+            f"{where}{error.strerror or error}; the incomplete result is in {partial}: fix "
+            f"that (free some space), then finish it with '{resume}'"
+        )
 
 
 def _value_label(text: str) -> str:
@@ -217,6 +234,11 @@ class RunDirectory:
                 _write_text(run.partial / _SOURCE, source)
             if includes:
                 _write_json(run.partial / _INCLUDES, dict(includes))
+        except OSError as error:
+            if made:  # a fresh directory that could not be written (a full disk): no use
+                shutil.rmtree(run.partial, ignore_errors=True)
+            lock.release(tidy=True)
+            raise StorageError(f"{out}: cannot write it: {error.strerror or error}") from None
         except BaseException:
             if made:  # a fresh directory that could not be written (a full disk): no use
                 shutil.rmtree(run.partial, ignore_errors=True)

@@ -22,7 +22,7 @@ from sim.engine.common import check_branches, check_seed
 from sim.errors import SimError, UsageError
 from sim.model.compile import build_model, load_model
 from sim.model.compiled import CompiledModel
-from sim.montecarlo.directory import RunDirectory
+from sim.montecarlo.directory import RunDirectory, StorageError
 from sim.montecarlo.executors import Executor, ExecutorError, make_executor
 from sim.montecarlo.jobs import Job, branches_within, chunk_size_for, missing_ranges
 from sim.montecarlo.kinds import ExecutorKind
@@ -242,6 +242,8 @@ def run(
             f"{error}; the incomplete run is in {directory.partial}; "
             f"finish it with 'sim run --resume {out}'"
         ) from None
+    except OSError as error:  # a full disk: the chunks written so far are kept
+        raise StorageError.of(error, directory.partial, f"sim run --resume {out}") from None
     except SimError:
         # A model error (a branch that divides by zero) happens again on every resume: its
         # partial directory is of no use. Interruptions and failed workers keep theirs.
@@ -280,6 +282,8 @@ def resume(
     writer = RunDirectory.reopen(Path(directory))
     try:
         return _resume(writer, executor, workers, scheduler, progress)
+    except OSError as error:
+        raise StorageError.of(error, writer.partial, f"sim run --resume {writer.out}") from None
     finally:
         writer.close()
 
