@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import yaml
 from _runs import TINY
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import sim
@@ -162,6 +162,7 @@ def test_a_mutated_document_is_valid_or_refused_with_located_lines(case: tuple[s
         path = folder / f"fuzzed.{ext}"
         path.write_text(text, encoding="utf-8")
         code, stdout, stderr = run_main(["validate", str(path)], folder)
+        event(f"exit {code}")
         assert code in (0, 2), (code, stderr)
         assert "Traceback" not in stderr
         if code == 2:
@@ -216,21 +217,45 @@ OPTIONS: dict[str, list[str]] = {
 }  # fmt: skip
 FLAGS = ["--sources", "--strict", "-q", "--check", "--resume", "--library", "--help"]
 POSITIONAL = ["tiny.yaml", "missing.yaml", "bad.yaml", "notes.txt", ".", "RUN", "out"]
-COMMANDS = ["run", "sweep", "compare", "sensitivity", "trace", "summary", "validate", "list",
-            "report", "schema", "version", "bogus"]  # fmt: skip
-SIZED = {"run": "-n", "sweep": "-n", "compare": "-n", "sensitivity": "-n", "trace": None}
+# Each command's own options (most of the time a command line uses those), and what its first
+# argument usually is.
+OWN: dict[str, tuple[list[str], list[str], str | None]] = {
+    "run": (["--seed", "--out", "--set", "--variant", "--executor", "--workers", "--chunk-size",
+             "--target-ci", "--max-branches", "--resume"], ["-q"], "tiny.yaml"),
+    "sweep": (["--grid", "--sample", "--range", "--plan", "--seed", "--out", "--set",
+               "--variant", "--executor", "--workers", "--resume"], ["-q"], "tiny.yaml"),
+    "compare": (["--variants", "--seed", "--set", "--executor", "--workers", "--format", "--dir"],
+                ["--resume", "-q"], "tiny.yaml"),
+    "sensitivity": (["--method", "--parameter", "--seed", "--out", "--set", "--variant",
+                     "--format", "--resume"], ["-q"], "tiny.yaml"),
+    "trace": (["--branch", "--seed", "--variant", "--set", "--format"], [], "tiny.yaml"),
+    "summary": (["--format", "--series"], [], "RUN"),
+    "validate": ([], ["--sources", "--strict"], "tiny.yaml"),
+    "list": ([], [], "."),
+    "report": (["--readme"], ["--check"], "."),
+    "schema": ([], ["--library"], None),
+    "version": ([], [], None),
+    "bogus": ([], [], None),
+}  # fmt: skip
+SIZED = ("run", "sweep", "compare", "sensitivity")
 
 
 @st.composite
 def command_lines(draw: st.DrawFn) -> list[str]:
-    """A command, some positional arguments and options, each value good or bad."""
-    command = draw(st.sampled_from(COMMANDS))
-    args = [command, *draw(st.lists(st.sampled_from(POSITIONAL), max_size=2))]
-    for name in draw(st.lists(st.sampled_from(sorted(OPTIONS)), max_size=4, unique=True)):
+    """A command, its arguments and options (mostly its own), each value good or bad."""
+    command = draw(st.sampled_from(sorted(OWN)))
+    options, flags, first = OWN[command]
+    args = [command]
+    if first is not None and draw(st.integers(0, 3)):
+        args.append(first)
+    args += draw(st.lists(st.sampled_from(POSITIONAL), max_size=1))
+    names = st.sampled_from(options) if options and draw(st.integers(0, 5)) else None
+    pool = names if names is not None else st.sampled_from(sorted(OPTIONS))
+    for name in draw(st.lists(pool, max_size=4, unique=True)):
         args += [name, draw(st.sampled_from(OPTIONS[name]))]
-    args += draw(st.lists(st.sampled_from(FLAGS), max_size=1))
+    args += draw(st.lists(st.sampled_from(flags or FLAGS), max_size=1))
     if command in SIZED:  # keep valid runs small: every run-like command gets a size
-        args += ["-n", draw(st.sampled_from(SMALL))]
+        args += ["-n", draw(st.one_of(st.sampled_from(["1", "2"]), st.sampled_from(SMALL)))]
     if command in ("sweep", "sensitivity"):
         args += ["--n", draw(st.sampled_from(["2", "3", "0", "-1", str(10**13)]))]
     return args
@@ -256,6 +281,7 @@ def test_any_command_line_succeeds_or_fails_in_one_clean_way(
         before = tree(folder)
         line = [str(finished_run) if a == "RUN" else a for a in args]
         code, _, stderr = run_main(line, folder)
+        event(f"{line[0]}: exit {code}")
         assert code in (0, 2), (line, code, stderr)
         assert "Traceback" not in stderr, (line, stderr)
         assert_located_inside(stderr, {**files, **{str(folder / n): t for n, t in files.items()}})

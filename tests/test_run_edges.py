@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -191,3 +192,40 @@ def test_a_script_without_the_main_guard_is_told_at_once_what_to_do(tmp_path: Pa
     assert 'if __name__ == "__main__":' in last, done.stderr
     assert "died" not in last
     assert time.monotonic() - started < 120  # no restarts: one failed start is enough
+
+
+# --- an interrupt that lands in a finaliser ----------------------------------------------------
+
+
+class _Finaliser:
+    """An object whose finaliser is running when the signal comes, as dask's futures' may."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+
+    def __del__(self) -> None:
+        os.kill(os.getpid(), self.signum)
+        time.sleep(0.05)  # the handler runs here, and Python ignores what it raises
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.parametrize(
+    ("signum", "code", "word"), [(2, 130, "interrupted"), (15, 143, "terminated")]
+)
+def test_an_interrupt_swallowed_by_a_finaliser_still_stops_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signum: int, code: int, word: str
+) -> None:
+    import sim.montecarlo.jobs
+    from sim.engine.simpy import run_branches
+
+    def kernel(model: Any, seed: int, start: int, stop: int) -> Any:
+        if start == 16:
+            _Finaliser(signum)  # dropped at once: its finaliser runs, the signal lands there
+        return run_branches(model, seed, start, stop)
+
+    monkeypatch.setattr(sim.montecarlo.jobs, "run_branches", kernel)
+    out = tmp_path / "run"
+    result = invoke("run", write_tiny(tmp_path), "-n", 64, "--chunk-size", 8, "-o", out)
+    assert result.exit_code == code, result.output
+    assert f"{word}: the incomplete run is in {out}.partial" in result.stderr
+    assert not out.exists()

@@ -51,20 +51,29 @@ class _Terminated(KeyboardInterrupt):
 
 
 @contextmanager
-def _sigterm_stops_cleanly() -> Iterator[None]:
-    """While the block runs, make SIGTERM raise :class:`_Terminated` in the main thread."""
+def _signals_stop_cleanly() -> Iterator[list[int]]:
+    """While the block runs, Ctrl-C and SIGTERM raise in the main thread and are remembered.
+
+    Yields the list of signals received. Python ignores an exception raised while a
+    finaliser (``__del__``) runs, such as dask's futures' when the signal lands there: the
+    run would go on as if nothing had happened. The caller checks the list between chunks
+    and stops then.
+    """
+    seen: list[int] = []
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield seen
         return
 
-    def stop(_signum: int, _frame: FrameType | None) -> None:
-        raise _Terminated
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        seen.append(signum)
+        raise _Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, stop)
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        yield seen
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def run_until_stopped(
@@ -77,9 +86,16 @@ def run_until_stopped(
     """
     try:
         with (
-            _sigterm_stops_cleanly(),
-            progress_bar(enabled=show_progress and sys.stderr.isatty()) as progress,
+            _signals_stop_cleanly() as seen,
+            progress_bar(enabled=show_progress and sys.stderr.isatty()) as bar,
         ):
+
+            def progress(done: int, total: int) -> None:
+                if seen:  # an interrupt that a finaliser swallowed: stop at this chunk
+                    raise _Terminated if seen[-1] == signal.SIGTERM else KeyboardInterrupt
+                if bar is not None:
+                    bar(done, total)
+
             return start(progress)
     except KeyboardInterrupt as stop:
         report_interrupt(target, kind, terminated=isinstance(stop, _Terminated))
