@@ -106,18 +106,26 @@ outcomes:
 """
 
 
-def test_a_rate_negative_only_by_rounding_counts_as_zero(tmp_path: Path) -> None:
+ENGINES = pytest.mark.parametrize("engine", ["simpy", "batch"])
+
+
+@ENGINES
+def test_a_rate_negative_only_by_rounding_counts_as_zero(tmp_path: Path, engine: str) -> None:
     # 25 steps of 0.02 make 0.5000000000000001, so the rate is -1.1e-16 at t = 25.
-    result = sim.run(scenario(tmp_path, DRIFT, horizon=25), branches=20, seed=1)
+    result = sim.run(scenario(tmp_path, DRIFT, horizon=25), branches=20, seed=1, engine=engine)
     assert result.summary["outcomes"]["crises"]["n"] == 20
 
 
-def test_a_really_negative_rate_still_stops_the_run(tmp_path: Path) -> None:
+@ENGINES
+def test_a_really_negative_rate_still_stops_the_run(tmp_path: Path, engine: str) -> None:
     with pytest.raises(RunError, match=r"a rate must be finite and >= 0, got -0.02"):
-        sim.run(scenario(tmp_path, DRIFT, horizon=26), branches=5, seed=1)
+        sim.run(scenario(tmp_path, DRIFT, horizon=26), branches=5, seed=1, engine=engine)
 
 
-def test_a_probability_above_one_only_by_rounding_counts_as_one(tmp_path: Path) -> None:
+@ENGINES
+def test_a_probability_above_one_only_by_rounding_counts_as_one(
+    tmp_path: Path, engine: str
+) -> None:
     body = DRIFT.replace(
         "outcomes:",
         '  - {kind: trigger, name: boost, when: "crises >= 0", delay: 24, chance: "0.52 + tension",'
@@ -125,7 +133,7 @@ def test_a_probability_above_one_only_by_rounding_counts_as_one(tmp_path: Path) 
     )
     # At t = 24, 0.52 + tension is 1.0000000000000002.
     path = scenario(tmp_path, body.replace("0.5 - tension", "0"), horizon=25)
-    result = sim.run(path, branches=5)
+    result = sim.run(path, branches=5, engine=engine)
     assert result.summary["outcomes"]["crises"]["estimate"] == 99
 
 

@@ -32,7 +32,7 @@ import numpy.typing as npt
 from sim.engine.batch.lanes import Grow, LaneOp, Reset
 from sim.engine.batch.plan import Plan, VDelay, VEffect, VExpr, parameter_values
 from sim.engine.batch.streams import Streams, uniforms
-from sim.engine.common import BranchResult, TraceRecord, located
+from sim.engine.common import BranchResult, TraceRecord, located, snap
 from sim.errors import RunError
 from sim.format.pool import expert_column
 from sim.model.compiled import CFlow
@@ -453,6 +453,7 @@ class Batch:
             return np.full(len(lanes), spec.constant)
         if spec.expr is not None:
             value = self.value(spec.expr, lanes, path=spec.path).astype(np.float64)
+            value = self.within(value, spec.expr, lanes, 0.0)
         else:
             assert spec.ppf is not None
             value = spec.ppf(self.draw(stream, lanes))
@@ -463,9 +464,28 @@ class Batch:
             )
         return np.asarray(value, dtype=np.float64)
 
+    def within(
+        self, value: Floats, expr: VExpr, lanes: Ints, low: float, high: float | None = None
+    ) -> Floats:
+        """``value`` of ``expr`` on ``lanes``, each lane out of range only by rounding at its bound.
+
+        As in the SimPy engine (:func:`sim.engine.common.snap`): a value past ``low`` or
+        ``high`` by at most :data:`~sim.engine.common.ROUNDING` times the size of the
+        expression's terms is the bound; only such lanes are looked at twice, one by one.
+        """
+        out = value < low if high is None else (value < low) | (value > high)
+        size = expr.spec.size
+        if size is None or not out.any():
+            return value
+        value = value.copy()
+        for i in np.flatnonzero(out):
+            v = float(value[i])
+            value[i] = snap(v, float(size(self._snapshot(int(lanes[i])))), low, high)
+        return value
+
     def chance(self, expr: VExpr, lanes: Ints, stream: int) -> Bools:
         """Whether something with probability ``expr`` happens, per lane."""
-        p = self.value(expr, lanes).astype(np.float64)
+        p = self.within(self.value(expr, lanes).astype(np.float64), expr, lanes, 0.0, 1.0)
         bad = ~((p >= 0.0) & (p <= 1.0))
         if bad.any():
             self.fail_message(

@@ -152,11 +152,14 @@ class Flow:
         batch = self.batch
         assert self.rate is not None
         if self.gate is None:
-            return np.asarray(batch.value(self.rate, lanes), dtype=np.float64)
+            rate = np.asarray(batch.value(self.rate, lanes), dtype=np.float64)
+            return batch.within(rate, self.rate, lanes, 0.0)
         rate = np.zeros(len(lanes))
         open_ = np.asarray(batch.value(self.gate, lanes), dtype=bool)
         if open_.any():
-            rate[open_] = batch.value(self.rate, lanes[open_])
+            some = lanes[open_]
+            found = np.asarray(batch.value(self.rate, some), dtype=np.float64)
+            rate[open_] = batch.within(found, self.rate, some, 0.0)
         return rate
 
     def _timer(self, lanes: Ints, at: Floats) -> None:

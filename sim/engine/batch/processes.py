@@ -265,7 +265,9 @@ class Event:
         self.hazard = Hazard(
             batch,
             plan.stream(spec.name),
-            lambda lanes: batch.value(rate, lanes),
+            lambda lanes: batch.within(
+                np.asarray(batch.value(rate, lanes), dtype=np.float64), rate, lanes, 0.0
+            ),
             rate.path,
             self._timer,
             spec.max_count is not None,

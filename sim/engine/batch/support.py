@@ -95,7 +95,7 @@ _KNOWN: dict[type, frozenset[str]] = {
     ),
     CStage: frozenset(["name", "capacity", "duration", "loss"]),
     COutcome: frozenset(["name", "kind", "when", "by", "expr", "flow", "stage", "stat"]),
-    CExpr: frozenset(["fn", "source", "path", "reads", "constant", "checked"]),
+    CExpr: frozenset(["fn", "source", "path", "reads", "constant", "checked", "size"]),
     Effect: frozenset(["fn", "targets", "reads", "path", "assignments", "draws"]),
     CDelay: frozenset(["constant", "expr", "sampler", "path", "dist"]),
 }
