@@ -217,47 +217,76 @@ OPTIONS: dict[str, list[str]] = {
 }  # fmt: skip
 FLAGS = ["--sources", "--strict", "-q", "--check", "--resume", "--library", "--help"]
 POSITIONAL = ["tiny.yaml", "missing.yaml", "bad.yaml", "notes.txt", ".", "RUN", "out"]
-# Each command's own options (most of the time a command line uses those), and what its first
-# argument usually is.
-OWN: dict[str, tuple[list[str], list[str], str | None]] = {
-    "run": (["--seed", "--out", "--set", "--variant", "--executor", "--workers", "--chunk-size",
-             "--target-ci", "--max-branches", "--resume"], ["-q"], "tiny.yaml"),
-    "sweep": (["--grid", "--sample", "--range", "--plan", "--seed", "--out", "--set",
-               "--variant", "--executor", "--workers", "--resume"], ["-q"], "tiny.yaml"),
-    "compare": (["--variants", "--seed", "--set", "--executor", "--workers", "--format", "--dir"],
-                ["--resume", "-q"], "tiny.yaml"),
-    "sensitivity": (["--method", "--parameter", "--seed", "--out", "--set", "--variant",
-                     "--format", "--resume"], ["-q"], "tiny.yaml"),
-    "trace": (["--branch", "--seed", "--variant", "--set", "--format"], [], "tiny.yaml"),
-    "summary": (["--format", "--series"], [], "RUN"),
-    "validate": ([], ["--sources", "--strict"], "tiny.yaml"),
-    "list": ([], [], "."),
-    "report": (["--readme"], ["--check"], "."),
-    "schema": ([], ["--library"], None),
-    "version": ([], [], None),
-    "bogus": ([], [], None),
+# A valid, quick command line of each command, and the options it takes. Each fuzzed line
+# is one of these with one or two changes, so that one bad value is not hidden behind
+# another and the line gets deep into the command.
+BASE: dict[str, tuple[list[str], list[str]]] = {
+    "run": (["run", "tiny.yaml", "-n", "2", "-q"],
+            ["--seed", "--out", "--set", "--variant", "--executor", "--workers", "--chunk-size",
+             "--target-ci", "--max-branches", "--resume", "-n"]),
+    "sweep": (["sweep", "tiny.yaml", "--grid", "pressure=0.2,0.4", "-n", "2", "-q"],
+              ["--grid", "--sample", "--range", "--plan", "--seed", "--out", "--set",
+               "--variant", "--executor", "--workers", "--resume", "--n", "-n"]),
+    "compare": (["compare", "tiny.yaml", "-n", "2", "-q"],
+                ["--variants", "--seed", "--set", "--executor", "--workers", "--format",
+                 "--dir", "-n"]),
+    "sensitivity": (["sensitivity", "tiny.yaml", "--method", "morris", "--n", "2", "-q"],
+                    ["--method", "--parameter", "--seed", "--out", "--set", "--variant",
+                     "--format", "--resume", "--n", "-n"]),
+    "trace": (["trace", "tiny.yaml", "--branch", "1"],
+              ["--branch", "--seed", "--variant", "--set", "--format"]),
+    "summary": (["summary", "RUN"], ["--format", "--series"]),
+    "validate": (["validate", "tiny.yaml"], ["--sources", "--strict"]),
+    "list": (["list", "."], []),
+    "report": (["report", "."], ["--readme", "--check"]),
+    "schema": (["schema"], ["--library"]),
+    "version": (["version"], []),
 }  # fmt: skip
-SIZED = ("run", "sweep", "compare", "sensitivity")
+# Integer options at and past the edges of what they take (a 64-bit seed, a branch number).
+EDGES = ["0", "-1", "1", "2", str(2**31), str(2**63 - 1), str(2**63), str(2**64), str(10**22),
+         "1e3", "nan", "x"]  # fmt: skip
+NUMERIC = {"--seed", "--branch", "--chunk-size", "--max-branches", "--workers", "-n", "--n"}
+
+
+def value_of(name: str) -> st.SearchStrategy[str]:
+    """Values of the option ``name``, good and bad."""
+    if name in ("-n", "--n"):  # sizes stay small when valid: every run must stay quick
+        return st.sampled_from(["1", "2", "3", *SMALL])
+    if name in NUMERIC:
+        return st.sampled_from(sorted({*OPTIONS.get(name, []), *EDGES}))
+    if name in OPTIONS:
+        return st.sampled_from(OPTIONS[name])
+    return st.just("")  # a flag
+
+
+def with_option(args: list[str], name: str, value: str) -> list[str]:
+    """``args`` with ``name`` set to ``value`` (replaced if given, else added; a flag added)."""
+    if name in args and value:
+        i = args.index(name)
+        return [*args[: i + 1], value, *args[i + 2 :]]
+    return [*args, name, *([value] if value else [])]
 
 
 @st.composite
 def command_lines(draw: st.DrawFn) -> list[str]:
-    """A command, its arguments and options (mostly its own), each value good or bad."""
-    command = draw(st.sampled_from(sorted(OWN)))
-    options, flags, first = OWN[command]
-    args = [command]
-    if first is not None and draw(st.integers(0, 3)):
-        args.append(first)
-    args += draw(st.lists(st.sampled_from(POSITIONAL), max_size=1))
-    names = st.sampled_from(options) if options and draw(st.integers(0, 5)) else None
-    pool = names if names is not None else st.sampled_from(sorted(OPTIONS))
-    for name in draw(st.lists(pool, max_size=4, unique=True)):
-        args += [name, draw(st.sampled_from(OPTIONS[name]))]
-    args += draw(st.lists(st.sampled_from(flags or FLAGS), max_size=1))
-    if command in SIZED:  # keep valid runs small: every run-like command gets a size
-        args += ["-n", draw(st.one_of(st.sampled_from(["1", "2"]), st.sampled_from(SMALL)))]
-    if command in ("sweep", "sensitivity"):
-        args += ["--n", draw(st.sampled_from(["2", "3", "0", "-1", str(10**13)]))]
+    """A valid command line with one or two changes: an option set (to a good or bad value),
+    an argument dropped, a stray argument or option added."""
+    base, options = BASE[draw(st.sampled_from(sorted(BASE)))]
+    args = list(base)
+    for _ in range(draw(st.integers(1, 2))):
+        how = draw(st.sampled_from(["own", "own", "own", "foreign", "drop", "positional", "flag"]))
+        if how == "own" and options:
+            name = draw(st.sampled_from(options))
+            args = with_option(args, name, draw(value_of(name)))
+        elif how == "foreign":
+            name = draw(st.sampled_from(sorted(OPTIONS)))
+            args = with_option(args, name, draw(value_of(name)))
+        elif how == "drop" and len(args) > 1:
+            del args[draw(st.integers(1, len(args) - 1))]
+        elif how == "positional":
+            args.insert(1, draw(st.sampled_from(POSITIONAL)))
+        elif how == "flag":
+            args.append(draw(st.sampled_from(FLAGS)))
     return args
 
 
@@ -268,7 +297,7 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return sim.run(folder / "tiny.yaml", branches=8, out=folder / "run").directory  # type: ignore[return-value]
 
 
-@settings(FUZZ, max_examples=120)
+@settings(FUZZ, max_examples=200)
 @given(args=command_lines())
 def test_any_command_line_succeeds_or_fails_in_one_clean_way(
     args: list[str], finished_run: Path
