@@ -14,7 +14,7 @@ times branches, and an interrupted analysis can be resumed.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,16 +37,18 @@ from sim.montecarlo.executors import ExecutorError, make_executor
 from sim.montecarlo.jobs import (
     Chunk,
     Job,
+    batch_chunk_size,
     branches_within,
-    chunk_batch,
     chunk_ranges,
     chunk_size_for,
     missing_ranges,
+    plain_value,
+    run_job_on,
+    split_points,
 )
 from sim.montecarlo.kinds import ExecutorKind
 from sim.montecarlo.results import (
     MANIFEST,
-    branch_schema,
     complete_manifest,
     make_manifest,
     make_summary,
@@ -158,10 +160,7 @@ class _SerialSettings:
     def results(self, jobs: Iterable[Job]) -> Generator[tuple[Job, Chunk], None, None]:
         """Yield each job's chunk in turn."""
         for job in jobs:
-            model = self.model(Setting(job.variant, job.overrides))
-            yield job, chunk_batch(
-                model, branch_schema(model), job.seed, job.start, job.stop, job.engine
-            )
+            yield job, run_job_on(self.model(Setting(job.variant, job.overrides)), job)
 
 
 def setting_notes(model: CompiledModel, settings: Sequence[Setting]) -> list[str]:
@@ -319,11 +318,7 @@ def _run(
     unique = list(dict.fromkeys(settings))
     have = written or {}
     # Jobs are made as the executor takes them: memory does not grow with the branches.
-    jobs = (
-        Job(model.source, model.file, s.variant, s.overrides, seed, a, b, model.includes, engine)
-        for s in unique
-        for a, b in missing_ranges(have.get(s, set()), branches, size)
-    )
+    jobs = _jobs(model, unique, seed, branches, size, engine, have)
     total = len(unique) * branches
     done = sum(branches_within(have.get(s, set()), branches) for s in unique)
     pool = make_executor(executor, model, workers=workers, scheduler=scheduler)
@@ -335,12 +330,66 @@ def _run(
         if progress is not None:
             progress(done, total)
         with closing(finished):
-            for job, chunk in finished:
-                take(job, chunk)
-                done += job.stop - job.start
+            for whole, chunk in finished:
+                for job, part in split_points(whole, chunk):
+                    take(job, part)
+                    done += job.stop - job.start
                 if progress is not None:
                     progress(done, total)
     return Execution(pool.kind.value, pool.workers)
+
+
+def _jobs(
+    model: CompiledModel,
+    settings: Sequence[Setting],
+    seed: int,
+    branches: int,
+    size: int,
+    engine: str,
+    have: Mapping[Setting, set[tuple[int, int]]],
+) -> Iterator[Job]:
+    """The jobs that run the branches of ``0..branches-1`` of every setting not in ``have``.
+
+    The batch engine runs settings that differ only in plain values of the parameters they
+    fix (sample rows of a sensitivity analysis, points of a sweep) together: each job holds
+    as many of them as a chunk holds branches (see ``Job.points``). Their rows are the
+    same as when each runs alone. A setting that has run some of its branches already
+    runs the rest alone.
+    """
+
+    def job(s: Setting, a: int, b: int, points: tuple[Overrides, ...] = ()) -> Job:
+        return Job(
+            model.source, model.file, s.variant, s.overrides, seed, a, b, model.includes,
+            engine, points,
+        )  # fmt: skip
+
+    groups: dict[tuple[Any, ...], list[Setting]] = {}
+    for s in settings:
+        if engine != "batch" or have.get(s):
+            missing = missing_ranges(have.get(s, set()), branches, size)
+            yield from (job(s, a, b) for a, b in missing)
+        else:
+            groups.setdefault(_group_key(s), []).append(s)
+    for key, members in groups.items():
+        for a, b in chunk_ranges(branches, size):
+            if key[0] == "alone":  # a setting that shares its batch with no other
+                yield from (job(s, a, b) for s in members)
+                continue
+            per_job = max(1, batch_chunk_size(len(members) * (b - a)) // (b - a))
+            for i in range(0, len(members), per_job):
+                part = members[i : i + per_job]
+                points = tuple(s.overrides for s in part) if len(part) > 1 else ()
+                yield job(part[0], a, b, points)
+
+
+def _group_key(setting: Setting) -> tuple[Any, ...]:
+    """Settings with the same key differ only in plain values of the parameters they fix;
+    a key starting with "alone" is a setting of its own."""
+    names = tuple(name for name, _ in setting.overrides)
+    fixed = tuple(text if plain_value(text) is None else None for _, text in setting.overrides)
+    if len(set(names)) != len(names):
+        return ("alone", setting)
+    return ("shared", setting.variant, names, fixed)
 
 
 def _check_first_of_each_variant(

@@ -10,11 +10,13 @@ the number of workers and the chunk size.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
+import re
 import signal
 from collections import OrderedDict
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +26,7 @@ from sim.engine import DEFAULT_ENGINE, run_branches_for
 from sim.engine.common import SERIES
 from sim.engine.simpy import run_branches
 from sim.model.compile import build_model
-from sim.model.compiled import CompiledModel
+from sim.model.compiled import CompiledModel, Value
 from sim.montecarlo.results import branch_schema
 
 __all__ = [
@@ -42,7 +44,11 @@ __all__ = [
     "default_chunk_size",
     "ignore_interrupts",
     "missing_ranges",
+    "plain_value",
+    "point_values",
     "run_job",
+    "run_job_on",
+    "split_points",
     "text_digest",
 ]
 
@@ -67,6 +73,10 @@ class Job:
     stop: int
     includes: tuple[tuple[str, str], ...] = ()  # the included files' keys and texts
     engine: str = DEFAULT_ENGINE  # the engine that runs it: simpy or batch
+    # The batch engine runs settings that differ only in the values of fixed parameters in
+    # one batch: each point's overrides (the first is ``overrides``), each running branches
+    # ``start..stop-1``; the chunk's rows come point by point (see :func:`split_points`).
+    points: tuple[tuple[tuple[str, str], ...], ...] = ()
 
     @classmethod
     def for_model(
@@ -136,11 +146,18 @@ def chunk_batch(
     start: int,
     stop: int,
     engine: str = DEFAULT_ENGINE,
+    values: Mapping[str, Sequence[Value]] | None = None,
 ) -> Chunk:
     """Run branches ``start..stop-1`` of ``model`` on ``engine``; return their rows (and
-    trajectories)."""
-    runner = run_branches if engine == "simpy" else run_branches_for(engine)
-    columns = runner(model, seed, start, stop)
+    trajectories). With ``values`` (batch engine), run them once per point, point ``i``
+    setting each named parameter to ``values[name][i]``; the rows come point by point."""
+    if values:
+        from sim.engine.batch import run_points
+
+        columns = run_points(model, seed, start, stop, values)
+    else:
+        runner = run_branches if engine == "simpy" else run_branches_for(engine)
+        columns = runner(model, seed, start, stop)
     arrays = [pa.array(np.asarray(columns[f.name]), type=f.type) for f in schema]
     rows = pa.RecordBatch.from_arrays(arrays, schema=schema)
     if model.record is None:
@@ -155,8 +172,61 @@ def run_job(job: Job) -> Chunk:
 
     This is what every executor's workers call; it needs only :mod:`sim` to be importable.
     """
-    model = _model_for(job)
-    return chunk_batch(model, branch_schema(model), job.seed, job.start, job.stop, job.engine)
+    return run_job_on(_model_for(job), job)
+
+
+def run_job_on(model: CompiledModel, job: Job) -> Chunk:
+    """Run ``job`` on ``model``, its compiled setting (that of its first point)."""
+    values = point_values(job.points) if job.points else None
+    return chunk_batch(
+        model, branch_schema(model), job.seed, job.start, job.stop, job.engine, values
+    )
+
+
+_PLAIN_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def plain_value(text: str) -> Value | None:
+    """The value of an override's text that is a plain number or true/false, else None.
+
+    It is the value ``--set`` reads from such a text (a test holds the two together);
+    settings whose overrides differ only in such values can share a batch.
+    """
+    if text in ("true", "false"):
+        return text == "true"
+    if _PLAIN_NUMBER.fullmatch(text):
+        return float(text)
+    return None
+
+
+def point_values(points: Sequence[Sequence[tuple[str, str]]]) -> dict[str, list[Value]]:
+    """The values of the overrides that differ between ``points``, by parameter, per point.
+
+    Every point overrides the same parameters in the same order; those whose text differs
+    between points must be plain values (:func:`plain_value`).
+    """
+    first = points[0]
+    values: dict[str, list[Value]] = {}
+    for i, (name, text) in enumerate(first):
+        texts = [point[i][1] for point in points]
+        if any(t != text for t in texts):
+            found = [plain_value(t) for t in texts]
+            if any(v is None for v in found):
+                raise ValueError(f"--set {name}: points of a batch must differ in plain values")
+            values[name] = [v for v in found if v is not None]
+    return values
+
+
+def split_points(job: Job, chunk: Chunk) -> Iterator[tuple[Job, Chunk]]:
+    """The job and chunk of each point of a job of several points (else ``job`` itself)."""
+    if not job.points:
+        yield job, chunk
+        return
+    n = job.stop - job.start
+    for i, overrides in enumerate(job.points):
+        series = None if chunk.series is None else chunk.series[i * n : (i + 1) * n]
+        part = Chunk(chunk.rows.slice(i * n, n), series)
+        yield dataclasses.replace(job, overrides=overrides, points=()), part
 
 
 def ignore_interrupts() -> None:

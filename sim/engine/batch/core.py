@@ -23,7 +23,7 @@ worded and located like the SimPy engine's.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -80,8 +80,12 @@ class Batch:
         branches: Ints,
         trace: Trace | None = None,
         window: int | None = None,
+        fixed: Mapping[int, npt.NDArray[Any]] | None = None,
     ) -> None:
         model = plan.model
+        # values of fixed parameters per row of the chunk (slot -> array), in the place of
+        # the model's: settings that differ only in parameter values share one batch
+        self.fixed = dict(fixed or {})
         self.plan = plan
         self.model = model
         self.seed = seed
@@ -299,6 +303,8 @@ class Batch:
                 experts[p.name] = chosen
                 if (column := expert_column(p.name)) in self.out:
                     self.out[column][rows] = chosen
+            elif p.slot in self.fixed:
+                values = self.fixed[p.slot][rows]
             else:
                 values = parameter_values(p.dist, p.value, u[i], p.type)
             self.cols[p.slot][lanes] = values
