@@ -202,3 +202,12 @@ def test_one_constant_chooses_the_default_engine_everywhere() -> None:
         default = inspect.signature(function).parameters["engine"].default
         assert default == DEFAULT_ENGINE, function
     assert jobs.Job.__dataclass_fields__["engine"].default == DEFAULT_ENGINE
+
+
+def test_branches_that_stop_at_once_leave_their_lanes_to_the_waiting_ones() -> None:
+    # every branch of the first window stops at t = 0; the chunk's other branches still run
+    m = model(RANDOM + "stop_when: r < 2\n", horizon=24)
+    rows = run_branches(m, 7, 0, 50, window=4)
+    assert np.all(rows["t_end"] == 0.0)
+    assert np.array_equal(rows["r"], run_branches(m, 7, 0, 50)["r"])
+    assert np.all(rows["r"] > 0)

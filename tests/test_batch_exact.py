@@ -6,6 +6,9 @@ fixed delays (cancelled, repeated, turned down by a chance of 0 or 1), and flows
 fixed-interval arrivals, gates and fixed durations, all on grids that make many events
 fall at the same instant, so that the order of same-time events (file order, then the
 order SimPy scheduled them in, including its deferred resource grants) decides the rows.
+Their outcomes include every kind that needs no random draws: first times, values, flow
+statistics, counts of rises and of firings, times between conditions, which condition came
+first, and outcomes given a condition.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from _models import model
 
 from sim.engine import batch
 from sim.engine import simpy as engine
+from sim.model.compile import build_model
 
 STEPS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
 STATE = ("a", "b", "c")
@@ -107,6 +111,24 @@ def scenario(seed: int) -> str:
         f"  - {{kind: time_to, name: when_{k}, when: '{_condition(rng)}'}}" for k in range(3)
     ]
     outcomes.append(f"  - {{kind: probability, name: by_3, when: '{_condition(rng)}', by: 3}}")
+    # format 1.1 outputs: rises and firings counted, clocks between conditions, which came
+    # first, and outcomes given a condition
+    counted = [p.split("name: ")[1].split(",")[0] for p in processes if "kind: flow" not in p]
+    outcomes.append(f"  - {{kind: count, name: rises, when: '{_condition(rng)}'}}")
+    outcomes.append(f"  - {{kind: count, name: rises_by_4, when: '{_condition(rng)}', by: 4}}")
+    for name in counted[:2]:
+        outcomes.append(f"  - {{kind: count, name: n_{name}, process: {name}, by: 5}}")
+    for k in range(2):
+        outcomes.append(
+            f"  - {{kind: time_between, name: span_{k}, from: '{_condition(rng)}', "
+            f"to: '{_condition(rng)}'}}"
+        )
+    conditions = ", ".join(f"c{k}: '{_condition(rng)}'" for k in range(3))
+    outcomes.append(f"  - {{kind: first_of, name: first, conditions: {{{conditions}}}, by: 6}}")
+    outcomes.append(
+        f"  - {{kind: time_to, name: given_t, when: '{_condition(rng)}', "
+        f"given: '{_condition(rng)}'}}"
+    )
     stats = ("arrived", "completed", "lost", "mean_wait", "mean_time_in_system", "max_queue")
     for f in flows:
         for stat in stats:
@@ -123,25 +145,45 @@ def scenario(seed: int) -> str:
     return text
 
 
-def _same(a: float, b: float) -> bool:
-    return (math.isnan(a) and math.isnan(b)) or a == b
+def _same(a: object, b: object) -> bool:
+    if isinstance(a, str) or isinstance(b, str):
+        return a == b
+    x, y = float(a), float(b)  # type: ignore[arg-type]
+    return (math.isnan(x) and math.isnan(y)) or x == y
 
 
 @pytest.mark.parametrize("seed", range(150))
 def test_deterministic_scenarios_give_the_same_row_on_both_engines(seed: int) -> None:
     text = scenario(seed)
-    m = model(text, horizon=8.0)
+    m = model(text, horizon=8.0, version="1.1")
     simpy = engine.run_branches(m, 0, 0, 1)
     rows = batch.run_branches(m, 0, 0, 1)
     for name, column in simpy.items():
-        assert _same(float(column[0]), float(rows[name][0])), (name, text)
+        assert _same(column[0], rows[name][0]), (name, text)
+
+
+@pytest.mark.parametrize("seed", range(0, 150, 10))
+def test_lanes_with_other_parameter_values_each_give_the_simpy_row(seed: int) -> None:
+    # lanes of one batch that differ in a parameter do not disturb each other: each
+    # equals the SimPy engine's row for its value, found with that value fixed
+    text = "parameters: {k: {value: 1, assumption: test}}\n" + scenario(seed).replace(
+        "b: {init: 1}", "b: {init: k}"
+    )
+    m = model(text, horizon=8.0, version="1.1")
+    values = [0.0, 1.0, 2.5, -1.0, 4.0]
+    rows = batch.run_points(m, 0, 0, 1, {"k": values}, window=2)
+    for i, k in enumerate(values):
+        fixed = build_model(m.source, m.file, overrides=(("k", repr(k)),))
+        simpy = engine.run_branches(fixed, 0, 0, 1)
+        for name, column in simpy.items():
+            assert _same(column[0], rows[name][i]), (k, name, text)
 
 
 def test_the_deterministic_scenarios_do_produce_ties_and_queues() -> None:
     # a check of the test itself: the generated flows do queue and do lose entities
     queued = lost = 0
     for seed in range(150):
-        rows = engine.run_branches(model(scenario(seed), horizon=8.0), 0, 0, 1)
+        rows = engine.run_branches(model(scenario(seed), horizon=8.0, version="1.1"), 0, 0, 1)
         queued += sum(float(v[0]) > 0 for k, v in rows.items() if k.endswith("_max_queue"))
         lost += sum(float(v[0]) > 0 for k, v in rows.items() if k.endswith("_lost"))
     assert queued > 20 and lost > 10

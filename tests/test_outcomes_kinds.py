@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _engines import ENGINES, use_engine
 from _models import model as _model
 from _models import within
 
@@ -20,6 +21,13 @@ from sim.montecarlo.runner import run
 from sim.stats.survival import kaplan_meier, survival_at
 
 SEED = 12
+
+
+@pytest.fixture(autouse=True, params=ENGINES)
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test of this module runs on both engines."""
+    use_engine(monkeypatch, globals(), request.param)
+    return str(request.param)
 
 
 def model(body: str, **options: Any) -> CompiledModel:

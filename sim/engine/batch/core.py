@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sim.engine.batch.lanes import Grow, LaneOp, Reset
+from sim.engine.batch.outcomes import Tracker
 from sim.engine.batch.plan import Plan, VDelay, VEffect, VExpr, parameter_values
 from sim.engine.batch.streams import Streams, uniforms
 from sim.engine.common import BranchResult, TraceRecord, located, snap
@@ -108,7 +109,7 @@ class Batch:
         self.n_gone = 0
         self.error: tuple[int, str] | None = None
         self.out = _outputs(model, seed, self.branches)
-        self.first = np.zeros((0, len(plan.conditional)))
+        self.tracker = Tracker(self, plan.outcomes)
         self.components: list[Component] = []
         self.watchers: list[Callable[[Ints], None]] = []
         self.flows: list[Any] = []
@@ -136,8 +137,9 @@ class Batch:
             build_components(self)
             self.streams = Streams(self.seed, self.branch, self.plan.stream_ids)
             self._admit(self.window)
-            while self.n - self.n_gone > 0:
-                self._step()
+            while self.n - self.n_gone > 0 or self._waiting():
+                if self.n - self.n_gone > 0:
+                    self._step()
                 if self.n_gone and (
                     self.n_gone == self.n
                     or self.n_gone >= max(64, self.n // (16 if self._waiting() else 4))
@@ -192,7 +194,7 @@ class Batch:
         self.clock = op(self.clock, 0.0)
         self.T = op(self.T, self._fresh)
         self.nxt = op(self.nxt, self.END)
-        self.first = op(self.first, np.nan)
+        self.tracker.resize(op)
         self.gone = op(self.gone, False)
         self.cols = [c if c is None else op(c, 0) for c in self.cols]
         for comp in self.components:
@@ -354,6 +356,8 @@ class Batch:
         """Apply a ``set`` block to ``lanes``, wake the watchers; return the lanes still live."""
         if not len(lanes):
             return lanes
+        if self.tracker.counting:
+            self.tracker.fired(effect.spec, lanes)
         cols = self.cols
         for d in effect.draws:  # drawn afresh for these lanes, before the block reads them
             x = d.ppf(self.draw(d.stream, lanes))
@@ -412,26 +416,6 @@ class Batch:
                 lanes = self.live(lanes)
                 if not len(lanes):
                     return
-
-    def outcome_watcher(self, k: int) -> Callable[[Ints], None]:
-        """The check of conditional outcome ``k``: record the first time it holds."""
-        outcome = self.plan.conditional[k]
-        assert outcome.when is not None
-        when = self.plan.expr(outcome.when)
-
-        def check(lanes: Ints) -> None:
-            lanes = lanes[np.isnan(self.first[lanes, k])]
-            if not len(lanes):
-                return
-            holds = self.value(when, lanes)
-            hit = lanes[holds]
-            if self.step_gone:
-                hit = self.live(hit)
-            self.first[hit, k] = self.clock[hit]
-            if self.trace is not None and len(hit):
-                self.note(outcome.name, "outcome condition holds")
-
-        return check
 
     def stop_watcher(self, lanes: Ints) -> None:
         """``stop_when``: end the lanes where it holds, now."""
@@ -514,30 +498,19 @@ class Batch:
         rows = self.row[lanes]
         out = self.out
         out["t_end"][rows] = self.clock[lanes]
-        k = 0
+        self.tracker.write(lanes, rows, out)
         for outcome in self.model.outcomes:
-            if outcome.kind in ("probability", "time_to"):
-                first = self.first[lanes, k]
-                k += 1
-                if outcome.kind == "probability":
-                    assert outcome.by is not None
-                    out[outcome.name][rows] = first <= outcome.by
-                else:
-                    out[outcome.name][rows] = first
-            elif outcome.kind == "value":
+            if outcome.kind == "value":
                 assert outcome.expr is not None
                 value = self.value(self.plan.expr(outcome.expr), lanes)
                 out[outcome.name][rows] = value.astype(np.float64)
-            else:
+            elif outcome.kind == "flow":
                 flow = next(
                     f for f in self.flows if f.spec is self.model.processes[outcome.flow or 0]
                 )
                 out[outcome.name][rows] = flow.stat(
                     lanes, outcome.stage, outcome.stat or "completed"
                 )
-        for indicator in self.model.indicators:  # the last conditional columns, in order
-            out[indicator.column][rows] = self.first[lanes, k]
-            k += 1
         lanes = lanes[~self.gone[lanes]]
         self.park(lanes)
 
@@ -616,8 +589,10 @@ def _outputs(model: Any, seed: int, branches: Ints) -> dict[str, npt.NDArray[Any
         "t_end": np.zeros(n),
     }
     for column in model.columns:
-        if column.role == "expert":
+        if column.role == "expert" or column.dtype == "string":
             out[column.name] = np.full(n, None, dtype=object)
+        elif column.dtype == "int64":
+            out[column.name] = np.zeros(n, dtype=np.int64)
         elif column.role != "id":
             dtype = np.bool_ if column.dtype == "bool" else np.float64
             out[column.name] = np.zeros(n, dtype=dtype)

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from sim.engine.batch.outcomes import OutcomePlan
 from sim.engine.batch.streams import PARAMETER, PROCESS, stream_id
 from sim.engine.batch.support import check_supported
 from sim.engine.batch.vexpr import Vectorised, vectorise
@@ -21,7 +22,6 @@ from sim.model.compiled import (
     CExpr,
     CFlow,
     CompiledModel,
-    COutcome,
     CTrigger,
     Effect,
 )
@@ -104,13 +104,9 @@ class Plan:
         self.events = [p for p in model.processes if isinstance(p, CEvent)]
         self.triggers = [p for p in model.processes if isinstance(p, CTrigger)]
         self.flows = [p for p in model.processes if isinstance(p, CFlow)]
-        self.conditional = [o for o in model.outcomes if o.when is not None]
-        # indicators are watched like time_to outcomes, after them (as the SimPy engine does)
-        self.conditional += [
-            COutcome(i.column, "time_to", when=i.when) for i in model.indicators
-        ]
-        # Watchers, in the SimPy engine's order: ("event" | "trigger" | "flow" |
-        # "outcome" | "stop", index among its kind, slots read)
+        self.outcomes = OutcomePlan(model)
+        # Watchers, in the SimPy engine's order: ("event" | "trigger" | "flow" | "first" |
+        # "rise" | "end" | "stop", index among its kind, slots read)
         self.readers: list[tuple[str, int, frozenset[int]]] = []
         for i, ev in enumerate(self.events):
             self.readers.append(("event", i, ev.rate.reads))
@@ -120,9 +116,7 @@ class Plan:
             if fl.rate is not None:
                 reads = fl.rate.reads | (fl.gate.reads if fl.gate is not None else frozenset())
                 self.readers.append(("flow", i, reads))
-        for i, oc in enumerate(self.conditional):
-            assert oc.when is not None
-            self.readers.append(("outcome", i, oc.when.reads))
+        self.readers += self.outcomes.readers
         if model.stop_when is not None:
             self.readers.append(("stop", 0, model.stop_when.reads))
         self.time_readers = tuple(i for i, (_, _, r) in enumerate(self.readers) if 0 in r)
@@ -203,9 +197,6 @@ class Plan:
         dist = spec.dist
         return VDelay(spec, None, None, _ppf(dist), spec.path)
 
-    def outcome_index(self, outcome: COutcome) -> int:
-        """The index of a conditional outcome among ``conditional``."""
-        return next(i for i, o in enumerate(self.conditional) if o is outcome)
 
 
 def _assignment_expr(a: Any, path: str, slot_of: dict[str, int]) -> CExpr:

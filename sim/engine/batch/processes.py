@@ -54,8 +54,8 @@ def build_components(batch: Batch) -> None:
             batch.watchers.append(triggers[i].check)
         elif kind == "flow":
             batch.watchers.append(batch.flows[i].on_change)
-        elif kind == "outcome":
-            batch.watchers.append(batch.outcome_watcher(i))
+        elif kind in ("first", "rise", "end"):
+            batch.watchers.append(batch.tracker.watcher(kind, i))
         else:
             batch.watchers.append(batch.stop_watcher)
 

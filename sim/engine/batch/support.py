@@ -94,7 +94,12 @@ _KNOWN: dict[type, frozenset[str]] = {
         ]
     ),
     CStage: frozenset(["name", "capacity", "duration", "loss"]),
-    COutcome: frozenset(["name", "kind", "when", "by", "expr", "flow", "stage", "stat"]),
+    COutcome: frozenset(
+        [
+            *("name", "kind", "when", "by", "expr", "flow", "stage", "stat"),
+            *("process", "to", "conditions", "given"),
+        ]
+    ),
     CExpr: frozenset(["fn", "source", "path", "reads", "constant", "checked", "size"]),
     Effect: frozenset(["fn", "targets", "reads", "path", "assignments", "draws"]),
     CDelay: frozenset(["constant", "expr", "sampler", "path", "dist"]),
@@ -104,7 +109,9 @@ _FEATURES = {
     "draw": "a distribution whose fields are expressions (format 1.1)",
     "reads": "a pool whose experts' distributions are expressions (format 1.1)",
 }
-_OUTCOME_KINDS = frozenset({"probability", "time_to", "value", "flow"})
+_OUTCOME_KINDS = frozenset(
+    {"probability", "time_to", "value", "flow", "count", "time_between", "first_of"}
+)
 _FLOW_STATS = frozenset(
     {"arrived", "completed", "lost", "mean_wait", "mean_time_in_system", "max_queue"}
 )
@@ -132,7 +139,8 @@ def check_supported(model: CompiledModel) -> None:
         if outcome.kind == "flow" and outcome.stat not in _FLOW_STATS:
             _refuse(model, path, f"the flow statistic {outcome.stat!r}")
         _check(model, outcome, path)
-        for child in (outcome.when, outcome.expr):
+        conditions = [c for _, c in outcome.conditions]
+        for child in (outcome.when, outcome.expr, outcome.to, outcome.given, *conditions):
             if child is not None:
                 _check_expr(model, child)
     for indicator in model.indicators:
