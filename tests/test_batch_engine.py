@@ -149,29 +149,53 @@ def test_a_feature_the_batch_engine_does_not_know_is_refused_by_name() -> None:
         check_supported(bad)
 
 
-def test_a_distribution_with_expression_fields_is_refused_until_the_batch_engine_has_it() -> None:
+def test_a_draw_whose_fields_are_expressions_is_refused_until_the_batch_engine_has_it() -> None:
     head = "sim: 1.1\nname: test\ntitle: Test\ndescription: A test.\n"
     head += "time: {unit: month, horizon: 10}\n"
     m = build_model(
         head
         + """\
 parameters:
-  rate: {value: 2.0, assumption: test}
-state: {fired: {init: false}}
+  size: {value: 2.0, assumption: test}
+state: {x: {init: 0}}
 processes:
-  - {kind: trigger, name: tr, when: "true", delay: {kind: exponential, mean: "1 / rate"},
-     set: {fired: true}}
+  - kind: event
+    name: jump
+    rate: 1
+    draws: {step: {kind: exponential, mean: "size"}}
+    set: {x: "x + step"}
 outcomes:
-  - {kind: probability, name: fired, when: fired}
+  - {kind: value, name: x, expr: x}
 """,
         "test.yaml",
     )
-    with pytest.raises(
-        UnsupportedError, match=r"processes\[0\]\.delay: .*whose fields are expressions"
-    ):
+    with pytest.raises(UnsupportedError, match=r"whose fields are expressions"):
         run_branches(m, 1, 0, 10)
     with pytest.raises(UsageError, match="use --engine simpy"):
         sim.run(m, branches=10, engine="batch")
+
+
+def test_distributions_whose_fields_are_expressions_run_on_the_batch_engine() -> None:
+    # a parameter of another's value and a delay that reads the state, against closed forms
+    m = model(
+        """\
+    parameters:
+      rate: {dist: {kind: uniform, low: 1, high: 3}, assumption: test}
+      wait: {dist: {kind: exponential, mean: "1 / rate"}, assumption: test}
+    state: {level: {init: 2}, fired: {init: false}}
+    processes:
+      - {kind: trigger, name: tr, when: "true", delay: {kind: exponential, mean: "level"},
+         set: {fired: true}}
+    outcomes:
+      - {kind: time_to, name: fired_at, when: fired}
+    """,
+        horizon=1000,
+        version="1.1",
+    )
+    rows = run_branches(m, 3, 0, 4000)
+    u = np.exp(-rows["wait"] * rows["rate"])  # uniform given the rate
+    assert abs(u.mean() - 0.5) < 4 * math.sqrt(1 / 12 / 4000)
+    assert abs(np.nanmean(rows["fired_at"]) - 2.0) < 4 * 2.0 / math.sqrt(4000)
 
 
 @pytest.mark.parametrize("window", [1, 7, 64])

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import textwrap
 
 import numpy as np
 import pytest
+from _engines import ENGINES
 from scipy import stats
 
 import sim
 from sim.errors import RunError, ScenarioError, UsageError
 from sim.model.compile import build_model
+from sim.montecarlo import runner
 
 HEAD = """\
 sim: 1.1
@@ -20,6 +23,13 @@ description: Distributions whose fields read other parameters.
 time: {unit: month, horizon: 10}
 """
 OUT = "outcomes:\n  - {kind: value, name: one, expr: \"1\"}\n"
+
+
+@pytest.fixture(autouse=True, params=ENGINES)
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test of this module runs on both engines (``sim.run`` takes the one given)."""
+    monkeypatch.setattr(sim, "run", functools.partial(runner.run, engine=request.param))
+    return str(request.param)
 
 
 def scenario(body: str, *, out: bool = True, **options: object) -> sim.CompiledModel:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+from _engines import ENGINES, use_engine
 from _models import model as _model
 from _models import within
 from scipy import stats
@@ -21,8 +23,17 @@ from sim.errors import UsageError
 from sim.model.compile import build_model
 from sim.model.compiled import CompiledModel
 from sim.montecarlo.runner import resume, run
+from sim.montecarlo.runner import run as _run
 
 SEED = 5
+
+
+@pytest.fixture(autouse=True, params=ENGINES)
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test of this module runs on both engines (``run`` takes the one given)."""
+    use_engine(monkeypatch, globals(), request.param)
+    monkeypatch.setitem(globals(), "run", functools.partial(_run, engine=request.param))
+    return str(request.param)
 
 
 def model(body: str, **options: Any) -> CompiledModel:

@@ -242,7 +242,7 @@ class Core:
             self.report(path, f"{what} must be a number; a {value.kind} draws true/false")
         elif value.expressions:
             draw, _, _ = self.dynamic(value, path)
-            return CDelay(path=where, draw=draw)  # a negative draw is a run error
+            return CDelay(path=where, draw=draw, dist=value)  # a negative draw: a run error
         elif value.support()[0] < 0:
             self.report(
                 path, f"{what} must be >= 0, but this {value.kind} can draw negative values"

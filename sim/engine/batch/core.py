@@ -31,9 +31,9 @@ import numpy.typing as npt
 
 from sim.engine.batch.lanes import Grow, LaneOp, Reset
 from sim.engine.batch.outcomes import Tracker
-from sim.engine.batch.plan import Plan, VDelay, VEffect, VExpr, parameter_values
+from sim.engine.batch.plan import Plan, VDelay, VDynamic, VEffect, VExpr, parameter_values
 from sim.engine.batch.streams import Streams, uniforms
-from sim.engine.common import BranchResult, TraceRecord, located, snap
+from sim.engine.common import SERIES, BranchResult, TraceRecord, located, snap
 from sim.errors import RunError
 from sim.format.pool import expert_column
 from sim.model.compiled import CFlow
@@ -115,6 +115,11 @@ class Batch:
         self.flows: list[Any] = []
         self.streams: Streams | None = None
         self.experts: dict[str, Any] = {}  # a pooled parameter's expert per lane
+        # trajectories: the sample times, the recorded expressions, each lane's next sample
+        self.record = model.record
+        self.record_times = np.array(model.record.times if model.record else (), dtype=float)
+        self.record_exprs = [plan.expr(e) for e in model.record.exprs] if model.record else []
+        self.record_k = np.zeros(0, dtype=np.int64)
         # columns: 0 resolution steps, 1 + i process i, then the end, then finished lanes
         self.n_cols = len(model.processes) + 3
         self.END = self.n_cols - 2
@@ -195,6 +200,7 @@ class Batch:
         self.T = op(self.T, self._fresh)
         self.nxt = op(self.nxt, self.END)
         self.tracker.resize(op)
+        self.record_k = op(self.record_k, 0)
         self.gone = op(self.gone, False)
         self.cols = [c if c is None else op(c, 0) for c in self.cols]
         for comp in self.components:
@@ -298,8 +304,17 @@ class Batch:
             for i, w in zip(group.members, mixed, strict=True):
                 u[i] = w
         experts: dict[str, Any] = {}
-        for i, p in enumerate(model.parameters):
-            if p.experts:
+        index = {id(p): i for i, p in enumerate(model.parameters)}
+        # a parameter of others' values comes after them (the model's draw order)
+        ordered = [p for p in model.parameters if p.draw is None]
+        ordered += [p for p in model.parameters_in_draw_order() if p.draw is not None]
+        for p in ordered:
+            i = index[id(p)]
+            if p.draw is not None and p.slot not in self.fixed:
+                values = self.dynamic(plan.dynamic(p.dist, p.path), lanes, u[i])
+                if p.type == "bool":
+                    values = values != 0.0
+            elif p.experts:
                 pick = uniforms(self.seed, branch, plan.expert_streams[i], zero)
                 chosen, values = pooled_values(p, pick, u[i])
                 experts[p.name] = chosen
@@ -336,16 +351,23 @@ class Batch:
 
     # -- expressions, effects, watchers -------------------------------------------------
 
-    def value(self, expr: VExpr, lanes: Ints, scalar: Any = None, path: str = "") -> Any:
-        """Evaluate ``expr`` on ``lanes``; lanes where it fails are failed."""
+    def value(
+        self,
+        expr: VExpr,
+        lanes: Ints,
+        scalar: Any = None,
+        path: str = "",
+        t: Floats | None = None,
+    ) -> Any:
+        """Evaluate ``expr`` on ``lanes`` (at times ``t``, else now); lanes where it fails
+        are failed."""
         vector = expr.vector
         if vector is None:
             c = expr.spec.constant
             return np.full(len(lanes), c, dtype=bool if isinstance(c, bool) else np.float64)
-        clock, cols = self.clock, self.cols
-        value, errors = vector.fn(
-            *[clock[lanes] if s == 0 else cols[s][lanes] for s in vector.slots]
-        )
+        cols = self.cols
+        now = self.clock[lanes] if t is None else t
+        value, errors = vector.fn(*[now if s == 0 else cols[s][lanes] for s in vector.slots])
         if errors is not False and errors.any():
             self.fail_scalar(lanes[errors], path or expr.path, scalar or expr.spec.fn)
         if not isinstance(value, np.ndarray) or value.shape != lanes.shape:
@@ -356,6 +378,8 @@ class Batch:
         """Apply a ``set`` block to ``lanes``, wake the watchers; return the lanes still live."""
         if not len(lanes):
             return lanes
+        if self.record is not None:  # sample times passed since the last change
+            self._sample(lanes, self.clock[lanes], inclusive=False)
         if self.tracker.counting:
             self.tracker.fired(effect.spec, lanes)
         cols = self.cols
@@ -444,6 +468,8 @@ class Batch:
         if spec.expr is not None:
             value = self.value(spec.expr, lanes, path=spec.path).astype(np.float64)
             value = self.within(value, spec.expr, lanes, 0.0)
+        elif spec.dynamic is not None:
+            value = self.dynamic(spec.dynamic, lanes, self.draw(stream, lanes))
         else:
             assert spec.ppf is not None
             value = spec.ppf(self.draw(stream, lanes))
@@ -453,6 +479,31 @@ class Batch:
                 lanes[bad], spec.path, value[bad], lambda x: f"a delay must be >= 0, got {x:g}"
             )
         return np.asarray(value, dtype=np.float64)
+
+    def dynamic(self, spec: VDynamic, lanes: Ints, u: Floats) -> Floats:
+        """Draws (inverse CDFs at ``u``) of a distribution whose fields are expressions:
+        made for each lane's values of them (once per distinct set of values), which it
+        checks; a lane whose values it refuses fails with its message."""
+        names = [name for name, _ in spec.fields]
+        table = np.stack(
+            [np.asarray(self.value(e, lanes, path=spec.path), dtype=np.float64)
+             for _, e in spec.fields],
+            axis=1,
+        )  # fmt: skip
+        distinct, group = np.unique(table, axis=0, return_inverse=True)
+        group = group.ravel()
+        order = np.argsort(group, kind="stable")
+        bounds = np.cumsum(np.bincount(group, minlength=len(distinct)))
+        out = np.full(len(lanes), np.nan)
+        for g, row in enumerate(distinct):
+            members = order[(bounds[g - 1] if g else 0) : bounds[g]]
+            try:
+                dist = spec.dist.resolved(dict(zip(names, map(float, row), strict=True)))
+            except ValueError as error:
+                self.fail_message(lanes[members], spec.path, u[members], _constant(str(error)))
+                continue
+            out[members] = np.asarray(dist.ppf(u[members]), dtype=np.float64)
+        return out
 
     def within(
         self, value: Floats, expr: VExpr, lanes: Ints, low: float, high: float | None = None
@@ -498,6 +549,8 @@ class Batch:
         rows = self.row[lanes]
         out = self.out
         out["t_end"][rows] = self.clock[lanes]
+        if self.record is not None:
+            self._end_samples(lanes)
         self.tracker.write(lanes, rows, out)
         for outcome in self.model.outcomes:
             if outcome.kind == "value":
@@ -513,6 +566,43 @@ class Batch:
                 )
         lanes = lanes[~self.gone[lanes]]
         self.park(lanes)
+
+    # -- trajectories -----------------------------------------------------------------------
+
+    def _sample(self, lanes: Ints, now: Floats, *, inclusive: bool) -> None:
+        """Fill the sample times of ``lanes`` before ``now`` (and at it, when ``inclusive``)
+        from the state as it stands, each at its own time: state changes only through
+        :meth:`apply`, which calls this first (as the SimPy engine's recorder does)."""
+        times, series = self.record_times, self.out[SERIES]
+        last = len(times) - 1
+        k = self.record_k[lanes]
+        while True:
+            at = times[np.minimum(k, last)]
+            due = (k <= last) & ((at < now) | ((at == now) if inclusive else False))
+            if not due.any():
+                break
+            chosen, ks = lanes[due], k[due]
+            rows = self.row[chosen]
+            for j, expr in enumerate(self.record_exprs):
+                value = self.value(expr, chosen, t=times[ks])
+                series[rows, j, ks] = np.asarray(value, dtype=np.float64)
+            k[due] += 1
+        self.record_k[lanes] = k
+
+    def _end_samples(self, lanes: Ints) -> None:
+        """At the end of a branch: its samples up to now, then its values now carried on."""
+        self._sample(lanes, self.clock[lanes], inclusive=True)
+        k = self.record_k[lanes]
+        rest = k < len(self.record_times)
+        if not rest.any():
+            return
+        lanes, k = lanes[rest], k[rest]
+        rows = self.row[lanes]
+        later = np.arange(len(self.record_times))[None, :] >= k[:, None]
+        series = self.out[SERIES]
+        for j, expr in enumerate(self.record_exprs):
+            value = np.asarray(self.value(expr, lanes), dtype=np.float64)
+            series[rows, j, :] = np.where(later, value[:, None], series[rows, j, :])
 
     # -- errors and tracing ----------------------------------------------------------------
 
@@ -567,9 +657,19 @@ class Batch:
             str(self.experts[p.name][0]) if p.name in self.experts else None
             for p in self.model.parameters
         )
+        series = out[SERIES][0] if SERIES in out else None
         return BranchResult(
-            int(out["branch"][0]), float(out["t_end"][0]), params, outcomes, None, experts
+            int(out["branch"][0]), float(out["t_end"][0]), params, outcomes, series, experts
         )
+
+
+def _constant(text: str) -> Callable[[Any], str]:
+    """A message that does not depend on the value."""
+
+    def message(_: Any) -> str:
+        return text
+
+    return message
 
 
 def _scalar_message(fn: Callable[[list[Any]], Any], v: list[Any]) -> str:
@@ -588,6 +688,9 @@ def _outputs(model: Any, seed: int, branches: Ints) -> dict[str, npt.NDArray[Any
         "seed": np.full(n, seed, dtype=np.int64),
         "t_end": np.zeros(n),
     }
+    if model.record is not None:
+        shape = (n, len(model.record.exprs), len(model.record.times))
+        out[SERIES] = np.full(shape, np.nan)
     for column in model.columns:
         if column.role == "expert" or column.dtype == "string":
             out[column.name] = np.full(n, None, dtype=object)

@@ -14,7 +14,7 @@ from sim.engine.batch.outcomes import OutcomePlan
 from sim.engine.batch.streams import PARAMETER, PROCESS, stream_id
 from sim.engine.batch.support import check_supported
 from sim.engine.batch.vexpr import Vectorised, vectorise
-from sim.format.expr import Type
+from sim.format.expr import Type, check
 from sim.model.compiled import (
     CDelay,
     CDraw,
@@ -83,12 +83,23 @@ class VEffect:
 
 @dataclass(frozen=True, slots=True)
 class VDelay:
-    """A delay or duration: constant, expression, or the inverse CDF of a distribution."""
+    """A delay or duration: constant, expression, or the inverse CDF of a distribution
+    (``dynamic`` when its fields are expressions)."""
 
     spec: CDelay
     constant: float | None
     expr: VExpr | None
     ppf: Callable[[Floats], Floats] | None
+    path: str
+    dynamic: VDynamic | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VDynamic:
+    """A distribution whose fields are expressions (format 1.1), evaluated per lane."""
+
+    dist: Any
+    fields: tuple[tuple[str, VExpr], ...]
     path: str
 
 
@@ -121,6 +132,7 @@ class Plan:
             self.readers.append(("stop", 0, model.stop_when.reads))
         self.time_readers = tuple(i for i, (_, _, r) in enumerate(self.readers) if 0 in r)
         self._effects: dict[int, VEffect] = {}
+        self._dynamic: dict[tuple[int, str], VDynamic] = {}
         self.parameter_streams = [stream_id(PARAMETER, p.name) for p in model.parameters]
         self.expert_streams = [stream_id(PARAMETER, p.name, "expert") for p in model.parameters]
         self.stream_ids: list[int] = []
@@ -195,7 +207,24 @@ class Plan:
         if spec.expr is not None:
             return VDelay(spec, None, self.expr(spec.expr), None, spec.path)
         dist = spec.dist
+        if spec.draw is not None:
+            return VDelay(spec, None, None, None, spec.path, self.dynamic(dist, spec.path))
         return VDelay(spec, None, None, _ppf(dist), spec.path)
+
+    def dynamic(self, dist: Any, path: str) -> VDynamic:
+        """The vectorised fields of a distribution whose fields are expressions; an error
+        in one is located at ``path`` (where the SimPy engine locates it). Made once."""
+        found = self._dynamic.get((id(dist), path))
+        if found is not None:
+            return found
+        fields = []
+        for name, source in dist.expressions.items():
+            checked = check(source, self.types, Type.NUMBER)
+            reads = frozenset(self.slot_of[n] for n in checked.names)
+            spec = CExpr(lambda v: None, source, path, reads, checked.constant, checked)
+            fields.append((name, self.expr(spec)))
+        found = self._dynamic[id(dist), path] = VDynamic(dist, tuple(fields), path)
+        return found
 
 
 

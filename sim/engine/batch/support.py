@@ -66,12 +66,13 @@ _KNOWN: dict[type, frozenset[str]] = {
             "indicators",
             "correlations",
             "notes",
+            "record",
         ]
     ),
     CParameter: frozenset(
         ["name", "slot", "type", "value", "sampler", "dist", "doc", "copula", "experts"]
     )
-    | {"cumulative", "path"},
+    | {"cumulative", "path", "draw", "reads", "resolve"},
     CDraw: frozenset(["name", "process", "slot", "sampler", "path", "dist"]),
     CState: frozenset(["name", "slot", "type", "init", "lo", "hi"]),
     CPeriodic: frozenset(["name", "index", "every", "first", "effect"]),
@@ -102,7 +103,7 @@ _KNOWN: dict[type, frozenset[str]] = {
     ),
     CExpr: frozenset(["fn", "source", "path", "reads", "constant", "checked", "size"]),
     Effect: frozenset(["fn", "targets", "reads", "path", "assignments", "draws"]),
-    CDelay: frozenset(["constant", "expr", "sampler", "path", "dist"]),
+    CDelay: frozenset(["constant", "expr", "sampler", "path", "dist", "draw"]),
 }
 # what a known field not listed above stands for, in a refusal
 _FEATURES = {
@@ -122,6 +123,8 @@ def check_supported(model: CompiledModel) -> None:
     _check(model, model, "(root)")
     for p in model.parameters:
         _check(model, p, f"parameters.{p.name}")
+        if p.experts and p.reads:
+            _refuse(model, p.path or f"parameters.{p.name}", _FEATURES["reads"])
     for s in model.state:
         _check(model, s, f"state.{s.name}")
         _check_expr(model, s.init)
@@ -145,6 +148,8 @@ def check_supported(model: CompiledModel) -> None:
                 _check_expr(model, child)
     for indicator in model.indicators:
         _check_expr(model, indicator.when)
+    for expr in model.record.exprs if model.record is not None else ():
+        _check_expr(model, expr)
     if model.stop_when is not None:
         _check_expr(model, model.stop_when)
 
