@@ -179,6 +179,7 @@ class Batch:
         self.row[lanes] = rows
         assert self.streams is not None
         self.streams.branch = self.branch
+        self.streams.start(lanes)
         self._draw_parameters(lanes)
         self._init_state(lanes)
         self._start(self.live(lanes))

@@ -1,17 +1,16 @@
-"""Counter-based random numbers for the batch engine: Philox4x32-10 over numpy arrays.
+"""Counter-based random numbers for the batch engine.
 
 Draw ``k`` of stream ``s`` of branch ``b`` in a run with seed ``S`` is a pure function of
-``(S, b, s, k)``: the key of Philox is the seed, its counter holds the branch, the stream
-and ``k // 2`` (each block gives two doubles). A branch's numbers therefore do not depend
-on which chunk it runs in, on the other branches beside it or on how far ahead they were
-computed, and any branch can be replayed alone (``sim trace``). Streams are named like
-the SimPy engine's (``docs/ARCHITECTURE.md``, Randomness): one per parameter, one per
+``(S, b, s, k)``. Philox4x32-10 (as numpy and JAX use it; key: the seed, counter: the
+branch and the stream) gives each stream of each branch a 64-bit key once; draw ``k`` is
+then SplitMix64's output function of ``key + (k + 1) * 0x9E3779B97F4A7C15`` (SplitMix64's
+own sequence from the key, which passes BigCrush), a dozen numpy operations per draw for
+the lanes that draw, with nothing buffered. A branch's numbers therefore do not depend on
+which chunk it runs in, on the other branches beside it or on the order of its draws
+between streams, and any branch can be replayed alone (``sim trace``). Streams are named
+like the SimPy engine's (``docs/ARCHITECTURE.md``, Randomness): one per parameter, one per
 process and one per stage of a flow, keyed by the crc32 of the names, so that variants
 share random numbers wherever their structure agrees.
-
-:class:`Streams` keeps a small ring buffer of uniforms per branch and stream and tops up
-every branch that runs low at once, so that the cost of Philox (about a hundred numpy
-operations per call) is shared by many draws.
 """
 
 from __future__ import annotations
@@ -28,8 +27,10 @@ __all__ = [
     "PARAMETER",
     "PROCESS",
     "Streams",
+    "draws_of",
     "philox4x32",
     "stream_id",
+    "stream_keys",
     "uniforms",
 ]
 
@@ -89,81 +90,73 @@ def stream_id(kind: int, name: str, *parts: str) -> int:
     return zlib.crc32(text.encode())
 
 
+def stream_keys(seed: int, branches: Ints, stream: int | Ints) -> U64:
+    """The 64-bit key of ``stream`` (or ``stream[i]``) of branch ``branches[i]``."""
+    b = np.asarray(branches, dtype=np.int64).astype(np.uint64)
+    zero = np.zeros(b.shape, dtype=np.uint64)
+    c1 = np.broadcast_to(np.asarray(stream, dtype=np.uint64), b.shape)
+    w = philox4x32(zero, c1, b & _LOW, b >> _SHIFT, seed_key(seed))
+    return np.asarray((w[0] << _SHIFT) | w[1], dtype=np.uint64)
+
+
+_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+
+
+def draws_of(keys: U64, draws: Ints) -> Floats:
+    """Draw number ``draws[i]`` of the stream whose key is ``keys[i]``, in (0, 1)."""
+    z = keys + (draws.astype(np.uint64) + np.uint64(1)) * _GAMMA
+    z = (z ^ (z >> _S30)) * _MIX1
+    z = (z ^ (z >> _S27)) * _MIX2
+    z ^= z >> _S31
+    unit: Floats = ((z >> _S11).astype(np.float64) + 0.5) * _TO_UNIT
+    return unit
+
+
 def uniforms(seed: int, branches: Ints, stream: int | Ints, draws: Ints) -> Floats:
     """Draw number ``draws[i]`` of ``stream`` (or ``stream[i]``) in branch ``branches[i]``,
     in (0, 1)."""
-    branches = np.asarray(branches, dtype=np.int64)
-    draws = np.asarray(draws, dtype=np.int64)
-    b = branches.astype(np.uint64)
-    c0 = (draws >> 1).astype(np.uint64) & _LOW
-    c1 = np.broadcast_to(np.asarray(stream, dtype=np.uint64), b.shape)
-    w = philox4x32(c0, c1, b & _LOW, b >> _SHIFT, seed_key(seed))
-    odd = (draws & 1).astype(bool)
-    hi = np.where(odd, w[2], w[0])
-    lo = np.where(odd, w[3], w[1])
-    return _unit((hi << _SHIFT) | lo)
-
-
-def _unit(bits: U64) -> Floats:
-    """Uniforms in (0, 1) from 64 random bits (the top 53 of them)."""
-    return ((bits >> np.uint64(11)).astype(np.float64) + 0.5) * _TO_UNIT
+    keys = stream_keys(seed, branches, stream)
+    return draws_of(keys, np.asarray(draws, dtype=np.int64))
 
 
 class Streams:
-    """Buffered draws of several streams for the branches of a batch.
+    """The draws of several streams for the lanes of a batch.
 
-    ``branch`` holds each lane's branch number; lanes are positions in the batch's arrays
-    and move when finished branches are dropped (:meth:`keep`). Each lane and stream has
-    a ring of ``size`` uniforms. When a draw finds a lane's ring empty, every lane that
-    holds fewer than ``low`` numbers and draws from the stream (this time or before) gets
-    ``size - low`` more at once, so that Philox runs on many lanes at a time, and lanes
-    that never draw from a stream never fill its ring.
+    ``keys[s]`` holds each lane's key of stream ``s`` (an index into ``streams``) and
+    ``read[s]`` how many it has drawn; keys are made when a lane takes a branch
+    (:meth:`start`).
     """
 
-    def __init__(self, seed: int, branch: Ints, streams: list[int], size: int = 16) -> None:
-        self.key = seed_key(seed)
+    def __init__(self, seed: int, branch: Ints, streams: list[int]) -> None:
+        self.seed = seed
+        self.ids = np.array(streams, dtype=np.uint64)
         self.branch = branch
-        self.ids = streams
-        self.size = size
-        self.low = size // 2
-        self.quantum = size - self.low  # even: draws come in pairs
-        self.mask = size - 1
         n = len(branch)
-        self.buf = [np.empty((n, size)) for _ in streams]
+        self.keys = [np.zeros(n, dtype=np.uint64) for _ in streams]
         self.read = [np.zeros(n, dtype=np.int64) for _ in streams]
-        self.written = [np.zeros(n, dtype=np.int64) for _ in streams]
 
     def resize(self, op: LaneOp) -> None:
         """Pass every per-lane array through ``op``; the caller then sets ``branch``, the
-        new lane-to-branch map."""
-        for s in range(len(self.ids)):
-            self.buf[s] = op(self.buf[s], 0.0)
-            self.read[s] = op(self.read[s], 0)
-            self.written[s] = op(self.written[s], 0)
+        new lane-to-branch map, and starts the new lanes."""
+        self.keys = [op(k, 0) for k in self.keys]
+        self.read = [op(r, 0) for r in self.read]
+
+    def start(self, lanes: Ints) -> None:
+        """Make the keys of every stream of ``lanes`` (which have just taken a branch)."""
+        m, k = len(self.ids), len(lanes)
+        if not m or not k:
+            return
+        keys = stream_keys(self.seed, np.tile(self.branch[lanes], m), np.repeat(self.ids, k))
+        for s, row in enumerate(keys.reshape(m, k)):
+            self.keys[s][lanes] = row
+            self.read[s][lanes] = 0
 
     def draw(self, s: int, lanes: Ints) -> Floats:
-        """One uniform of stream number ``s`` (an index into ``streams``) for each lane."""
+        """One uniform of stream number ``s`` for each lane."""
         read = self.read[s]
         k = read[lanes]
-        left = self.written[s][lanes] - k
-        if left.min(initial=1) <= 0:
-            written = self.written[s]
-            low = (written - read < self.low) & (written > 0)
-            low[lanes[left <= 0]] = True
-            self._top_up(s, np.flatnonzero(low))
         read[lanes] = k + 1
-        return self.buf[s].ravel().take(lanes * self.size + (k & self.mask))
-
-    def _top_up(self, s: int, low: Ints) -> None:
-        """Add ``quantum`` numbers to the rings of the given lanes of stream ``s``."""
-        written = self.written[s]
-        start = written[low]  # even
-        blocks = self.quantum // 2
-        b = np.repeat(self.branch[low].astype(np.uint64), blocks)
-        c0 = ((start >> 1)[:, None] + np.arange(blocks)).ravel().astype(np.uint64) & _LOW
-        c1 = np.full(b.shape, self.ids[s], dtype=np.uint64)
-        w0, w1, w2, w3 = philox4x32(c0, c1, b & _LOW, b >> _SHIFT, self.key)
-        pair = np.stack([_unit((w0 << _SHIFT) | w1), _unit((w2 << _SHIFT) | w3)], axis=1)
-        at = low[:, None] * self.size + (start[:, None] + np.arange(self.quantum)) % self.size
-        self.buf[s].ravel()[at.ravel()] = pair.ravel()
-        written[low] = start + self.quantum
+        return draws_of(self.keys[s][lanes], k)
