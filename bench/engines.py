@@ -6,9 +6,9 @@ alike. For each scenario the script prints the branches per second of each engin
 their ratio, and the peak memory of one batch chunk (numpy's allocations, as tracemalloc
 sees them; it is bounded by the window of branches the engine advances at once, so it is
 measured on a chunk of one and a half windows). CPU time of this process is counted, not
-wall time. The batch chunk defaults to the largest the runner makes (65,536 branches).
+wall time. The batch chunk defaults to the largest the runner makes (131,072 branches).
 
-    python bench/engines.py [--rounds 2] [--simpy 200] [--chunk 65536] [FILE ...]
+    python bench/engines.py [--rounds 2] [--simpy 200] [--chunk 131072] [FILE ...]
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ __all__ = [
 ]
 
 MAX_CHUNK = 1024
-BATCH_MAX_CHUNK = 65536
+BATCH_MAX_CHUNK = 131072
 BATCH_MIN_CHUNK = 256
 MIN_CHUNK = 32
 TARGET_CHUNKS = 32
@@ -239,9 +239,9 @@ def ignore_interrupts() -> None:
 
 def batch_chunk_size(branches: int) -> int:
     """Return the batch engine's default chunk size: ``branches / 4`` rounded up, kept
-    within 256..65536. The batch engine pays per numpy call, whatever the number of
+    within 256..131072. The batch engine pays per numpy call, whatever the number of
     branches it advances together, so its chunks are much larger than the SimPy engine's;
-    its memory is bounded by the window of branches it advances at once (16,384), not by
+    its memory is bounded by the window of branches it advances at once (32,768), not by
     the chunk, whose rows take some tens of megabytes at most."""
     return min(BATCH_MAX_CHUNK, max(BATCH_MIN_CHUNK, math.ceil(branches / 4)))
 
