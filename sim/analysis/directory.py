@@ -99,6 +99,7 @@ class SettingsDirectory:
         self.partial = partial_path(out)
         self.manifest = manifest
         self.lock = lock
+        self._index: dict[int, dict[tuple[int, int], Path]] | None = None  # chunk files
 
     @property
     def kind(self) -> str:
@@ -228,14 +229,18 @@ class SettingsDirectory:
             raise RuntimeError(f"chunk {start}..{stop} came back with {batch.num_rows} rows")
         name = f"{setting:06d}-{start:012d}-{stop:012d}.parquet"
         write_chunk(self.partial / _CHUNKS / name, batch)
+        self._index = None
 
     def chunks(self, setting: int, branches: int, schema: pa.Schema) -> Iterator[pa.Table]:
         """Return an iterator over the chunks of ``setting``, read in branch order."""
-        files = {}
-        for path in (self.partial / _CHUNKS).glob(f"{setting:06d}-*.parquet"):
-            match = _CHUNK_NAME.fullmatch(path.name)
-            if match and int(match[1]) == setting:
-                files[int(match[2]), int(match[3])] = path
+        if self._index is None:  # the folder is listed once: a sensitivity has many settings
+            self._index = {}
+            for path in (self.partial / _CHUNKS).iterdir():
+                match = _CHUNK_NAME.fullmatch(path.name)
+                if match:
+                    key = (int(match[2]), int(match[3]))
+                    self._index.setdefault(int(match[1]), {})[key] = path
+        files = self._index.get(setting, {})
         return chunk_tables(files, branches, schema, self.partial / _CHUNKS)
 
     def table(self, setting: int, branches: int, schema: pa.Schema) -> pa.Table:
