@@ -205,3 +205,57 @@ def test_a_comparison_by_file_resumes_by_file(
 @pytest.fixture
 def scenario(tmp_path: Path) -> Path:
     return write_tiny(tmp_path)
+
+
+@pytest.mark.parametrize("kind", list(FILES))
+def test_killed_between_its_final_files_and_the_rename_a_resume_publishes_it(
+    kind: str, scenario: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last moment an analysis can be killed: its files written, the rename not done."""
+    whole, out = tmp_path / "whole", tmp_path / "out"
+    assert invoke(*command(kind, scenario, whole)).exit_code == 0
+
+    def killed(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(sim.analysis.directory, "_publish", killed)
+        invoke(*command(kind, scenario, out))
+    assert not out.exists()
+    manifest = json.loads((tmp_path / "out.partial" / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    resumed = invoke(kind, "--resume", str(out))
+    assert resumed.exit_code == 0, resumed.output
+    assert not (tmp_path / "out.partial").exists()
+    same_files(kind, out, whole)
+
+
+@pytest.mark.parametrize("kind", ["run", *FILES])
+def test_a_start_killed_at_any_write_leaves_no_partial_or_a_resumable_one(
+    kind: str, scenario: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each of the first files a start writes is the moment of a kill (its scenario text, its
+    manifest, ...): what is left is nothing, or a partial directory that a resume finishes."""
+    import sim.montecarlo.directory as directory
+
+    real = directory._write_text
+    for moment in range(3):
+        out = tmp_path / f"out{moment}"
+        written = 0
+
+        def write_then_die(path: Path, text: str) -> None:
+            nonlocal written
+            if written == moment:  # noqa: B023
+                raise KeyboardInterrupt
+            written += 1
+            real(path, text)
+
+        run = ["run", str(scenario), "-n", "70", "-s", "3", "-o", str(out)]
+        with monkeypatch.context() as patch:
+            patch.setattr(directory, "_write_text", write_then_die)
+            invoke(*(run if kind == "run" else command(kind, scenario, out)))
+        if (tmp_path / f"out{moment}.partial").exists():
+            verb = [kind] if kind != "run" else ["run"]
+            resumed = invoke(*verb, "--resume", str(out))
+            assert resumed.exit_code == 0, (moment, resumed.output)
+            assert json.loads((out / "manifest.json").read_text())["status"] == "complete"

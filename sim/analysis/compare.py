@@ -576,6 +576,8 @@ def resume_compare(
     ``comparison.parquet`` and ``branches.parquet`` are those of an uninterrupted one.
     """
     found = SettingsDirectory.reopen(Path(directory), "compare")
+    if found.complete:  # interrupted after its final files: only the rename was left
+        return open_comparison(found.publish())
     try:
         model = found.model()
         plan = found.plan

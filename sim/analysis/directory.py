@@ -34,9 +34,9 @@ from sim.montecarlo.directory import (
     _is_run_like,
     _publish,
     _write_json,
-    _write_text,
     check_replaceable,
     chunk_tables,
+    make_partial,
     write_chunk,
 )
 from sim.montecarlo.lock import DirectoryLock
@@ -135,12 +135,8 @@ class SettingsDirectory:
         try:
             check_replaceable(out, kind)
             directory._clear_leftover()
-            (directory.partial / _CHUNKS).mkdir(parents=True)
             made = True
-            _write_json(directory.partial / MANIFEST, manifest)
-            _write_text(directory.partial / _SOURCE, model.source)
-            if model.includes:
-                _write_json(directory.partial / _INCLUDES, dict(model.includes))
+            make_partial(directory.partial, manifest, model.source, model.includes)
         except OSError as error:
             if made:  # a fresh directory that could not be written (a full disk): no use
                 shutil.rmtree(directory.partial, ignore_errors=True)
@@ -251,10 +247,21 @@ class SettingsDirectory:
         """Write ``tables`` and the complete ``manifest``, then rename the directory to ``out``."""
         for name, table in tables.items():
             pq.write_table(table, self.partial / name)
+        # Complete before the working files go: a process killed from here on leaves a
+        # partial directory that a resume only has to publish.
+        _write_json(self.partial / MANIFEST, {**manifest, "status": "complete"})
+        return self.publish()
+
+    @property
+    def complete(self) -> bool:
+        """Whether the final files are written and only the rename is left."""
+        return bool(self.manifest.get("status") == "complete")
+
+    def publish(self) -> Path:
+        """Drop the working files of a complete analysis and rename it to ``out``."""
         shutil.rmtree(self.partial / _CHUNKS, ignore_errors=True)
         (self.partial / _SOURCE).unlink(missing_ok=True)
         (self.partial / _INCLUDES).unlink(missing_ok=True)
-        _write_json(self.partial / MANIFEST, {**manifest, "status": "complete"})
         _publish(self.partial, self.out)
         self.lock.release()
         return self.out
@@ -284,6 +291,8 @@ def _incomplete_manifest(out: Path, partial: Path, kind: str | None) -> dict[str
             f"{partial}: holds an interrupted {_NOUNS.get(str(found), 'run')}; "
             f"finish it with '{hint}'"
         )
+    if manifest.get("status") == "complete":
+        return manifest  # killed between its final files and the rename: publish it
     if not (partial / _SOURCE).is_file() or not (partial / _CHUNKS).is_dir():
         raise UsageError(f"{partial}: the incomplete {what} lacks its scenario text or chunks")
     return manifest

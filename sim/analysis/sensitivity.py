@@ -461,6 +461,8 @@ def resume_sensitivity(
     one first drawn), so the indices are those of an uninterrupted analysis.
     """
     found = SettingsDirectory.reopen(Path(directory), "sensitivity")
+    if found.complete:  # interrupted after its final files: only the rename was left
+        return open_sensitivity(found.publish())
     clock = time.perf_counter()
     try:
         model = found.model()

@@ -579,6 +579,8 @@ def resume_sweep(
     ``branches.parquet`` are the same as those of an uninterrupted sweep.
     """
     found = SettingsDirectory.reopen(Path(directory), "sweep")
+    if found.complete:  # interrupted after its final files: only the rename was left
+        return open_sweep(found.publish())
     clock = time.perf_counter()
     try:
         model = found.model()

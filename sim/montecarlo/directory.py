@@ -143,6 +143,31 @@ def _write_text(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
+def make_partial(
+    partial: Path,
+    manifest: Mapping[str, Any],
+    source: str,
+    includes: Iterable[tuple[str, str]] = (),
+) -> None:
+    """Make ``partial`` whole at once: its chunk folder, scenario text, includes and manifest.
+
+    They are written into a hidden sibling folder first, which is then renamed, so that a
+    process killed at any moment leaves either no ``partial`` or one that can be resumed
+    (a leftover hidden folder of a killed start is removed by the next start, which holds
+    the directory's lock).
+    """
+    fresh = partial.with_name(f".{partial.name}.new")
+    shutil.rmtree(fresh, ignore_errors=True)
+    (fresh / _CHUNKS).mkdir(parents=True)
+    if source:
+        _write_text(fresh / _SOURCE, source)
+    kept = dict(includes)
+    if kept:
+        _write_json(fresh / _INCLUDES, kept)
+    _write_json(fresh / MANIFEST, manifest)
+    os.rename(fresh, partial)
+
+
 def _is_run_like(path: Path) -> bool:
     """Whether ``path`` is a directory that sim may replace: empty, or holding a manifest."""
     return path.is_dir() and ((path / MANIFEST).is_file() or not any(path.iterdir()))
@@ -227,13 +252,8 @@ class RunDirectory:
                         f"'sim run --resume {out}', or delete that folder to start afresh"
                     )
                 shutil.rmtree(run.partial)
-            (run.partial / _CHUNKS).mkdir(parents=True)
             made = True
-            _write_json(run.partial / MANIFEST, manifest)
-            if source:
-                _write_text(run.partial / _SOURCE, source)
-            if includes:
-                _write_json(run.partial / _INCLUDES, dict(includes))
+            make_partial(run.partial, manifest, source, includes)
         except OSError as error:
             if made:  # a fresh directory that could not be written (a full disk): no use
                 shutil.rmtree(run.partial, ignore_errors=True)
