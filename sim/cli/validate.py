@@ -45,7 +45,9 @@ def validate(
         typer.Option(
             "--sources",
             help="Also check that every cited source file exists (beside the scenario or in "
-            "its sources/ folder) and contains every quote verbatim, white space aside.",
+            "its sources/ folder) and contains every quote verbatim, white space aside, and "
+            "that no parameter cites a source dated after the vantage date (hindsight) "
+            "unless it states `hindsight:` with a reason.",
         ),
     ] = False,
     strict: Annotated[
@@ -73,8 +75,11 @@ def validate(
                 doc, scenario = read_scenario(file)  # read once: compiled, then quotes checked
                 model = compile_scenario(scenario, doc)
                 problems = _strict_problems(doc, model) if strict else []
+                warnings: list[Problem] = []
                 if sources:
                     problems += _citation_problems(file, doc, model)
+                    hindsight, warnings = _hindsight_problems(doc, model)
+                    problems += hindsight
                 if problems:
                     raise ScenarioError(sorted(dict.fromkeys(problems), key=_position))
             except SimError as error:
@@ -85,7 +90,7 @@ def validate(
                 ", questions stated" if strict else ""
             )
             typer.echo(summary_line(str(file), model) + checked)
-            for warning in unused_warnings(model, doc):
+            for warning in [*warnings, *unused_warnings(model, doc)]:
                 typer.echo(str(warning), err=True)
     if failed:
         raise typer.Exit(EXIT_USAGE)
@@ -102,6 +107,16 @@ def _citation_problems(file: Path, doc: Document, model: CompiledModel) -> list[
     if model.scenario is None:
         return []
     return citation_problems(doc, model.scenario, file.parent)
+
+
+def _hindsight_problems(doc: Document, model: CompiledModel) -> tuple[list[Problem], list[Problem]]:
+    """Parameters citing sources dated after the vantage date, and warnings (see
+    :func:`sim.format.provenance.hindsight_problems`)."""
+    from sim.format.provenance import hindsight_problems
+
+    if model.scenario is None:
+        return [], []
+    return hindsight_problems(doc, model.scenario)
 
 
 def _strict_problems(doc: Document, model: CompiledModel) -> list[Problem]:

@@ -5,18 +5,25 @@ assumptions). The format checks that citations name declared sources; this modul
 further, when asked (``sim validate --sources``): it finds each source's ``file`` next to
 the scenario or in its ``sources/`` folder and looks for every quote in it, comparing
 with runs of white space folded to one space.
+
+It also keeps backtests honest: a parameter that cites a source dated after the scenario's
+vantage date (``vantage``, default ``time.start``) uses what the forecaster could not have
+known, and is flagged unless it says why under ``hindsight``.
 """
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import re
 from pathlib import Path
 
 from sim.errors import Problem
+from sim.format.citation import cited
 from sim.format.document import Document
 from sim.format.scenario import Scenario, citations_of
 
-__all__ = ["citation_problems", "normalise"]
+__all__ = ["citation_problems", "hindsight_problems", "normalise", "source_date"]
 
 _SPACE = re.compile(r"\s+")
 
@@ -67,3 +74,84 @@ def citation_problems(doc: Document, scenario: Scenario, folder: Path) -> list[P
             )
         )
     return problems
+
+
+_ISO = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+
+
+def source_date(text: str | None) -> tuple[dt.date, dt.date] | None:
+    """The first and last day of a source's ISO ``date`` (``YYYY-MM-DD``, ``YYYY-MM`` or
+    ``YYYY``); None when there is no date or it is other text."""
+    match = _ISO.match((text or "").strip())
+    if match is None:
+        return None
+    year, month, day = (int(g) if g else None for g in match.groups())
+    assert year is not None
+    try:
+        if day is not None and month is not None:
+            first = last = dt.date(year, month, day)
+        elif month is not None:
+            first = dt.date(year, month, 1)
+            last = dt.date(year, month, calendar.monthrange(year, month)[1])
+        else:
+            first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    except ValueError:
+        return None
+    return first, last
+
+
+def vantage_of(scenario: Scenario) -> dt.date | None:
+    """The date as of which the scenario is written: ``vantage``, else ``time.start``."""
+    return scenario.vantage if scenario.vantage is not None else scenario.time.start
+
+
+def hindsight_problems(doc: Document, scenario: Scenario) -> tuple[list[Problem], list[Problem]]:
+    """Parameters citing a source dated after the vantage date, and warnings.
+
+    A parameter (or an expert of its pool) that cites a source published after the vantage
+    date (a month or a year that ends after it counts: it may be) is a problem, located at
+    the citation's ``ref``, unless the parameter states ``hindsight:`` (why it may). A
+    cited source whose ``date`` is not an ISO date cannot be compared: it gets a warning,
+    as does a scenario that cites dated sources but has no vantage date (no ``vantage``,
+    no ``time.start``).
+    """
+    vantage = vantage_of(scenario)
+    dates = {s.id: (i, s.date, source_date(s.date)) for i, s in enumerate(scenario.sources)}
+    problems: list[Problem] = []
+    warned: set[str] = set()
+    warnings: list[Problem] = []
+    for name, parameter in scenario.parameters.items():
+        citations = list(cited(parameter.source, ("parameters", name)))
+        for k, expert in enumerate(getattr(parameter.dist, "experts", ())):
+            citations += cited(expert.source, ("parameters", name, "dist", "experts", k))
+        for where, citation in citations:
+            found = dates.get(citation.ref)
+            if found is None or found[1] is None:
+                continue
+            index, text, period = found
+            if period is None or vantage is None:
+                if citation.ref not in warned:
+                    warned.add(citation.ref)
+                    why = (
+                        f"its date {text!r} is not an ISO date (YYYY-MM-DD, YYYY-MM or YYYY)"
+                        if period is None
+                        else "the scenario has no vantage date (vantage or time.start)"
+                    )
+                    warnings.append(
+                        doc.problem(
+                            ("sources", index, "date"),
+                            f"warning: hindsight not checked for source {citation.ref!r}: {why}",
+                        )
+                    )
+                continue
+            if period[1] > vantage and parameter.hindsight is None:
+                after = "after" if period[0] > vantage else "possibly after"
+                problems.append(
+                    doc.problem(
+                        (*where, "ref"),
+                        f"hindsight: {citation.ref!r} is dated {text}, {after} the vantage date "
+                        f"{vantage}; cite what was known by then, or say why under "
+                        f"parameters.{name}.hindsight",
+                    )
+                )
+    return problems, warnings

@@ -135,7 +135,11 @@ class Source(_Model):
     file: str | None = Field(default=None, description="File name of the document's text.")
     url: str | None = Field(default=None, description="Where the document was published.")
     author: str | None = Field(default=None, description="Author or outlet.")
-    date: Text | None = Field(default=None, description="Publication date, as known.")
+    date: Text | None = Field(
+        default=None,
+        description="Publication date: ISO YYYY-MM-DD (or YYYY-MM, YYYY); `sim validate "
+        "--sources` compares it with the vantage date. Other text is kept, unchecked.",
+    )
 
 
 class Parameter(_Model):
@@ -152,6 +156,10 @@ class Parameter(_Model):
     source: Citations | None = Field(default=None, description="Citation(s) supporting the number.")
     assumption: str | None = Field(
         default=None, description="One line of rationale, where no source gives the number."
+    )
+    hindsight: Annotated[str, StringConstraints(min_length=1)] | None = Field(
+        default=None,
+        description="Why the parameter may cite a source dated after the vantage date.",
     )
 
     @model_validator(mode="after")
@@ -487,6 +495,11 @@ class Scenario(_Model):
     include: list[str] = Field(default_factory=list, description=_INCLUDE_DOC)
     overrides: Overrides | None = Field(default=None, description=_OVERRIDES_DOC)
     time: TimeSpec = Field(description="Unit, horizon and optional start date.")
+    vantage: Date | None = Field(
+        default=None,
+        description="The date as of which the scenario is written (default time.start); "
+        "`sim validate --sources` flags parameters citing sources dated after it.",
+    )
     sources: list[Source] = Field(default_factory=list, description="Documents cited.")
     parameters: dict[Name, Parameter] = Field(
         default_factory=dict, description="Uncertain inputs and fixed values."

@@ -391,6 +391,12 @@ def summary_by_records(split: Mapping[str, Any]) -> list[dict[str, Any]]:
     return records
 
 
+def _vantage(model: CompiledModel) -> dict[str, str]:
+    """``{"vantage": ISO}`` where the scenario states the date as of which it is written."""
+    vantage = getattr(model.scenario, "vantage", None)
+    return {} if vantage is None else {"vantage": vantage.isoformat()}
+
+
 def include_digests(model: CompiledModel) -> dict[str, str]:
     """Return the sha256 of each file the scenario includes, by key (relative to its folder)."""
     return {key: hashlib.sha256(text.encode("utf-8")).hexdigest() for key, text in model.includes}
@@ -437,6 +443,7 @@ def make_manifest(
         "horizon": model.horizon,
         "unit": model.unit,
         "start": None if model.start is None else model.start.isoformat(),
+        **_vantage(model),
         "variant": model.variant,
         "overrides": dict(model.overrides),
         **({"notes": list(model.notes)} if model.notes else {}),
