@@ -149,7 +149,7 @@ def test_a_feature_the_batch_engine_does_not_know_is_refused_by_name() -> None:
         check_supported(bad)
 
 
-def test_a_draw_whose_fields_are_expressions_is_refused_until_the_batch_engine_has_it() -> None:
+def test_a_draw_whose_fields_are_expressions_runs_on_the_batch_engine() -> None:
     head = "sim: 1.1\nname: test\ntitle: Test\ndescription: A test.\n"
     head += "time: {unit: month, horizon: 10}\n"
     m = build_model(
@@ -169,10 +169,10 @@ outcomes:
 """,
         "test.yaml",
     )
-    with pytest.raises(UnsupportedError, match=r"whose fields are expressions"):
-        run_branches(m, 1, 0, 10)
-    with pytest.raises(UsageError, match="use --engine simpy"):
-        sim.run(m, branches=10, engine="batch")
+    check_supported(m)
+    x = sim.run(m, branches=2000, seed=1, engine="batch").table.column("x").to_numpy()
+    # a compound Poisson sum: 10 jumps expected, each Exp(mean 2): mean 20, variance 10 * 8
+    assert abs(x.mean() - 20.0) <= 4 * np.sqrt(80 / x.size)
 
 
 def test_distributions_whose_fields_are_expressions_run_on_the_batch_engine() -> None:

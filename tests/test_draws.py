@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import textwrap
 
 import numpy as np
@@ -11,7 +12,7 @@ from scipy import stats
 
 import sim
 from sim.engine.simpy import run_branch
-from sim.errors import ScenarioError
+from sim.errors import RunError, ScenarioError
 from sim.model.compile import build_model
 
 HEAD = """\
@@ -42,32 +43,35 @@ def scenario(text: str, **options: object) -> sim.CompiledModel:
 
 
 ENGINES = ("simpy", "batch")
-STATIC = JUMPS.replace('mean: "size"', "mean: 2")  # the batch engine draws numbers only
+STATIC = JUMPS.replace('mean: "size"', "mean: 2")  # a draw whose fields are numbers
 
 
-@pytest.mark.parametrize(("engine", "text"), [("simpy", JUMPS), ("batch", STATIC)])
+@pytest.mark.parametrize(
+    ("engine", "text"), [("simpy", JUMPS), ("batch", JUMPS), ("simpy", STATIC), ("batch", STATIC)]
+)
 def test_ten_fresh_exponential_jumps_add_up_to_a_gamma(engine: str, text: str) -> None:
     table = sim.run(scenario(text), branches=3000, seed=4, engine=engine).table
     total = table.column("total").to_numpy()
     assert stats.kstest(total, stats.gamma(10, scale=2).cdf).pvalue > 0.01
 
 
-def test_the_batch_engine_refuses_a_draw_whose_fields_are_expressions() -> None:
-    from sim.errors import UsageError
-
-    with pytest.raises(UsageError, match=r"processes\[0\].draws.jump: the batch engine cannot "
-                       r"run a distribution whose fields are expressions"):  # fmt: skip
-        sim.run(scenario(JUMPS), branches=2, engine="batch")
-
-
-def test_a_draw_may_read_the_state_when_it_is_drawn() -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_draw_may_read_the_state_when_it_is_drawn(engine: str) -> None:
     text = JUMPS.replace('mean: "size"', 'mean: "1 + integration"').replace("every: 1", "every: 5")
     # Two jumps: J1 ~ Exp(mean 1), then J2 ~ Exp(mean 1 + J1) given J1.
-    table = sim.run(scenario(text), branches=3000, seed=5).table
+    table = sim.run(scenario(text), branches=3000, seed=5, engine=engine).table
     total = table.column("total").to_numpy()
-    # E[J1 + J2] = 1 + E[1 + J1] = 3
-    se = np.std(total, ddof=1) / np.sqrt(total.size)
+    # E[J1 + J2] = 1 + E[1 + J1] = 3; Var = Var(J1) + E[(1 + J1)^2] + Var(1 + J1) = 1 + 5 + 1
+    se = math.sqrt(7 / total.size)
     assert abs(total.mean() - 3.0) <= 4 * se
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_draw_that_breaks_its_rules_when_drawn_is_a_located_run_error(engine: str) -> None:
+    text = JUMPS.replace('mean: "size"', 'mean: "size - t"')  # mean 0 at t = 2
+    where = r"draws.yaml:14:19: processes\[0\].draws.jump: mean must be > 0, got 0 \(branch 0"
+    with pytest.raises(RunError, match=where):
+        sim.run(scenario(text), branches=3, engine=engine)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -124,7 +128,9 @@ def test_trace_shows_the_values_drawn() -> None:
     assert len(steps) == 10 and all(s.startswith("periodic update (jump=") for s in steps)
 
 
-@pytest.mark.parametrize(("engine", "text"), [("simpy", JUMPS), ("batch", STATIC)])
+@pytest.mark.parametrize(
+    ("engine", "text"), [("simpy", JUMPS), ("batch", JUMPS), ("batch", STATIC)]
+)
 def test_rows_do_not_depend_on_the_executor(engine: str, text: str) -> None:
     model = scenario(text)
     serial = sim.run(model, branches=64, seed=1, chunk_size=64, engine=engine)

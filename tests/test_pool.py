@@ -89,6 +89,31 @@ def test_the_pool_cdf_and_inverse_cdf_agree() -> None:
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+def test_experts_whose_distributions_read_a_parameter(engine: str) -> None:
+    text = """\
+    parameters:
+      scale: {dist: {kind: uniform, low: 1, high: 3}, assumption: a test}
+      delay:
+        dist:
+          kind: pool
+          experts:
+            - {name: quick, weight: 1, dist: {kind: exponential, mean: "scale"}, assumption: a}
+            - {name: slow, weight: 3, dist: {kind: uniform, low: "scale", high: "2 * scale"},
+               assumption: b}
+    outcomes:
+      - {kind: value, name: d, expr: delay}
+    """
+    table = sim.run(scenario(text), branches=4000, seed=3, engine=engine).table.to_pandas()
+    quick = table[table["delay__expert"] == "quick"]
+    slow = table[table["delay__expert"] == "slow"]
+    assert abs(len(quick) / 4000 - 0.25) <= 4 * math.sqrt(0.25 * 0.75 / 4000)
+    # given the parameter it reads, each expert's value is its own distribution's:
+    # exp(-delay / scale) is uniform for the quick expert, (delay - scale) / scale for the slow
+    assert stats.kstest(np.exp(-quick["delay"] / quick["scale"]), "uniform").pvalue > 0.01
+    assert stats.kstest((slow["delay"] - slow["scale"]) / slow["scale"], "uniform").pvalue > 0.01
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 def test_a_branch_draws_what_its_expert_alone_would_draw(engine: str) -> None:
     late = "{dist: {kind: gamma, shape: 4, scale: 1.5}}"
     text = MIXTURE + f"variants:\n  late_only: {{parameters: {{delay: {late}}}}}\n"

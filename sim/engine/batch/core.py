@@ -307,8 +307,9 @@ class Batch:
         experts: dict[str, Any] = {}
         index = {id(p): i for i, p in enumerate(model.parameters)}
         # a parameter of others' values comes after them (the model's draw order)
-        ordered = [p for p in model.parameters if p.draw is None]
-        ordered += [p for p in model.parameters_in_draw_order() if p.draw is not None]
+        # (a pool reads others when its experts' distributions do)
+        ordered = [p for p in model.parameters if p.draw is None and not p.reads]
+        ordered += [p for p in model.parameters_in_draw_order() if p.draw is not None or p.reads]
         for p in ordered:
             i = index[id(p)]
             if p.draw is not None and p.slot not in self.fixed:
@@ -317,7 +318,7 @@ class Batch:
                     values = values != 0.0
             elif p.experts:
                 pick = uniforms(self.seed, branch, plan.expert_streams[i], zero)
-                chosen, values = pooled_values(p, pick, u[i])
+                chosen, values = pooled_values(p, pick, u[i], self._expert_values(p, lanes))
                 experts[p.name] = chosen
                 if (column := expert_column(p.name)) in self.out:
                     self.out[column][rows] = chosen
@@ -333,6 +334,17 @@ class Batch:
                 expert = experts[p.name][0] if p.name in experts else None
                 what = "drawn" if expert is None else f"drawn (expert {expert})"
                 self.note("parameters", what, ((p.name, None, self.cols[p.slot][0].item()),))
+
+    def _expert_values(self, p: Any, lanes: Ints) -> Callable[[int, Bools, Floats], Floats]:
+        """Values of a pool's expert whose distribution reads other parameters, for the
+        lanes (a mask of ``lanes``) that picked it, from their uniforms; an error in one is
+        located at the pool, as in the SimPy engine."""
+
+        def values(k: int, picked: Bools, u: Floats) -> Floats:
+            spec = self.plan.dynamic(p.dist.experts[k].dist, p.path)
+            return self.dynamic(spec, lanes[picked], u)
+
+        return values
 
     def _init_state(self, lanes: Ints) -> None:
         for s in self.model.state:
@@ -384,15 +396,8 @@ class Batch:
         if self.tracker.counting:
             self.tracker.fired(effect.spec, lanes)
         cols = self.cols
-        for d in effect.draws:  # drawn afresh for these lanes, before the block reads them
-            x = d.ppf(self.draw(d.stream, lanes))
-            if cols[d.slot] is None:
-                cols[d.slot] = np.zeros(self.n, dtype=bool if d.boolean else np.float64)
-            cols[d.slot][lanes] = x != 0.0 if d.boolean else x
-        if effect.draws and self.trace is not None:
-            shown = ", ".join(f"{d.name}={_shown(cols[d.slot][lanes[0]].item())}"
-                              for d in effect.draws)  # fmt: skip
-            what = f"{what} ({shown})"
+        if effect.draws:
+            what = self._draws(effect, lanes, what)
         news = []
         for a in effect.assignments:
             x = self.value(a.expr, lanes, effect.spec.fn, effect.path)
@@ -432,6 +437,26 @@ class Batch:
             if len(woken):
                 self.wake(effect.watchers, woken)
         return self.live(lanes)
+
+    def _draws(self, effect: VEffect, lanes: Ints, what: str) -> str:
+        """Draw a block's ``draws`` afresh for ``lanes``, before the block reads them;
+        return ``what`` with the values drawn where a branch is traced."""
+        cols = self.cols
+        for d in effect.draws:
+            u = self.draw(d.stream, lanes)
+            if d.dynamic is not None:  # its fields read the state before the block
+                x = self.dynamic(d.dynamic, lanes, u)
+            else:
+                assert d.ppf is not None
+                x = d.ppf(u)
+            if cols[d.slot] is None:
+                cols[d.slot] = np.zeros(self.n, dtype=bool if d.boolean else np.float64)
+            cols[d.slot][lanes] = x != 0.0 if d.boolean else x
+        if self.trace is not None:
+            shown = ", ".join(f"{d.name}={_shown(cols[d.slot][lanes[0]].item())}"
+                              for d in effect.draws)  # fmt: skip
+            what = f"{what} ({shown})"
+        return what
 
     def wake(self, watchers: Sequence[int] | range, lanes: Ints) -> None:
         """Run the given watchers, in order, on ``lanes``."""
@@ -722,15 +747,30 @@ def correlated_uniforms(factor: Sequence[Sequence[float]], u: Sequence[Any]) -> 
     return mixed
 
 
-def pooled_values(p: Any, pick: Floats, u: Floats) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
-    """A pooled parameter's experts (by name) and values, from the pick and value uniforms."""
+def pooled_values(
+    p: Any,
+    pick: Floats,
+    u: Floats,
+    dynamic: Callable[[int, Bools, Floats], Floats] | None = None,
+) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+    """A pooled parameter's experts (by name) and values, from the pick and value uniforms.
+
+    ``dynamic(k, lanes, u)`` draws for expert ``k`` whose distribution reads other
+    parameters (its fields are expressions), for the lanes (a mask) that picked it.
+    """
     cumulative = np.asarray(p.cumulative, dtype=np.float64)
     k = np.minimum(np.searchsorted(cumulative, pick * cumulative[-1], side="right"),
                    len(cumulative) - 1)  # fmt: skip
     values: npt.NDArray[Any] = np.zeros(len(u), dtype=np.bool_ if p.type == "bool" else np.float64)
     for index, (expert, spec) in enumerate(zip(p.experts, p.dist.experts, strict=True)):
         lanes = k == index
-        if lanes.any():
+        if not lanes.any():
+            continue
+        if expert.draw is not None:
+            assert dynamic is not None
+            drawn = dynamic(index, lanes, u[lanes])
+            values[lanes] = drawn != 0.0 if p.type == "bool" else drawn
+        else:
             values[lanes] = parameter_values(spec.dist, expert.value, u[lanes], p.type)
     names = np.array([e.name for e in p.experts], dtype=object)[k]
     return names, values

@@ -58,13 +58,15 @@ class VAssign:
 
 @dataclass(frozen=True, slots=True)
 class VDraw:
-    """A value a process draws at each firing: its slot, stream and inverse CDF."""
+    """A value a process draws at each firing: its slot, stream and inverse CDF (or, for a
+    distribution whose fields are expressions, ``dynamic``: made per lane when drawn)."""
 
     name: str
     slot: int
     stream: int  # index among the batch's buffered streams
-    ppf: Callable[[Floats], Floats]
+    ppf: Callable[[Floats], Floats] | None
     boolean: bool
+    dynamic: VDynamic | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +200,9 @@ class Plan:
         """The stream and inverse CDF of a process's draw."""
         stream = self.stream(spec.process, "draws", spec.name)
         boolean = spec.dist.value_type() == "bool"
+        if spec.draw is not None:  # fields that are expressions: read when drawn
+            dynamic = self.dynamic(spec.dist, spec.path)
+            return VDraw(spec.name, spec.slot, stream, None, boolean, dynamic)
         return VDraw(spec.name, spec.slot, stream, _ppf(spec.dist), boolean)
 
     def delay(self, spec: CDelay) -> VDelay:

@@ -73,7 +73,7 @@ _KNOWN: dict[type, frozenset[str]] = {
         ["name", "slot", "type", "value", "sampler", "dist", "doc", "copula", "experts"]
     )
     | {"cumulative", "path", "draw", "reads", "resolve"},
-    CDraw: frozenset(["name", "process", "slot", "sampler", "path", "dist"]),
+    CDraw: frozenset(["name", "process", "slot", "sampler", "path", "dist", "draw"]),
     CState: frozenset(["name", "slot", "type", "init", "lo", "hi"]),
     CPeriodic: frozenset(["name", "index", "every", "first", "effect"]),
     CEvent: frozenset(["name", "index", "rate", "effect", "max_count"]),
@@ -108,7 +108,6 @@ _KNOWN: dict[type, frozenset[str]] = {
 # what a known field not listed above stands for, in a refusal
 _FEATURES = {
     "draw": "a distribution whose fields are expressions (format 1.1)",
-    "reads": "a pool whose experts' distributions are expressions (format 1.1)",
 }
 _OUTCOME_KINDS = frozenset(
     {"probability", "time_to", "value", "flow", "count", "time_between", "first_of"}
@@ -123,8 +122,6 @@ def check_supported(model: CompiledModel) -> None:
     _check(model, model, "(root)")
     for p in model.parameters:
         _check(model, p, f"parameters.{p.name}")
-        if p.experts and p.reads:
-            _refuse(model, p.path or f"parameters.{p.name}", _FEATURES["reads"])
     for s in model.state:
         _check(model, s, f"state.{s.name}")
         _check_expr(model, s.init)
