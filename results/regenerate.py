@@ -1,9 +1,10 @@
-"""Regenerate the committed reference runs and the README section built from them.
+"""Regenerate the committed reference runs and the README and docs sections built from them.
 
 Every shipped scenario and each of its variants is run with 10,000 branches (``--branches``)
 and seed 20230301 on the SimPy engine (``--engine``) into ``results/<name>/`` and
-``results/<name>__<variant>/``; then ``sim report --readme README.md`` rewrites the README's
-"Shipped scenarios" section, and the README's figure and example report (``docs/figures/``,
+``results/<name>__<variant>/``; then ``sim report --readme README.md --headline`` rewrites the
+README's headline table, ``sim report --readme docs/reference/shipped-results.md`` the tables
+of every outcome and variant, and the README's figure and example report (``docs/figures/``,
 ``docs/examples/``) are drawn again from the combined scenario's runs.
 tests/test_reference_runs.py checks the first rows of each run against the SimPy engine and
 tests/test_batch_equivalence.py compares the batch engine's distributions with them, so the
@@ -25,6 +26,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 20230301
+# The pages whose generated sections come from the reference runs (tests/test_report.py checks
+# them): the README's one row per scenario, and every outcome and variant in the docs.
+PAGES = [("README.md", "--headline"), ("docs/reference/shipped-results.md",)]
 
 
 def main() -> None:
@@ -52,7 +56,8 @@ def main() -> None:
                 command += ["--variant", variant]
             print(" ".join(command[2:]), flush=True)
             subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-    subprocess.run([*sim, "report", "results", "--readme", "README.md"], cwd=ROOT, check=True)
+    for page, *how in PAGES:
+        subprocess.run([*sim, "report", "results", "--readme", page, *how], cwd=ROOT, check=True)
     examples(sim)
 
 

@@ -1,10 +1,9 @@
-"""The version of sim: rows of a branch depend on it, so manifests and workers record it."""
+"""The version of sim: rows of a branch depend on it, so manifests and workers record it.
 
-from importlib.metadata import PackageNotFoundError, version
+This is the one place the version is written: ``pyproject.toml`` reads it from here, and
+``CHANGELOG.md`` must begin with it (``tests/test_docs.py``).
+"""
 
-try:
-    __version__ = version("sim")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
+__version__ = "0.2.0"
 
 __all__ = ["__version__"]

@@ -3,7 +3,8 @@
 Each page's fenced blocks run in order in one scratch directory that sees the repository's
 ``scenarios/``, ``docs/`` and ``bench/``: a YAML block whose first line is ``# NAME.yaml``
 is written to ``NAME.yaml`` (and validated when it is a scenario), so the commands after it
-can use it. A command that should fail says so: ``sim validate bad.yaml  # expect exit 2``.
+can use it. A command that should fail says so: ``sim validate bad.yaml  # expect exit 2``,
+and so does a file that should fail validation: ``# bad.yaml  # expect exit 2``.
 Branch counts are cut down (``-n 10000`` runs 100 branches, ``--target-ci`` stops at
 200) so the whole tour
 stays quick; outputs are not compared, exit statuses are. A block that must not run says
@@ -130,13 +131,14 @@ def check_yaml(block: Block, cwd: Path) -> None:
     """Parse a YAML block; write it where it names a file; validate it when it is a scenario."""
     data = yaml.safe_load(block.text)
     first = block.text.lstrip().splitlines()[0] if block.text.strip() else ""
-    named = re.fullmatch(r"#\s*([\w./-]+\.ya?ml)\s*", first)
+    named = re.fullmatch(r"#\s*([\w./-]+\.ya?ml)\s*(#\s*expect exit \d+)?\s*", first)
     if named is not None:
         target = cwd / named.group(1)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(block.text, encoding="utf-8")
         if isinstance(data, dict) and "sim" in data:
-            run_command(f"sim validate {shlex.quote(named.group(1))}", cwd, block.where)
+            said = f"  {named.group(2)}" if named.group(2) else ""
+            run_command(f"sim validate {shlex.quote(named.group(1))}{said}", cwd, block.where)
 
 
 def run_python(block: Block, cwd: Path) -> None:

@@ -3,10 +3,14 @@
 ``<!-- generated: cli -->`` becomes the reference of every command and option, read from
 the typer application; ``<!-- generated: format-fields -->`` becomes a table of every field
 of the scenario format with its description, read from the pydantic models' JSON Schema.
+Every page's table cells may hold code with escaped pipes (`` `a\|b` ``, as GitHub reads
+them); Python-Markdown would show the backslash, so such code becomes ``<code>`` here.
 """
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
 import typer.main
@@ -23,7 +27,19 @@ def on_page_markdown(markdown: str, **_: Any) -> str:
         markdown = markdown.replace("<!-- generated: cli -->", cli_reference())
     if "<!-- generated: format-fields -->" in markdown:
         markdown = markdown.replace("<!-- generated: format-fields -->", format_fields())
-    return markdown
+    return re.sub(r"^\|.*\|[ \t]*$", _table_row, markdown, flags=re.M)
+
+
+def _table_row(row: re.Match[str]) -> str:
+    """A table row whose code spans with escaped pipes are written as HTML code."""
+    return re.sub(r"`([^`\n]*\\\|[^`\n]*)`", _html_code, row.group(0))
+
+
+def _html_code(span: re.Match[str]) -> str:
+    text = html.escape(span.group(1).replace("\\|", "|"), quote=False)
+    for char in "|[]*_":  # as entities, so that Markdown reads no link or emphasis in them
+        text = text.replace(char, f"&#{ord(char)};")
+    return f"<code>{text}</code>"
 
 
 def cli_reference() -> str:
@@ -47,11 +63,18 @@ def cli_reference() -> str:
                 continue
             flags = ", ".join(f"`{opt}`" for opt in [*param.opts, *param.secondary_opts])
             shown = "" if param.default in (None, False, ()) else f"`{param.default}`"
-            help_text = (param.help or "").replace("|", "\\|").replace("\n", " ")
+            help_text = _cell(param.help or "")
             rows.append(f"| {flags} | {shown} | {help_text} |")
         if rows:
             parts.append("| option | default | meaning |\n|---|---|---|\n" + "\n".join(rows) + "\n")
     return "\n".join(parts)
+
+
+def _cell(text: str) -> str:
+    """Text for a table cell: pipes and brackets escaped (``NAME[=true|false][@DATE]`` is no link)."""
+    for char in "|[]":
+        text = text.replace(char, "\\" + char)
+    return text.replace("\n", " ")
 
 
 def format_fields() -> str:
@@ -72,7 +95,7 @@ def format_fields() -> str:
         required = set(definition.get("required", []))
         rows = ["| field | required | description |", "|---|---|---|"]
         for field, spec in properties.items():
-            text = (spec.get("description") or "").replace("|", "\\|").replace("\n", " ")
+            text = _cell(spec.get("description") or "")
             rows.append(f"| `{field}` | {'yes' if field in required else ''} | {text} |")
         parts.append("\n".join(rows) + "\n")
     return "\n".join(parts)

@@ -101,7 +101,7 @@ def trace(
     stopped: RunError | None = None
     try:
         result = run_branch_for(engine_name(engine))(model, seed, branch, records.append)
-    except RunError as error:  # the README promises the timeline up to the error
+    except RunError as error:  # the docs promise the timeline up to the error
         stopped = error
     show = {TraceFormat.json: _print_json, TraceFormat.csv: _print_csv}.get(fmt, _print_table)
     show(model, branch, seed, records, result, stopped)
