@@ -10,7 +10,8 @@ Branch counts are cut down (``-n 10000`` runs 100 branches, ``--target-ci`` stop
 stays quick; outputs are not compared, exit statuses are. A block that must not run says
 why in a comment just above it: ``<!-- skip-example: needs a dask cluster -->``. Commands
 that are not ``sim`` (``pip``, ``dask``, ``git``, ``python bench/...``) are left alone, as
-are blocks of printed output (no language, or ``text``).
+are blocks of printed output (no language, or ``text``), except that a ``text`` block just
+after a command that is to fail must be the message it prints.
 """
 
 from __future__ import annotations
@@ -87,11 +88,13 @@ def commands(block: Block) -> Iterator[str]:
             yield line
 
 
-def run_command(line: str, cwd: Path, where: str) -> None:
-    """Run one documented command if it is a ``sim`` command.
+def run_command(line: str, cwd: Path, where: str) -> str | None:
+    """Run one documented command if it is a ``sim`` command; return what a failure printed.
 
-    It must exit 0, unless its comment says otherwise (``# expect exit 2``).
+    It must exit 0, unless its comment says otherwise (``# expect exit 2``); then its stderr
+    is returned, for a ``text`` block just after it that shows the message.
     """
+    failure = None
     words = shlex.split(line, comments=True)
     for part in _and_parts(words):
         if not part or part[0] != "sim":
@@ -113,6 +116,8 @@ def run_command(line: str, cwd: Path, where: str) -> None:
             f"{done.stderr[-2000:]}\n(examples run in tests/test_examples.py; a block that "
             "must not run says why in <!-- skip-example: ... --> above it)"
         )
+        failure = done.stderr if expected else None
+    return failure
 
 
 def _and_parts(words: list[str]) -> Iterator[list[str]]:
@@ -156,14 +161,19 @@ def run_python(block: Block, cwd: Path) -> None:
 def test_every_example_of_the_page_runs(page: Path, tmp_path: Path) -> None:
     for name in LINKED:
         (tmp_path / name).symlink_to(ROOT / name)
+    failure = None  # what the last command of the block before printed, if it was to fail
     for block in blocks(page):
         if block.skip is not None:
+            failure = None
             continue
+        if block.lang == "text" and failure is not None:
+            assert block.text.strip() == failure.strip(), f"{block.where}: the message shown"
+        failure = None
         if block.lang == "yaml":
             check_yaml(block, tmp_path)
         elif block.lang in ("bash", "console", "sh"):
             for line in commands(block):
-                run_command(line, tmp_path, block.where)
+                failure = run_command(line, tmp_path, block.where)
         elif block.lang == "python":
             run_python(block, tmp_path)
 
