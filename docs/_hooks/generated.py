@@ -3,8 +3,8 @@
 ``<!-- generated: cli -->`` becomes the reference of every command and option, read from
 the typer application; ``<!-- generated: format-fields -->`` becomes a table of every field
 of the scenario format with its description, read from the pydantic models' JSON Schema.
-Every page's table cells may hold code with escaped pipes (`` `a\|b` ``, as GitHub reads
-them); Python-Markdown would show the backslash, so such code becomes ``<code>`` here.
+Every page's table cells may hold code with escaped pipes (a backslash before each, as
+GitHub reads them); Python-Markdown would show the backslash, so such code becomes ``<code>`` here.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def cli_reference() -> str:
 
 
 def _cell(text: str) -> str:
-    """Text for a table cell: pipes and brackets escaped (``NAME[=true|false][@DATE]`` is no link)."""
+    """Text for a table cell: pipes and brackets escaped (``a[b][c]`` is no link then)."""
     for char in "|[]":
         text = text.replace(char, "\\" + char)
     return text.replace("\n", " ")
@@ -84,7 +84,8 @@ def format_fields() -> str:
     schema = json_schema()
     definitions: dict[str, Any] = {"Scenario": schema, **schema.get("$defs", {})}
     parts: list[str] = []
-    for name, definition in sorted(definitions.items()):
+    first_the_file = sorted(definitions.items(), key=lambda item: (item[0] != "Scenario", item[0]))
+    for name, definition in first_the_file:
         properties = definition.get("properties")
         if not properties:
             continue
