@@ -6,8 +6,9 @@ is written to ``NAME.yaml`` (and validated when it is a scenario), so the comman
 can use it. A command that should fail says so: ``sim validate bad.yaml  # expect exit 2``,
 and so does a file that should fail validation: ``# bad.yaml  # expect exit 2``.
 Branch counts are cut down (``-n 10000`` runs 100 branches, ``--target-ci`` stops at
-200) so the whole tour
-stays quick; outputs are not compared, exit statuses are. A block that must not run says
+200) and ``sim`` commands run through the console entry point in this process (the imports
+paid once, not once a command), so the whole tour stays quick; outputs are not compared,
+exit statuses are. A block that must not run says
 why in a comment just above it: ``<!-- skip-example: needs a dask cluster -->``. Commands
 that are not ``sim`` (``pip``, ``dask``, ``git``, ``python bench/...``) are left alone, as
 are blocks of printed output (no language, or ``text``), except that a ``text`` block just
@@ -16,11 +17,13 @@ after a command that is to fail must be the message it prints.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
 import shlex
-import subprocess
 import sys
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,22 +105,50 @@ def run_command(line: str, cwd: Path, where: str) -> str | None:
         said = re.search(r"#.*\bexpect exit (\d+)", line)
         expected = int(said.group(1)) if said else 0
         args = shlex.split(fewer_branches(shlex.join(part)))
-        done = subprocess.run(
-            [sys.executable, "-m", "sim", *args[1:]],
-            check=False,
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            env={**os.environ, "COLUMNS": "120"},
-        )
-        assert done.returncode == expected, (
-            f"{where}: `{shlex.join(part)}` exited {done.returncode}, expected {expected}:\n"
-            f"{done.stderr[-2000:]}\n(examples run in tests/test_examples.py; a block that "
+        code, stderr = sim_in_process(args[1:], cwd)
+        assert code == expected, (
+            f"{where}: `{shlex.join(part)}` exited {code}, expected {expected}:\n"
+            f"{stderr[-2000:]}\n(examples run in tests/test_examples.py; a block that "
             "must not run says why in <!-- skip-example: ... --> above it)"
         )
-        failure = done.stderr if expected else None
+        failure = stderr if expected else None
     return failure
+
+
+def sim_in_process(args: list[str], cwd: Path) -> tuple[int, str]:
+    """Run ``sim ARGS`` in ``cwd`` through the console entry point, in this process.
+
+    Each command would spend most of a second importing the pipeline in a process of its
+    own; here the imports are paid once. Warnings are printed (to the captured stderr), as
+    the console script prints them, rather than raised as the test suite's setting would.
+    """
+    from sim.cli import main
+
+    stderr = io.StringIO()
+    previous = (Path.cwd(), sys.argv, os.environ.get("COLUMNS"))
+    os.chdir(cwd)
+    sys.argv = ["sim", *args]
+    os.environ["COLUMNS"] = "120"
+    try:
+        with (
+            warnings.catch_warnings(),
+            contextlib.redirect_stdout(io.StringIO()),
+            contextlib.redirect_stderr(stderr),
+        ):
+            warnings.simplefilter("default")
+            try:
+                main()
+                code = 0
+            except SystemExit as done:
+                code = done.code if isinstance(done.code, int) else int(done.code is not None)
+    finally:
+        os.chdir(previous[0])
+        sys.argv = previous[1]
+        if previous[2] is None:
+            os.environ.pop("COLUMNS", None)
+        else:
+            os.environ["COLUMNS"] = previous[2]
+    return code, stderr.getvalue()
 
 
 def _and_parts(words: list[str]) -> Iterator[list[str]]:
