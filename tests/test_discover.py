@@ -87,3 +87,13 @@ def test_the_command_prints_every_format(planted: Path) -> None:
 def test_bad_discover_options_exit_2(planted: Path, args: list[str], message: str) -> None:
     out = CliRunner().invoke(app, ["discover", str(planted), *args])
     assert out.exit_code == 2 and message in out.output and "Traceback" not in out.output
+
+
+def test_the_trajectory_title_says_which_steps_it_shows() -> None:
+    from sim.cli.discover import _ordinal
+
+    assert [_ordinal(n) for n in (1, 2, 3, 4, 5, 11, 12, 13, 21, 22, 23, 101, 111)] == [
+        "1st", "2nd", "3rd", "4th", "5th", "11th", "12th", "13th", "21st", "22nd", "23rd",
+        "101st", "111th",
+    ]  # fmt: skip
+

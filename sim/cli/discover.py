@@ -98,6 +98,12 @@ def _show(result: Discovery, fmt: EvidenceFormat) -> None:
         _trajectory(result, markdown=fmt is EvidenceFormat.markdown)
 
 
+def _ordinal(n: int) -> str:
+    """``2nd``, ``3rd``, ``5th``, ``11th``, ``21st``."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 def _trajectory(result: Discovery, *, markdown: bool) -> None:
     """The peeling trajectory, thinned to about a dozen steps (always the chosen one)."""
     steps = result.trajectory
@@ -110,7 +116,8 @@ def _trajectory(result: Discovery, *, markdown: bool) -> None:
          str(t["restricted"]), str(t["n"]), "chosen" if t["step"] == result.chosen else ""]
         for t in shown
     ]  # fmt: skip
-    title = f"Peeling trajectory ({len(steps)} steps; every {every}th shown)"
+    thinned = "all shown" if every == 1 else f"every {_ordinal(every)} shown"
+    title = f"Peeling trajectory ({len(steps)} steps; {thinned})"
     if markdown:
         typer.echo(f"\n{title}\n\n{markdown_table(header, cells)}")
     else:
