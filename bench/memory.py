@@ -7,7 +7,11 @@ the run is finished (the chunks gathered into branches.parquet, the summary comp
 the largest peak of its workers. The model (memory_model.yaml) is small and queue-free.
 
     python bench/memory.py [--branches 10000 100000 1000000] [--executors process dask]
-                           [--workers 2] [--scenario FILE]
+                           [--workers 2] [--scenario FILE] [--engine simpy|batch] [--series]
+
+``--series`` runs bench/series_model.yaml instead, which records trajectories (three
+variables at 121 times per branch) into series.parquet, and adds that file's size to the
+table: ``python bench/memory.py --series --branches 100000 --executors process``.
 
 Peaks are sampled every 10 ms with psutil (installed with dask[distributed]); without it
 only the whole run's peak (``getrusage``) is shown.
@@ -29,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 MODEL = Path(__file__).with_name("memory_model.yaml")
+SERIES_MODEL = Path(__file__).with_name("series_model.yaml")
 MIB = 1024 * 1024
 
 
@@ -60,7 +65,9 @@ class Peaks:
         self.phase = "after"
 
 
-def child(scenario: Path, branches: int, executor: str, workers: int, out: Path) -> dict[str, Any]:
+def child(
+    scenario: Path, branches: int, executor: str, workers: int, out: Path, engine: str
+) -> dict[str, Any]:
     """Run once in this process and return its figures (called in a fresh process)."""
     import sim.montecarlo.directory
     from sim.montecarlo.runner import run
@@ -78,9 +85,14 @@ def child(scenario: Path, branches: int, executor: str, workers: int, out: Path)
     baseline = peaks.peaks.get("start", 0.0)
     clock = time.perf_counter()
     with peaks.during("running"):
-        run(scenario, branches=branches, seed=1, out=out, executor=executor, workers=workers)
+        run(scenario, branches=branches, seed=1, out=out, executor=executor, workers=workers,
+            engine=engine)  # fmt: skip
     wall = time.perf_counter() - clock
+    series = out / "series.parquet"
     return {
+        "engine": engine,
+        "series_mib": series.stat().st_size / MIB if series.exists() else None,
+        "series_rows": _rows(series) if series.exists() else None,
         "executor": executor,
         "workers": workers,
         "branches": branches,
@@ -93,13 +105,21 @@ def child(scenario: Path, branches: int, executor: str, workers: int, out: Path)
     }
 
 
-def measure(scenario: Path, branches: int, executor: str, workers: int) -> dict[str, Any]:
+def _rows(path: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return int(pq.ParquetFile(path).metadata.num_rows)
+
+
+def measure(
+    scenario: Path, branches: int, executor: str, workers: int, engine: str
+) -> dict[str, Any]:
     """Run ``branches`` branches in a fresh Python process and return its figures."""
     with tempfile.TemporaryDirectory() as work:
         command = [
             sys.executable, __file__, "--child", "--scenario", str(scenario),
             "--branches", str(branches), "--executors", executor, "--workers", str(workers),
-            "--out", str(Path(work) / "run"),
+            "--out", str(Path(work) / "run"), "--engine", engine,
         ]  # fmt: skip
         done = subprocess.run(command, capture_output=True, text=True, check=True)
     figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -113,17 +133,20 @@ def _mib(value: float | None) -> str:
 
 def table(rows: list[dict[str, Any]]) -> str:
     """Return the figures as a markdown table."""
+    series = any(r.get("series_mib") for r in rows)
     lines = [
-        "| executor | branches | wall s | branches/s | sim process peak MiB "
-        "| while running | while finishing | largest worker MiB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| executor | branches | wall s | branches/s | sim process peak MiB | at start "
+        "| while running | while finishing | largest worker MiB |"
+        + (" series.parquet rows | series.parquet MiB |" if series else ""),
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if series else ""),
     ]
     for r in rows:
         lines.append(
-            f"| {r['executor']} ({r['workers']} workers) | {r['branches']:,} "
+            f"| {r['executor']} ({r['workers']} workers, {r['engine']}) | {r['branches']:,} "
             f"| {r['wall_seconds']:.1f} | {r['branches'] / r['wall_seconds']:,.0f} "
-            f"| {_mib(r['peak_mib'])} | {_mib(r['running_mib'])} "
+            f"| {_mib(r['peak_mib'])} | {_mib(r['baseline_mib'])} | {_mib(r['running_mib'])} "
             f"| {_mib(r['finishing_mib'])} | {_mib(r['worker_peak_mib'])} |"
+            + (f" {r['series_rows'] or 0:,} | {_mib(r['series_mib'])} |" if series else "")
         )
     return "\n".join(lines)
 
@@ -134,18 +157,23 @@ def main() -> None:
     parser.add_argument("--branches", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--executors", nargs="+", default=["process", "dask"])
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--scenario", type=Path, default=MODEL)
+    parser.add_argument("--scenario", type=Path, default=None)
+    parser.add_argument("--engine", default="simpy", choices=["simpy", "batch"])
+    parser.add_argument("--series", action="store_true", help="run bench/series_model.yaml")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    scenario = args.scenario or (SERIES_MODEL if args.series else MODEL)
     if args.child:
-        figures = child(args.scenario, args.branches[0], args.executors[0], args.workers, args.out)
+        figures = child(
+            scenario, args.branches[0], args.executors[0], args.workers, args.out, args.engine
+        )
         print(json.dumps(figures))
         return
     rows = []
     for executor in args.executors:
         for branches in args.branches:
-            rows.append(measure(args.scenario, branches, executor, args.workers))
+            rows.append(measure(scenario, branches, executor, args.workers, args.engine))
             print(
                 f"{executor} {branches:,}: {rows[-1]['wall_seconds']:.1f} s, "
                 f"peak {rows[-1]['peak_mib']:,.0f} MiB",

@@ -134,3 +134,33 @@ def test_sensitivity_indices_cover_every_category(scenario: Path) -> None:
     result = sensitivity(scenario, method="morris", n=4, branches=20, seed=SEED)
     outcomes = set(result.indices.column("outcome").to_pylist())
     assert {"a_events", "a_to_b", "first__a", "first__b", "first__none"} <= outcomes
+
+
+@pytest.mark.dask
+def test_rows_of_every_kind_are_the_same_whatever_the_executor_and_after_a_resume(
+    scenario: Path, tmp_path: Path
+) -> None:
+    pytest.importorskip("distributed")
+    from sim.montecarlo.runner import resume
+
+    runs = {
+        "serial": {"chunk_size": 13},
+        "process": {"executor": "process", "workers": 2, "chunk_size": 17},
+        "dask": {"executor": "dask", "workers": 1, "chunk_size": 40},
+    }
+    for name, options in runs.items():
+        run(scenario, branches=120, seed=SEED, out=tmp_path / name, **options)  # type: ignore[arg-type]
+
+    def interrupt(done: int, total: int) -> None:
+        if done >= 60:
+            raise KeyboardInterrupt
+
+    cut = tmp_path / "cut"
+    with pytest.raises(KeyboardInterrupt):
+        run(scenario, branches=120, seed=SEED, out=cut, chunk_size=20, progress=interrupt)
+    resume(cut, executor="process", workers=2)
+    first = (tmp_path / "serial" / "branches.parquet").read_bytes()
+    summary = (tmp_path / "serial" / "summary.json").read_bytes()
+    for name in (*runs, "cut"):
+        assert (tmp_path / name / "branches.parquet").read_bytes() == first, name
+        assert (tmp_path / name / "summary.json").read_bytes() == summary, name

@@ -252,3 +252,35 @@ def test_sim_summary_refuses_a_name_that_was_not_recorded(scenario: Path, tmp_pa
     assert result.stderr.strip() == (
         "--series levl: not recorded (did you mean 'level'?); recorded: level, pressure_now"
     )
+
+
+def test_a_large_chunk_is_made_tidy_a_row_group_at_a_time(
+    scenario: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The batch engine's chunks hold up to 131,072 branches: their tidy rows are made a
+    # few branches at a time, so that gathering needs about one row group of memory.
+    import sim.montecarlo.directory as directory
+
+    whole = run(scenario, branches=60, seed=SEED, out=tmp_path / "whole").series
+    made: list[int] = []
+    batch = directory.series_batch
+
+    def counted(model: object, start: int, values: object) -> object:
+        out = batch(model, start, values)  # type: ignore[arg-type]
+        made.append(out.num_rows)
+        return out
+
+    monkeypatch.setattr(directory, "SERIES_ROW_GROUP", 500)  # 10 branches of 50 samples
+    monkeypatch.setattr(directory, "series_batch", counted)
+    pieces = run(scenario, branches=60, seed=SEED, out=tmp_path / "pieces", chunk_size=60)
+    assert made == [500] * 6
+    assert pieces.series.equals(whole)
+
+
+def test_the_batch_engine_cuts_chunks_to_the_trajectories_they_hold() -> None:
+    from sim.montecarlo.jobs import BATCH_MAX_SAMPLES, chunk_size_for
+
+    assert chunk_size_for("batch", 1_000_000) == 131_072
+    assert chunk_size_for("batch", 1_000_000, 3 * 121) == BATCH_MAX_SAMPLES // 363 == 23_109
+    assert chunk_size_for("batch", 1_000_000, 10**7) == 256  # never below the minimum
+    assert chunk_size_for("simpy", 1_000_000, 3 * 121) == 1024

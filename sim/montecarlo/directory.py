@@ -43,7 +43,13 @@ from sim.montecarlo.results import (
     summary_of,
 )
 from sim.montecarlo.series import ROW_GROUP as SERIES_ROW_GROUP
-from sim.montecarlo.series import ColumnStore, series_batch, series_schema, values_of
+from sim.montecarlo.series import (
+    ColumnStore,
+    record_samples,
+    series_batch,
+    series_schema,
+    values_of,
+)
 
 if TYPE_CHECKING:
     from sim.montecarlo.jobs import Chunk
@@ -362,16 +368,32 @@ class RunDirectory:
         write_gathered(self.partial / BRANCHES, schema, chunks)
 
     def _series_chunks(self, model: CompiledModel) -> Iterator[tuple[int, np.ndarray]]:
-        """Yield ``(first branch, trajectories)`` of every chunk, in branch order."""
+        """Yield ``(first branch, trajectories)`` of every chunk, in branch order, a few
+        branches at a time: about one row group of tidy rows, so that memory does not grow
+        with the chunk (the batch engine's are large)."""
         files = {
             key: path.with_name(path.name.replace(".parquet", _SERIES_CHUNK))
             for key, path in self._chunk_files().items()
         }
-        flat = pa.schema([pa.field("value", pa.float64())])
         expected = int(self.manifest["branches"])
-        tables = chunk_tables(files, expected, flat, self.partial)
-        for (start, _), table in zip(sorted(files), tables, strict=True):
-            yield start, values_of(model, table)
+        check_cover(files, expected, self.partial)
+        per_branch = record_samples(model)
+        step = max(1, SERIES_ROW_GROUP // per_branch) * per_branch
+        for start, stop in sorted(files):
+            first, pending = start, np.empty(0)
+            with pq.ParquetFile(files[start, stop]) as chunk:
+                for batch in chunk.iter_batches(batch_size=step, columns=["value"]):
+                    flat = np.asarray(batch.column(0).to_numpy(), dtype=np.float64)
+                    if pending.size:
+                        flat = np.concatenate([pending, flat])
+                    whole = flat.size // per_branch * per_branch
+                    if whole:
+                        values = values_of(model, pa.table({"value": flat[:whole]}))
+                        yield first, values
+                        first += len(values)
+                    pending = flat[whole:]
+            if pending.size or first != stop:
+                raise RuntimeError(f"{files[start, stop]}: not the trajectories of {start}..{stop}")
 
     @contextmanager
     def _gathered_series(self, model: CompiledModel) -> Iterator[ColumnStore]:
@@ -455,11 +477,16 @@ def chunk_tables(
     The chunks must cover branches ``0..branches-1`` exactly, which is checked at once;
     each file is read only when the iterator reaches it.
     """
+    check_cover(files, branches, where)
+    return (pq.read_table(files[key], schema=schema) for key in sorted(files))
+
+
+def check_cover(files: Mapping[tuple[int, int], Path], branches: int, where: Path) -> None:
+    """Check that the chunk files ``(start, stop) -> path`` cover ``0..branches-1`` exactly."""
     ordered = sorted(files)
     stops = [0] + [stop for _, stop in ordered]
     if [start for start, _ in ordered] != stops[:-1] or stops[-1] != branches:
         raise RuntimeError(f"{where}: chunks {ordered} do not cover {branches} branches")
-    return (pq.read_table(files[key], schema=schema) for key in ordered)
 
 
 def write_gathered(

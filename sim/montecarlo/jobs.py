@@ -55,6 +55,9 @@ __all__ = [
 MAX_CHUNK = 1024
 BATCH_MAX_CHUNK = 131072
 BATCH_MIN_CHUNK = 256
+# Trajectory samples (branches x recorded names x times) in one batch chunk at most: 64 MiB
+# of floats, so that a run that records trajectories holds little of them at once.
+BATCH_MAX_SAMPLES = 1 << 23
 MIN_CHUNK = 32
 TARGET_CHUNKS = 32
 # Chunks in flight per worker: enough to keep every worker busy, few enough that an
@@ -246,9 +249,19 @@ def batch_chunk_size(branches: int) -> int:
     return min(BATCH_MAX_CHUNK, max(BATCH_MIN_CHUNK, math.ceil(branches / 4)))
 
 
-def chunk_size_for(engine: str, branches: int) -> int:
-    """The default chunk size of ``engine`` for a run of ``branches`` branches."""
-    return batch_chunk_size(branches) if engine == "batch" else default_chunk_size(branches)
+def chunk_size_for(engine: str, branches: int, samples: int = 0) -> int:
+    """The default chunk size of ``engine`` for a run of ``branches`` branches.
+
+    ``samples`` is the number of trajectory samples a branch records (names x times): a
+    batch chunk then holds at most :data:`BATCH_MAX_SAMPLES` of them (and 256 branches at
+    least), so that memory does not grow with the trajectories recorded.
+    """
+    if engine != "batch":
+        return default_chunk_size(branches)
+    size = batch_chunk_size(branches)
+    if samples:
+        size = min(size, max(BATCH_MIN_CHUNK, BATCH_MAX_SAMPLES // samples))
+    return size
 
 
 def default_chunk_size(branches: int) -> int:

@@ -40,7 +40,7 @@ from sim.montecarlo.results import (
     now_iso,
     sim_version,
 )
-from sim.montecarlo.series import series_batch
+from sim.montecarlo.series import record_samples, series_batch
 
 __all__ = ["Progress", "resume", "run"]
 
@@ -209,7 +209,9 @@ def run(
     pool = make_executor(executor, model, workers=workers, scheduler=scheduler)
     # A run with rounds cuts each round by its own default size, unless told a size.
     size = chunk_size or (
-        chunk_size_for(engine, branches) if rule is None or engine == "batch" else None
+        chunk_size_for(engine, branches, record_samples(model))
+        if rule is None or engine == "batch"
+        else None
     )
     manifest = make_manifest(
         model, seed=seed, branches=branches, executor=pool.kind.value, workers=pool.workers,

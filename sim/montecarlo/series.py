@@ -36,6 +36,7 @@ __all__ = [
     "ROW_GROUP",
     "SERIES",
     "ColumnStore",
+    "record_samples",
     "series_batch",
     "series_dates",
     "series_schema",
@@ -55,6 +56,12 @@ def _record(model: CompiledModel) -> CRecord:
     if model.record is None:
         raise ValueError(f"scenario {model.name!r} records no trajectories")
     return model.record
+
+
+def record_samples(model: CompiledModel) -> int:
+    """The number of trajectory samples a branch of ``model`` records (0 without ``record``)."""
+    record = model.record
+    return 0 if record is None else len(record.names) * len(record.times)
 
 
 def series_schema(model: CompiledModel) -> pa.Schema:
