@@ -146,8 +146,8 @@ CASES = {
     "record_every_zero": Case(
         record("{every: 0, variables: [x]}"),
         11,
-        "{",
-        "record",
+        "0,",
+        "record.every",
         "every must be > 0, got 0",
     ),
     "record_too_many_times": Case(

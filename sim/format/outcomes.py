@@ -25,6 +25,7 @@ from pydantic import (
 
 from sim.errors import Problem
 from sim.format.document import Document
+from sim.format.field_error import FieldError
 from sim.format.fields import Expr, Name, Number, TimeValue
 
 __all__ = [
@@ -193,7 +194,7 @@ class Record(_Model):
     @model_validator(mode="after")
     def _something(self) -> Record:
         if self.every <= 0:
-            raise ValueError(f"every must be > 0, got {self.every:g}")
+            raise FieldError("every", f"every must be > 0, got {self.every:g}")
         if not self.variables and not self.expressions:
             raise ValueError("record needs `variables` or `expressions` (or both)")
         return self
