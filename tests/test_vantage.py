@@ -149,3 +149,21 @@ def test_source_dates() -> None:
     assert source_date("2024-02-30") is None
     assert source_date("March 2024") is None
     assert source_date(None) is None
+
+
+@pytest.mark.parametrize(
+    ("options", "where"),
+    [
+        ({"vantage": "vantage: 2024-02-01"}, r":6:1: vantage: `vantage` is format 1\.1"),
+        (
+            {"hindsight": "public"},
+            r":13:5: parameters\.rate\.hindsight: `hindsight` is format 1\.1",
+        ),
+    ],
+)
+def test_vantage_and_hindsight_are_format_1_1(
+    tmp_path: Path, options: dict[str, str], where: str
+) -> None:
+    file = write(tmp_path, **options)
+    file.write_text(file.read_text().replace("sim: 1.1\n", "sim: 1\n"))
+    assert_one_line_error(invoke("validate", file), where)

@@ -38,7 +38,8 @@ class ParameterSection(Core):
     """Compiling sources, parameters, state and variants: checks of names and types, and slots."""
 
     def check_sources(self) -> None:
-        """Source ids are unique and every citation names a declared source."""
+        """Source ids are unique and every citation names a declared source; ``vantage``
+        and ``hindsight`` are format 1.1."""
         first: dict[str, int] = {}
         for i, source in enumerate(self.s.sources):
             if source.id in first:
@@ -54,6 +55,11 @@ class ParameterSection(Core):
             self.report(
                 path, f"unknown source {citation.ref!r}{hint}; declared sources: {declared}"
             )
+        if self.s.vantage is not None:
+            self.require_1_1(("vantage",), "`vantage`", at_key=True)
+        for name, parameter in self.s.parameters.items():
+            if parameter.hindsight is not None:
+                self.require_1_1(("parameters", name, "hindsight"), "`hindsight`", at_key=True)
 
     def declare_parameters(self) -> None:
         """Give each parameter its slot and type (the type of its baseline value)."""
