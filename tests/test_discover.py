@@ -96,4 +96,3 @@ def test_the_trajectory_title_says_which_steps_it_shows() -> None:
         "1st", "2nd", "3rd", "4th", "5th", "11th", "12th", "13th", "21st", "22nd", "23rd",
         "101st", "111th",
     ]  # fmt: skip
-
