@@ -38,8 +38,8 @@ def plot_command(
         str | None,
         typer.Argument(
             metavar="[NAME]",
-            help="The outcome to draw (default: a run's probabilities at a glance; the first "
-            "outcome of anything else).",
+            help="The outcome, or the recorded trajectory, to draw (default: a run's "
+            "probabilities at a glance; the first outcome of anything else).",
             show_default=False,
         ),
     ] = None,
@@ -69,9 +69,10 @@ def plot_command(
 ) -> None:
     """Draw the figure of a result: a probability as a point with its interval, a time to an
     event as a Kaplan-Meier curve with its band (dates on the axis where the scenario has a
-    start date), a value as a histogram with its 5-95% range and median, a sweep as the
-    outcome against the swept parameter (a heat map for two), a comparison as a forest plot
-    of differences, sensitivity as a tornado chart.
+    start date), a value as a histogram with its 5-95% range and median, a recorded
+    trajectory as a fan chart (median, 25-75% and 5-95% at each recorded time), a sweep as
+    the outcome against the swept parameter (a heat map for two), a comparison as a forest
+    plot of differences, sensitivity as a tornado chart.
     """
     require_report_extra("sim plot")
     from sim.report.plot import plot
