@@ -16,11 +16,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pyarrow.csv as pacsv
 import pytest
 from _reports import SEED, make_results, png_is_drawn
 from test_html_report import hostile_scenario
 from typer.testing import CliRunner
 
+from sim.analysis.evidence.indicators import indicators
 from sim.cli import app
 from sim.montecarlo.runner import run
 
@@ -67,11 +69,14 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     hostile = root / "hostile"
     hostile.mkdir()
     run(hostile_scenario(hostile), branches=60, seed=SEED, out=hostile / "run")
+    # an indicator table (as sim indicators --format csv writes it): the evidence section
+    weighed = indicators(root / "dated", "crisis_by_2025", signposts=["heads", "time_to_crisis@6"])
+    pacsv.write_csv(weighed.table(), root / "indicators.csv")
     kinds = {
         "run": [root / "dated"],
         "everything": [
             root / "dated", root / "dated__calm", root / "dated__tense", root / "sweep",
-            root / "morris", root / "comparison.parquet",
+            root / "morris", root / "comparison.parquet", root / "indicators.csv",
         ],
         "analyses": [root / "sweep", root / "morris"],  # no run: a sweep and indices alone
         "hostile": [hostile / "run"],
@@ -127,6 +132,7 @@ def test_a_report_opens_cleanly_in_chromium(
         assert page.locator("h1").inner_text() == "<script>alert(1)</script>"
         assert page.evaluate("document.scripts.length") == 0
     if kind == "everything":
+        assert page.locator("#evidence-0 figure img").count() == 1  # indicators to watch
         pdf = page.pdf(format="A4", print_background=True)
         assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page") > 3
         (tmp_path / "report-everything.pdf").write_bytes(pdf)

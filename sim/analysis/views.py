@@ -21,24 +21,27 @@ from sim.analysis.sweep import SweepResult
 from sim.errors import UsageError
 from sim.format.validation import suggest
 from sim.model.compiled import CompiledModel
-from sim.montecarlo.views import footer, model_of, outcome_titles
+from sim.montecarlo.views import describe_outcome, footer, humanise, model_of, outcome_titles
 from sim.views.analyses import (
     Difference,
     Index,
+    Ratio,
     SweepSeries,
     forest_figure,
     heatmap_figure,
+    likelihood_ratio_figure,
     scatter_figure,
     sweep_figure,
     tornado_figure,
 )
-from sim.views.frame import data_uri
+from sim.views.frame import Titles, data_uri
 from sim.views.html import Table, result_html
 from sim.views.text import decimals_for, number, signed
 
 __all__ = [
     "comparison_figure",
     "comparison_html",
+    "indicators_figure",
     "row_label",
     "sensitivity_figure",
     "sensitivity_html",
@@ -365,3 +368,44 @@ def sensitivity_html(result: SensitivityResult) -> str:
         data_uri(figure) if figure else None,
         "sensitivity indices",
     )
+
+
+# --- evidence -----------------------------------------------------------------------------------
+
+
+def indicators_figure(
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    model: CompiledModel | None = None,
+    foot: str = "",
+) -> Figure:
+    """Return the likelihood ratios of indicators on a log axis, most diagnostic at the top.
+
+    ``rows`` are those of :func:`sim.analysis.evidence.indicators` (a ``Diagnosticity``'s
+    rows, or a table that ``sim indicators --format csv`` wrote); with several alternatives
+    (the ACH matrix), each row is labelled with the alternative too.
+    """
+    if not rows:
+        raise UsageError("the indicator table has no rows to draw")
+    hypothesis = str(rows[0]["hypothesis"])
+    alternatives = list(dict.fromkeys(str(r["against"]) for r in rows))
+    ratios = [
+        Ratio(
+            str(r["indicator"]) + (f" · vs {r['against']}" if len(alternatives) > 1 else ""),
+            _maybe(r["likelihood_ratio"]),
+            _maybe(r["lr_ci_low"]),
+            _maybe(r["lr_ci_high"]),
+        )
+        for r in rows
+    ]
+    outcome = hypothesis.split("@", maxsplit=1)[0].split("=", maxsplit=1)[0]
+    question, _ = describe_outcome(model, outcome)
+    against = alternatives[0] if len(alternatives) == 1 else "each alternative"
+    titles = Titles(
+        f"Indicators to watch: {question or humanise(hypothesis)}",
+        f"H = {hypothesis}; likelihood ratio P(indicator | H) / P(indicator | {against}) with "
+        "its 95% Katz interval: right of 1 an indicator favours H, left of 1 it tells "
+        "against it",
+        foot,
+    )
+    return likelihood_ratio_figure(ratios, titles, xlabel="likelihood ratio (log scale)")

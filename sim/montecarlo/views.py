@@ -203,7 +203,8 @@ def outcome_titles(model: CompiledModel | None, name: str, how: str, foot: str) 
     question, measures = describe_outcome(model, name)
     if len(measures) > _LONG:
         measures = measures[: _LONG - 1].rstrip() + "…"
-    return Titles(question or humanise(name), f"{name}: {measures}; {how}", foot)
+    said = f"{name}: {measures}" if measures != name else name  # no scenario: only the name
+    return Titles(question or humanise(name), f"{said}; {how}", foot)
 
 
 def humanise(name: str) -> str:

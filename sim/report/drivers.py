@@ -18,6 +18,8 @@ import pyarrow.parquet as pq
 from scipy.stats import rankdata
 
 from sim.analysis.sensitivity import SensitivityResult
+from sim.model.indicators import INDICATOR_PREFIX
+from sim.model.outcomes import FROM_SUFFIX, GIVEN_SUFFIX
 from sim.montecarlo.results import BRANCHES, RunResult
 
 __all__ = ["SAMPLE", "Driver", "rank_correlations", "sensitivity_drivers"]
@@ -46,13 +48,16 @@ def _head(run: RunResult, names: Sequence[str]) -> pa.Table:
 
 
 def _parameter_columns(run: RunResult) -> list[str]:
-    """Return the parameter columns of a run: those between ``t_end`` and the outcomes."""
+    """Return the parameter columns of a run: all but its ids, outcomes (with the columns
+    that go with them) and indicators, which are results, not inputs."""
     outcomes = set(run.summary["outcomes"])
+    taken = set(_IDS) | outcomes | {"point"}
+    taken |= {n + s for n in outcomes for s in (FROM_SUFFIX, GIVEN_SUFFIX)}
     if run.directory is None:
         names = run.table.column_names
     else:
         names = pq.read_schema(run.directory / BRANCHES).names
-    return [n for n in names if n not in _IDS and n not in outcomes and n != "point"]
+    return [n for n in names if n not in taken and not n.startswith(INDICATOR_PREFIX)]
 
 
 def _ranks(values: np.ndarray) -> np.ndarray | None:

@@ -13,13 +13,14 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from sim.analysis.compare import COLUMNS
+from sim.analysis.evidence.indicators import COLUMNS as INDICATOR_COLUMNS
 from sim.analysis.sensitivity import SensitivityResult, open_sensitivity
 from sim.analysis.sweep import SweepResult, open_sweep
 from sim.errors import UsageError
 from sim.montecarlo.results import MANIFEST, RunResult, open_run, partial_path, read_json
 from sim.montecarlo.views import run_label
 
-__all__ = ["ComparisonTable", "Inputs", "Result", "gather", "open_result"]
+__all__ = ["ComparisonTable", "IndicatorTable", "Inputs", "Result", "gather", "open_result"]
 
 KINDS = ("run", "sweep", "sensitivity")
 
@@ -32,7 +33,16 @@ class ComparisonTable:
     rows: tuple[Mapping[str, Any], ...]
 
 
-Result = RunResult | SweepResult | SensitivityResult | ComparisonTable
+@dataclass(frozen=True)
+class IndicatorTable:
+    """Likelihood ratios of indicators written by ``sim indicators --format csv`` (or a
+    ``Diagnosticity``'s table saved as Parquet): one row per indicator and alternative."""
+
+    path: Path
+    rows: tuple[Mapping[str, Any], ...]
+
+
+Result = RunResult | SweepResult | SensitivityResult | ComparisonTable | IndicatorTable
 
 
 def _what_it_is_not(path: Path) -> str:
@@ -74,25 +84,31 @@ def open_result(path: str | Path) -> Result:
     )
 
 
-def _comparison_table(path: Path) -> ComparisonTable:
-    """Read a comparison table, refusing a file that is not one."""
+def _comparison_table(path: Path) -> ComparisonTable | IndicatorTable:
+    """Read a comparison or indicator table, refusing a file that is neither."""
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".parquet"):
         raise UsageError(
-            f"{path}: not a result: expected a run, sweep or sensitivity directory, or a "
-            "comparison table (.csv or .parquet) written by 'sim compare --out'"
+            f"{path}: not a result: expected a run, sweep or sensitivity directory, a "
+            "comparison table (.csv or .parquet) written by 'sim compare --out', or an "
+            "indicator table written by 'sim indicators --format csv'"
         )
     try:
         table = pq.read_table(path) if suffix == ".parquet" else pacsv.read_csv(path)
     except (pa.ArrowException, OSError) as error:
-        raise UsageError(f"{path}: cannot read it as a comparison table: {error}") from None
-    missing = [c for c in COLUMNS if c not in table.column_names]
-    if missing:
-        raise UsageError(
-            f"{path}: not a comparison table written by 'sim compare --out' (no column "
-            f"{missing[0]!r})"
-        )
-    return ComparisonTable(path, tuple(table.select(list(COLUMNS)).to_pylist()))
+        raise UsageError(f"{path}: cannot read it as a table: {error}") from None
+    names = table.column_names
+    if "likelihood_ratio" in names:
+        missing = [c for c in INDICATOR_COLUMNS if c not in names]
+        if not missing:
+            return IndicatorTable(path, tuple(table.select(list(INDICATOR_COLUMNS)).to_pylist()))
+        what = "an indicator table written by 'sim indicators --format csv'"
+    else:
+        missing = [c for c in COLUMNS if c not in names]
+        if not missing:
+            return ComparisonTable(path, tuple(table.select(list(COLUMNS)).to_pylist()))
+        what = "a comparison table written by 'sim compare --out'"
+    raise UsageError(f"{path}: not {what} (no column {missing[0]!r})")
 
 
 @dataclass(frozen=True)
@@ -104,6 +120,7 @@ class Inputs:
     sweeps: tuple[SweepResult, ...]
     sensitivities: tuple[SensitivityResult, ...]
     comparisons: tuple[ComparisonTable, ...]
+    indicators: tuple[IndicatorTable, ...] = ()
 
     @property
     def labels(self) -> list[str]:
@@ -138,12 +155,15 @@ def gather(paths: Sequence[str | Path]) -> Inputs:
     """Open every path and sort the results by kind, refusing results of other scenarios."""
     if not paths:
         raise UsageError("give at least one run, sweep or sensitivity directory")
-    runs, sweeps, sensitivities, tables = [], [], [], []
+    runs, sweeps, sensitivities, tables, evidence = [], [], [], [], []
     scenario: tuple[str, Path] | None = None
     for path in paths:
         result = open_result(path)
         if isinstance(result, ComparisonTable):
             tables.append(result)
+            continue
+        if isinstance(result, IndicatorTable):
+            evidence.append(result)
             continue
         name = str(result.manifest.get("scenario", ""))
         if scenario is None:
@@ -161,4 +181,6 @@ def gather(paths: Sequence[str | Path]) -> Inputs:
             sensitivities.append(result)
     if scenario is None:
         raise UsageError("a report needs a run, sweep or sensitivity directory, not only tables")
-    return Inputs(tuple(runs), tuple(sweeps), tuple(sensitivities), tuple(tables))
+    return Inputs(
+        tuple(runs), tuple(sweeps), tuple(sensitivities), tuple(tables), tuple(evidence)
+    )

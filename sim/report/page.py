@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +20,18 @@ import numpy as np
 from jinja2 import PackageLoader
 
 from sim.analysis.compare import compare_runs
+from sim.analysis.evidence.indicators import indicators
 from sim.analysis.sensitivity import SensitivityResult
 from sim.analysis.sweep import SweepResult
 from sim.analysis.views import (
     comparison_figure,
+    indicators_figure,
     sensitivity_figure,
     sensitivity_outcomes,
     sweep_outcome_figure,
     sweep_outcomes,
 )
-from sim.errors import UsageError
+from sim.errors import SimError, UsageError
 from sim.model.compiled import CompiledModel
 from sim.montecarlo.results import RunResult
 from sim.montecarlo.views import (
@@ -59,7 +62,7 @@ from sim.report.inputs import ComparisonTable, Inputs, gather
 from sim.version import __version__
 from sim.views.frame import data_uri
 from sim.views.html import Table, environment
-from sim.views.text import number
+from sim.views.text import number, percent
 from sim.views.timeaxis import TimeAxis
 
 __all__ = ["Page", "build_page", "render_page", "report_html", "write_report"]
@@ -69,6 +72,7 @@ _HEADLINES = 6  # outcomes in the brief
 _MAX_RUNS = 8  # runs drawn side by side in one figure
 _ANALYSIS_FIGURES = 4  # figures per sweep, sensitivity analysis or comparison table
 _MAX_TRAJECTORIES = 12  # fan charts in a report
+_WATCH = 3  # indicators the brief names
 Rows = Mapping[str, list[Mapping[str, Any]]]
 
 
@@ -200,10 +204,13 @@ def _facts(
 ) -> list[tuple[str, str]]:
     manifest = inputs.manifest
     facts: list[tuple[str, str]] = []
-    if model is not None and model.scenario is not None:
-        vantage = getattr(model.scenario, "vantage", None)
-        if vantage is not None:
-            facts.append(("vantage date", str(vantage)))
+    stated = manifest.get("vantage")
+    if stated is None and model is not None and model.scenario is not None:
+        stated = getattr(model.scenario, "vantage", None)
+    if stated is not None:
+        facts.append(("vantage date", f"{_date_text(stated)}"))
+    elif axis is not None and axis.start is not None:  # the default: written as of t = 0
+        facts.append(("vantage date", f"{axis.start:%d %B %Y} (t = 0; none stated)"))
     if axis is not None and axis.start is not None:
         facts.append(("t = 0", f"{axis.start:%d %B %Y}"))
     if axis is not None:
@@ -228,6 +235,15 @@ def _facts(
     if manifest.get("finished_at"):
         facts.append(("run finished", str(manifest["finished_at"])[:16].replace("T", " ")))
     return facts
+
+
+def _date_text(value: Any) -> str:
+    """A date as the page writes it (``1 March 2023``); other text as it is."""
+    try:
+        when = value if isinstance(value, date) else date.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    return f"{when.day} {when:%B %Y}"
 
 
 def _warnings(inputs: Inputs, model: CompiledModel | None) -> list[str]:
@@ -562,7 +578,8 @@ def build_page(inputs: Inputs) -> Page:
             brief.append(line)
         if len(headlines) > _HEADLINES:
             brief.append([plain(f"{len(headlines) - _HEADLINES} more headline outcomes below.")])
-    brief += _indicator_lines(model)
+    evidence = _evidence(inputs, model, headlines, kinds)
+    brief += _indicator_lines(model, evidence)
     outcomes = [
         _outcome_section(
             inputs,
@@ -589,6 +606,7 @@ def build_page(inputs: Inputs) -> Page:
     sections += [
         _comparison_section(i, t, model, headlines) for i, t in enumerate(inputs.comparisons)
     ]
+    sections += [_evidence_section(i, e, model) for i, e in enumerate(evidence)]
     return Page(
         title=model.title if model is not None else str(inputs.manifest.get("scenario", "")),
         name=str(inputs.manifest.get("scenario", "")),
@@ -620,13 +638,129 @@ def _description(model: CompiledModel | None) -> str:
     return " ".join(str(model.scenario.description).split())
 
 
-def _indicator_lines(model: CompiledModel | None) -> list[list[Span]]:
-    """Return the indicators to watch, where the scenario names signposts (``indicators:``)."""
-    indicators = getattr(model.scenario, "indicators", None) if model and model.scenario else None
-    if not indicators:
+@dataclass(frozen=True)
+class Evidence:
+    """Likelihood ratios of indicators for a hypothesis: from a table given to the report,
+    or worked out from the baseline run (``source`` says which)."""
+
+    rows: tuple[Mapping[str, Any], ...]
+    source: str
+
+
+def _evidence(
+    inputs: Inputs,
+    model: CompiledModel | None,
+    headlines: Sequence[str],
+    kinds: Mapping[str, str],
+) -> list[Evidence]:
+    """Return the indicator tables given, else those of the baseline run for its first
+    headline probability, where the scenario declares indicators (``sim indicators``)."""
+    given = [
+        Evidence(t.rows, f"as written by sim indicators to {t.path}")
+        for t in inputs.indicators
+        if t.rows
+    ]
+    if given or not inputs.runs:
+        return given
+    base = inputs.runs[0]
+    if not (base.summary.get("indicators") or {}):
         return []
-    words: list[Span] = [plain("Indicators to watch: ")]
-    for i, indicator in enumerate(indicators):
+    hypothesis = next((n for n in headlines if kinds.get(n) == "probability"), None)
+    if hypothesis is None:
+        return []
+    try:  # columns read one at a time: a run of a million branches stays quick
+        found = indicators(base, hypothesis)
+    except SimError:  # no branch has the hypothesis (or none lacks it): nothing to weigh
+        return []
+    where = base.directory if base.directory is not None else "the baseline run"
+    return [
+        Evidence(
+            found.rows,
+            f"worked out from {where} as 'sim indicators {where} --hypothesis {hypothesis}' "
+            "does",
+        )
+    ]
+
+
+def _evidence_section(index: int, evidence: Evidence, model: CompiledModel | None) -> Section:
+    rows = evidence.rows
+    hypothesis = str(rows[0]["hypothesis"])
+    figure = indicators_figure(rows, model=model, foot=f"sim · {hypothesis}")
+    alternatives = list(dict.fromkeys(str(r["against"]) for r in rows))
+    text = (
+        f"How much seeing each indicator changes the odds of {hypothesis}, "
+        f"{evidence.source}. P(I | H) is the share of the branches where {hypothesis} holds "
+        "in which the indicator appeared; the likelihood ratio LR = P(I | H) / P(I | "
+        f"{alternatives[0] if len(alternatives) == 1 else 'the alternative'}) multiplies the "
+        "odds: above 1 the indicator favours the hypothesis, below 1 it tells against it, "
+        "near 1 it tells little however likely it is. Most diagnostic first."
+    )
+    body = [
+        [
+            str(r["indicator"]),
+            str(r["against"]),
+            _share_cell(r, "p_given_h"),
+            _share_cell(r, "p_given_against"),
+            _ratio_cell(r),
+            "-" if r.get("posterior") is None else percent(float(r["posterior"]), 1),
+        ]
+        for r in rows
+    ]
+    table = Table(
+        ["indicator", "against", "P(I | H)", "P(I | against)", "LR [95% interval]", "P(H | I)"],
+        body,
+        frozenset({2, 3, 4, 5}),
+    )
+    return Section(
+        f"evidence-{index}",
+        f"Indicators to watch ({hypothesis})",
+        text,
+        [Image(data_uri(figure), f"likelihood ratios of the indicators for {hypothesis}")],
+        table,
+    )
+
+
+def _share_cell(row: Mapping[str, Any], name: str) -> str:
+    value, low, high = row.get(name), row.get(f"{name}_ci_low"), row.get(f"{name}_ci_high")
+    if value is None:
+        return "-"
+    if low is None or high is None:
+        return percent(float(value), 1)
+    return f"{percent(float(value), 1)} [{percent(float(low), 1)}, {percent(float(high), 1)}]"
+
+
+def _ratio_cell(row: Mapping[str, Any]) -> str:
+    ratio, low, high = row.get("likelihood_ratio"), row.get("lr_ci_low"), row.get("lr_ci_high")
+    if ratio is None:
+        return "-"
+    if low is None or high is None:
+        return f"×{number(float(ratio))}"
+    return f"×{number(float(ratio))} [{number(float(low))}, {number(float(high))}]"
+
+
+def _indicator_lines(
+    model: CompiledModel | None, evidence: Sequence[Evidence] = ()
+) -> list[list[Span]]:
+    """Return the indicators to watch: the most diagnostic with their likelihood ratios
+    where they were worked out, else the signposts the scenario names (``indicators:``)."""
+    if evidence:
+        rows = [r for r in evidence[0].rows if r.get("likelihood_ratio") is not None]
+        if rows:
+            hypothesis = str(rows[0]["hypothesis"])
+            question, _ = describe_outcome(model, hypothesis)
+            words = [plain("Indicators to watch for "), strong(question or humanise(hypothesis))]
+            words.append(plain(": "))
+            for i, r in enumerate(rows[:_WATCH]):
+                if i:
+                    words.append(plain("; "))
+                words += _watch_words(r)
+            words.append(plain("."))
+            return [words]
+    declared = getattr(model.scenario, "indicators", None) if model and model.scenario else None
+    if not declared:
+        return []
+    words = [plain("Indicators to watch: ")]
+    for i, indicator in enumerate(declared):
         if i:
             words.append(plain("; "))
         words.append(strong(str(getattr(indicator, "name", indicator))))
@@ -635,6 +769,27 @@ def _indicator_lines(model: CompiledModel | None) -> list[list[Span]]:
             words.append(plain(f" ({' '.join(str(doc).split())})"))
     words.append(plain("."))
     return [words]
+
+
+def _watch_words(row: Mapping[str, Any]) -> list[Span]:
+    """One indicator in words: what seeing it does to the odds, and how often it is seen."""
+    ratio = float(row["likelihood_ratio"])
+    low, high = row.get("lr_ci_low"), row.get("lr_ci_high")
+    parts = []
+    if low is not None and high is not None and float(low) <= 1.0 <= float(high):
+        effect = "tells little either way"
+        parts.append(f"likelihood ratio {number(ratio)}")
+    else:
+        effect = f"multiplies its odds by {number(ratio)}"
+    if low is not None and high is not None:
+        parts.append(f"95% interval {number(float(low))} to {number(float(high))}")
+    if row.get("p_given_h") is not None and row.get("p_given_against") is not None:
+        parts.append(
+            f"seen in {percent(float(row['p_given_h']), 1)} of the branches where it "
+            f"happens, {percent(float(row['p_given_against']), 1)} of the others"
+        )
+    details = f" ({', '.join(parts)})" if parts else ""
+    return [strong(str(row["indicator"])), plain(f" {effect}{details}")]
 
 
 def _notes(axis: TimeAxis | None, drivers: str) -> list[str]:

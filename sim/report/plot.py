@@ -3,7 +3,8 @@
 A run directory gives the figure of one outcome (or, without a name, its probabilities at
 a glance), with other runs of the same scenario side by side; a sweep directory the outcome
 against the swept parameters; a sensitivity directory a tornado chart; a comparison table
-a forest plot of the differences.
+a forest plot of the differences; an indicator table (``sim indicators --format csv``) the
+likelihood ratios on a log axis.
 """
 
 from __future__ import annotations
@@ -15,11 +16,16 @@ from matplotlib.figure import Figure
 
 from sim.analysis.sensitivity import SensitivityResult
 from sim.analysis.sweep import SweepResult
-from sim.analysis.views import comparison_figure, sensitivity_figure, sweep_outcome_figure
+from sim.analysis.views import (
+    comparison_figure,
+    indicators_figure,
+    sensitivity_figure,
+    sweep_outcome_figure,
+)
 from sim.errors import UsageError
 from sim.montecarlo.results import RunResult
 from sim.montecarlo.views import outcome_figure, overview_figure
-from sim.report.inputs import open_result
+from sim.report.inputs import IndicatorTable, open_result
 from sim.views.frame import FORMATS, save
 
 __all__ = ["check_figure_path", "default_figure_path", "figure_of", "plot"]
@@ -48,6 +54,8 @@ def figure_of(
         return sweep_outcome_figure(result, name)
     if isinstance(result, SensitivityResult):
         return sensitivity_figure(result, name)
+    if isinstance(result, IndicatorTable):
+        return indicators_figure(result.rows, foot=f"sim · {result.path.name}")
     return comparison_figure(result.rows, name, foot=f"sim · {result.path.name}")
 
 

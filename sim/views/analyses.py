@@ -16,6 +16,7 @@ from sim.views.style import ACCENT, BAND_ALPHA, INK, MUTED, colour, styled
 from sim.views.text import number, percent, signed
 
 __all__ = [
+    "TORNADO_ROWS",
     "Difference",
     "Index",
     "Ratio",
@@ -31,6 +32,8 @@ __all__ = [
 ]
 
 _ROW = 0.3  # inches per row of a forest or tornado chart
+_LEGEND_INSIDE = 3  # lines of a sweep whose legend fits inside the axes
+TORNADO_ROWS = 15  # parameters a tornado chart shows: those with the largest total effects
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,9 @@ def draw_sweep(ax: Axes, series: Sequence[SweepSeries], *, as_percent: bool) -> 
         ax.plot(x, scale * s.estimate[order], "-o", color=tint, markersize=4, label=s.label)
     if as_percent:
         ax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
-    if len(series) > 1:
+    if len(series) > _LEGEND_INSIDE:  # beside the axes, where it hides no line
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+    elif len(series) > 1:
         ax.legend(loc="best")
     return ax
 
@@ -320,10 +325,18 @@ def draw_tornado(ax: Axes, rows: Sequence[Index], *, main: str, total: str) -> A
 def tornado_figure(
     rows: Sequence[Index], titles: Titles, *, main: str, total: str, xlabel: str
 ) -> Figure:
-    """Return a tornado chart of sensitivity indices, parameters sorted by total effect."""
+    """Return a tornado chart of sensitivity indices, parameters sorted by total effect.
+
+    Only the :data:`TORNADO_ROWS` parameters with the largest total effects are drawn; the
+    x label says how many others there are (their indices are in the table).
+    """
     ordered = sorted(rows, key=lambda r: -(r.total if np.isfinite(r.total) else -np.inf))
-    figure, ax = new_figure(titles, height=0.6 + 1.4 * _ROW * max(len(ordered), 2))
-    draw_tornado(ax, ordered, main=main, total=total)
+    shown, rest = ordered[:TORNADO_ROWS], len(ordered) - TORNADO_ROWS
+    figure, ax = new_figure(titles, height=0.6 + 1.4 * _ROW * max(len(shown), 2))
+    draw_tornado(ax, shown, main=main, total=total)
+    if rest > 0:
+        more = f"{rest} more parameter{'s' if rest > 1 else ''}"
+        xlabel += f"\n({more} with smaller effects not shown)"
     ax.set_xlabel(xlabel)
     return figure
 
@@ -343,7 +356,7 @@ def likelihood_ratio_figure(rows: Sequence[Ratio], titles: Titles, *, xlabel: st
     ax.set_xscale("log")
     # Plain numbers on the log axis (matplotlib's default ticks are mathematics, which sim
     # turns off so that scenario text shows as written).
-    ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 3.0, 5.0)))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.axvline(1.0, color=ACCENT, linewidth=1.0, zorder=1)

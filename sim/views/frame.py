@@ -27,6 +27,9 @@ FORMATS = ("png", "svg", "pdf")
 _TITLE_PT, _SUBTITLE_PT, _FOOTER_PT = 12.0, 9.5, 7.5
 _LINE = 1.3 / 72  # inches per point of font size, for one line of text
 _PAD = 0.1  # inches around the bands
+# The average width of a character of the bold title, as a share of its size: wide enough
+# that a title of capitals and wide letters is wrapped before the figure's edge cuts it.
+_BOLD_EM = 0.66
 # Without dates, the same figure gives the same bytes (for committed reports and tests).
 _METADATA: dict[str, dict[str, Any]] = {
     "svg": {"Date": None},
@@ -44,11 +47,12 @@ class Titles:
     footer: str = ""
 
 
-def _wrap(text: str, points: float) -> list[str]:
-    """Break ``text`` into lines that fit the figure's width at a font size of ``points``."""
+def _wrap(text: str, points: float, em: float = 0.56) -> list[str]:
+    """Break ``text`` into lines that fit the figure's width at a font size of ``points``,
+    a character being ``em`` of that size wide on average (more for bold type)."""
     if not text:
         return []
-    chars = int((WIDTH - 2 * _PAD) * 72 / (points * 0.56))
+    chars = int((WIDTH - 2 * _PAD) * 72 / (points * em))
     return textwrap.wrap(" ".join(text.split()), chars) or [""]
 
 
@@ -60,7 +64,7 @@ def new_figure(
     The title, subtitle and footer are drawn at once; the axes come back as
     :meth:`Figure.subplots` returns them (one ``Axes``, or an array of them).
     """
-    title = _wrap(titles.title, _TITLE_PT)
+    title = _wrap(titles.title, _TITLE_PT, _BOLD_EM)
     subtitle = _wrap(titles.subtitle, _SUBTITLE_PT)
     top = _PAD + _LINE * (_TITLE_PT * len(title) + _SUBTITLE_PT * len(subtitle)) + _PAD
     bottom = (_LINE * _FOOTER_PT + 2 * _PAD) if titles.footer else _PAD

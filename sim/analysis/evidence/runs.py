@@ -9,10 +9,11 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from sim.model.outcomes import FROM_SUFFIX, GIVEN_SUFFIX
 from sim.montecarlo.observations import Catalog, catalog_of_run
-from sim.montecarlo.results import RunResult, open_run
+from sim.montecarlo.results import BRANCHES, RunResult, open_run
 from sim.stats.differences import Arm
 
 __all__ = ["EvidenceRun", "RunLike", "evidence_run"]
@@ -29,6 +30,7 @@ class EvidenceRun:
     result: RunResult
     catalog: Catalog
     _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _counts: dict[str, int] = field(default_factory=dict, repr=False)
 
     @property
     def summary(self) -> Mapping[str, Any]:
@@ -42,8 +44,24 @@ class EvidenceRun:
 
     @property
     def branches(self) -> int:
-        """The number of branches."""
+        """The number of branches (from the file's metadata: no column is read)."""
+        if "branches" not in self._counts:
+            self._counts["branches"] = self._rows()
+        return self._counts["branches"]
+
+    def _rows(self) -> int:
+        result = self.result
+        if result.directory is not None and getattr(result, "_table", None) is None:
+            return int(pq.ParquetFile(result.directory / BRANCHES).metadata.num_rows)
         return int(self.table.num_rows)
+
+    @property
+    def names(self) -> set[str]:
+        """The columns of the branch table (from the file's schema: no column is read)."""
+        result = self.result
+        if result.directory is not None and getattr(result, "_table", None) is None:
+            return set(pq.read_schema(result.directory / BRANCHES).names)
+        return set(self.table.schema.names)
 
     @property
     def horizon(self) -> float:
@@ -54,9 +72,10 @@ class EvidenceRun:
         return float(np.max(t_end)) if t_end.size else 0.0
 
     def column(self, name: str) -> np.ndarray:
-        """One column of the branch table as a numpy array."""
+        """One column of the branch table as a numpy array, read alone from disk: a command
+        on a run of a million branches reads only the columns it needs."""
         if name not in self._cache:
-            self._cache[name] = self.table.column(name).to_numpy(zero_copy_only=False)
+            self._cache[name] = self.result.column(name)
         return self._cache[name]
 
     def outcomes(self) -> list[tuple[str, Mapping[str, Any]]]:
@@ -69,7 +88,7 @@ class EvidenceRun:
 
     def arm(self, name: str, kind: str, category: str | None = None) -> Arm:
         """The columns of outcome ``name`` as the statistics read them."""
-        names = set(self.table.schema.names)
+        names = self.names
         return Arm(
             self.column(name),
             t_end=self.column("t_end"),
