@@ -86,3 +86,12 @@ def test_the_version_is_the_newest_in_the_changelog() -> None:
 def test_the_site_shows_the_changelog_itself() -> None:
     page = (ROOT / "docs" / "changelog.md").read_text(encoding="utf-8")
     assert page.strip() == '--8<-- "CHANGELOG.md"'
+
+
+def test_ci_runs_the_readme_install_and_test_command_exactly() -> None:
+    quick_start = re.search(r"^## Quick start\n+```bash\n(.*?)```", README, re.S | re.M)
+    assert quick_start is not None
+    commands = [line.split("#")[0].strip() for line in quick_start.group(1).splitlines()]
+    assert commands[1] == "pip install -e '.[dev]' && python -m pytest"
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert commands[1] in ci
