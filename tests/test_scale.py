@@ -314,17 +314,25 @@ def test_a_signal_stops_a_run_cleanly_and_resume_finishes_it(
 
 QUIET_WORKERS = """
 import logging
+import os
+import sys
 from sim.montecarlo.cluster import DaskExecutor
 
 def shout():
     logging.getLogger("distributed.worker").error("a worker's error")
     logging.getLogger("distributed.nanny").critical("a nanny's critical error")
     logging.getLogger("asyncio").error("an asyncio error")
+    print("a library's own line", file=sys.stderr, flush=True)
+    os.write(2, b"a line written to the file descriptor\\n")
     return 1
 
 if __name__ == "__main__":
     with DaskExecutor(workers=1) as executor:
         executor._client.run(shout)
+        # the scheduler and nannies run in this process: a connection that breaks while
+        # Ctrl-C stops the run logs an error there
+        logging.getLogger("distributed.core").error("a broken connection")
+        logging.getLogger("distributed.client").error("a client's error")
 """
 
 

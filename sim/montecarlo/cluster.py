@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import CancelledError
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from itertools import islice
 from typing import Any, Self
 
@@ -38,10 +39,17 @@ def dask_setup(worker: object) -> None:
     stderr, where their log lines would land after the run's own message: a heartbeat that
     fails because the cluster is closing (after Ctrl-C or SIGTERM) logs an error there. What
     a worker of this cluster has to say reaches the run as an exception, so its logging is
-    turned off altogether (errors at startup, before this runs, still show).
+    turned off altogether (errors at startup, before this runs, still show), and so is its
+    stderr: what a library prints there while the cluster closes (a warning, an exception
+    ignored in a finaliser) would otherwise land after the run's last line.
     """
     ignore_interrupts()
     logging.disable(logging.CRITICAL)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+    finally:
+        os.close(devnull)
 
 
 LOCAL_WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
@@ -64,6 +72,7 @@ class DaskExecutor(Executor):
         self.scheduler = scheduler
         self._client: Any = None
         self._cluster: Any = None
+        self._quiet = ExitStack()
 
     def __enter__(self) -> Self:
         """Connect to the scheduler, or start a local cluster."""
@@ -88,6 +97,10 @@ class DaskExecutor(Executor):
                     preload=[__name__],
                 )
             self._client = distributed.Client(self._cluster)
+            # Started: from now on the cluster's scheduler and nannies, in this process,
+            # log nothing either (a connection that breaks when Ctrl-C stops the run logs an
+            # error); what goes wrong reaches the run as an exception.
+            self._quiet.enter_context(_silenced("distributed", "tornado"))
         else:
             self._client = distributed.Client(self.scheduler)
             self.workers = max(1, len(self._client.scheduler_info()["workers"]))
@@ -104,7 +117,7 @@ class DaskExecutor(Executor):
         A run that stops early (Ctrl-C, SIGTERM, an error) closes while results are still
         on their way; the failed transfers are expected then, and not logged.
         """
-        with _silenced("distributed", "tornado"):
+        with self._quiet, _silenced("distributed", "tornado"):
             if self._client is not None:
                 self._client.close()
                 self._client = None
