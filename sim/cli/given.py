@@ -7,9 +7,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sim.cli._analysis import estimate_cell
+from sim.cli._analysis import ExecutorOption, WorkersOption, estimate_cell
 from sim.cli._app import app, reporting_errors
 from sim.cli._evidence import EvidenceFormat, FormatOption, show
+from sim.cli._options import EngineOption
+from sim.montecarlo.kinds import ExecutorKind
 
 if TYPE_CHECKING:
     from sim.analysis.evidence.given import Posterior
@@ -31,7 +33,15 @@ ObservedOption = Annotated[
 
 @app.command("given")
 def given_command(
-    directory: Annotated[Path, typer.Argument(help="Run directory written by sim run.")],
+    directory: Annotated[
+        Path,
+        typer.Argument(
+            metavar="DIR|FILE",
+            help="Run directory written by sim run, or a scenario file to run first (in "
+            "memory, with --branches, --seed, --engine).",
+            show_default=False,
+        ),
+    ],
     observed: ObservedOption,
     min_kept: Annotated[
         int,
@@ -41,17 +51,36 @@ def given_command(
         ),
     ] = 100,
     fmt: FormatOption = EvidenceFormat.table,
+    branches: Annotated[
+        int | None,
+        typer.Option(
+            "--branches", "-n", help="With a scenario file: branches to run. (default 10000)"
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", "-s", help="With a scenario file: seed of the run. (default 0)"),
+    ] = None,
+    engine: EngineOption = None,
+    executor: ExecutorOption = ExecutorKind.SERIAL,
+    workers: WorkersOption = None,
 ) -> None:
     """Condition every outcome of a run on observations, by exact rejection.
 
     The branches that match every observation are kept; each outcome's posterior is its
     estimate over them (the interval from the number kept), beside the prior over all
-    branches. An observation that no branch matches is an error (exit 2).
+    branches. An observation that no branch matches is an error (exit 2). Given a scenario
+    file, it is run first in memory (--engine batch for the many branches that a rare
+    observation needs); nothing is written.
     """
     from sim.analysis.evidence.given import given
 
     with reporting_errors():
-        posterior = given(directory, observed, min_kept=min_kept)
+        posterior = given(
+            directory, observed, min_kept=min_kept, branches=branches, seed=seed,
+            engine=None if engine is None else engine.value, executor=executor.value,
+            workers=workers,
+        )  # fmt: skip
     show_posterior(posterior, fmt)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ import pyarrow as pa
 from sim.analysis.evidence.runs import EvidenceRun, RunLike, evidence_run
 from sim.errors import UsageError
 from sim.montecarlo.observations import Observation, match, parse_observations
+from sim.montecarlo.results import RunResult
 from sim.stats.differences import MEASURES, Arm, estimate
 from sim.stats.intervals import Interval, proportion
 from sim.stats.summary import json_number
@@ -123,22 +125,74 @@ class Posterior:
 
 
 def given(
-    run: RunLike, observed: Sequence[str], *, min_kept: int = DEFAULT_MIN_KEPT
+    run: RunLike,
+    observed: Sequence[str],
+    *,
+    min_kept: int = DEFAULT_MIN_KEPT,
+    branches: int | None = None,
+    seed: int | None = None,
+    engine: str | None = None,
+    executor: str = "serial",
+    workers: int | None = None,
 ) -> Posterior:
     """Condition every outcome of ``run`` on the ``observed`` facts, by exact rejection.
 
+    ``run`` is a finished run (a result or its directory), or a scenario file: that is run
+    first, in memory, with ``branches`` (default 10,000), ``seed`` (default 0), ``engine``
+    (default ``sim.engine.DEFAULT_ENGINE``; ``"batch"`` for the many branches a rare
+    observation needs), ``executor`` and ``workers``; those options apply only to a file.
     ``observed`` holds observations written ``NAME[=true|false][@DATE|TIME]`` (see
     :mod:`sim.montecarlo.observations`). Raises :class:`~sim.errors.UsageError` for an
     observation that names nothing observable, and when no branch matches them all.
     """
     if min_kept < 1:
         raise UsageError(f"--min-kept must be at least 1, got {min_kept}")
+    run = _run_of(run, branches=branches, seed=seed, engine=engine, executor=executor,
+                  workers=workers)  # fmt: skip
     data = evidence_run(run)
     observations = parse_observations(observed, data.catalog)
     kept = match(observations, data.column, data.branches)
     if not kept.any():
         raise UsageError(_nothing_matches(data, observations))
     return posterior_of(data, observations, kept, min_kept)
+
+
+SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
+DEFAULT_GIVEN_BRANCHES = 10_000
+"""Branches of a scenario file that ``given`` runs first (the batch engine runs them in
+seconds)."""
+
+
+def _run_of(
+    run: RunLike,
+    *,
+    branches: int | None,
+    seed: int | None,
+    engine: str | None,
+    executor: str,
+    workers: int | None,
+) -> RunLike:
+    """Return ``run``, or the run of the scenario file ``run`` names, made now in memory."""
+    from sim.engine import DEFAULT_ENGINE
+    from sim.montecarlo.runner import run as run_scenario
+
+    path = None if isinstance(run, RunResult) else Path(run)
+    if path is not None and path.is_file() and path.suffix.lower() in SCENARIO_SUFFIXES:
+        return run_scenario(
+            path, branches=DEFAULT_GIVEN_BRANCHES if branches is None else branches,
+            seed=0 if seed is None else seed, engine=engine or DEFAULT_ENGINE,
+            executor=executor, workers=workers,
+        )  # fmt: skip
+    chosen = [name for name, value in (("--branches", branches), ("--seed", seed),
+              ("--engine", engine), ("--workers", workers)) if value is not None]  # fmt: skip
+    if executor != "serial":
+        chosen.append("--executor")
+    if chosen:
+        raise UsageError(
+            f"{chosen[0]}: {run} is a finished run; {chosen[0]} applies to a scenario file, "
+            "which given runs first"
+        )
+    return run
 
 
 def posterior_of(
