@@ -18,7 +18,7 @@ from typing import Any
 
 import pyarrow.csv as pacsv
 import pytest
-from _reports import SEED, make_results, png_is_drawn
+from _reports import SEED, png_is_drawn
 from test_html_report import hostile_scenario
 from typer.testing import CliRunner
 
@@ -63,9 +63,9 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def pages(report_results: Path) -> dict[str, Path]:
     """One report of each kind: a run, a run with everything, analyses alone, hostile text."""
-    root = make_results(tmp_path_factory.mktemp("browser"))
+    root = report_results
     hostile = root / "hostile"
     hostile.mkdir()
     run(hostile_scenario(hostile), branches=60, seed=SEED, out=hostile / "run")

@@ -15,7 +15,6 @@ from _reports import (
     DATED,
     SEED,
     make_kinds,
-    make_results,
     svg_figures,
     svg_is_drawn,
     write_dated,
@@ -35,9 +34,9 @@ OUTCOMES = ("crisis_by_2025", "time_to_crisis", "tension_at_end", "shocks_at_end
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def results(report_results: Path) -> Path:
     """A run with its variants, a sweep, a sensitivity analysis and a comparison table."""
-    return make_results(tmp_path_factory.mktemp("html"))
+    return report_results
 
 
 def report(tmp_path: Path, *paths: Path | str) -> tuple[int, str, str]:

@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
-from _reports import SEED, axes_are_drawn, make_kinds, make_results, png_is_drawn, svg_is_drawn
+from _reports import SEED, axes_are_drawn, make_kinds, png_is_drawn, svg_is_drawn
 from typer.testing import CliRunner
 
 from sim.analysis.sweep import Grid, Sample, sweep
@@ -23,9 +23,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:SALib.*")
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def results(report_results: Path) -> Path:
     """Results of every kind, a sweep over two parameters, a sampled one, a CSV table."""
-    root = make_results(tmp_path_factory.mktemp("results"))
+    root = report_results
     file = root / "dated.yaml"
     grid = Grid({"drift": [0.0, 0.04], "base_rate": [0.02, 0.05, 0.08]})
     sweep(file, grid, branches=60, seed=SEED, out=root / "two")
