@@ -167,3 +167,43 @@ def test_vantage_and_hindsight_are_format_1_1(
     file = write(tmp_path, **options)
     file.write_text(file.read_text().replace("sim: 1.1\n", "sim: 1\n"))
     assert_one_line_error(invoke("validate", file), where)
+
+
+def test_the_experts_of_a_pool_a_variant_makes_are_checked_too(tmp_path: Path) -> None:
+    file = write(tmp_path, hindsight="the rate was public")
+    file.write_text(
+        file.read_text()
+        + """\
+variants:
+  pooled:
+    parameters:
+      base:
+        dist:
+          kind: pool
+          experts:
+            - {name: a, weight: 1, dist: {kind: uniform, low: 0, high: 1}, assumption: a guess}
+            - name: b
+              weight: 1
+              dist: {kind: uniform, low: 0, high: 1}
+              source: {ref: SOURCE, quote: "QUOTE"}
+"""
+    )
+    text = file.read_text()
+    file.write_text(text.replace("SOURCE", "nosuch").replace("QUOTE", "a rate of two in ten"))
+    assert_one_line_error(
+        invoke("validate", file),
+        r":30:29: variants\.pooled\.parameters\.base\.dist\.experts\[1\]\.source\.ref: unknown "
+        r"source 'nosuch'",
+    )
+    file.write_text(text.replace("SOURCE", "early").replace("QUOTE", "three in ten"))
+    assert_one_line_error(
+        invoke("validate", "--sources", file),
+        r":30:\d+: variants\.pooled\.parameters\.base\.dist\.experts\[1\]\.source\.quote: the "
+        r"quote is not in memo\.txt",
+    )
+    file.write_text(text.replace("SOURCE", "late").replace("QUOTE", "two in ten"))
+    assert_one_line_error(
+        invoke("validate", "--sources", file),
+        r":30:29: variants\.pooled\.parameters\.base\.dist\.experts\[1\]\.source\.ref: "
+        r"hindsight: 'late' is dated 2024-03-01",
+    )

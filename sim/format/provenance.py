@@ -19,7 +19,6 @@ import re
 from pathlib import Path
 
 from sim.errors import Problem
-from sim.format.citation import cited
 from sim.format.document import Document
 from sim.format.scenario import Scenario, citations_of
 
@@ -108,7 +107,8 @@ def vantage_of(scenario: Scenario) -> dt.date | None:
 def hindsight_problems(doc: Document, scenario: Scenario) -> tuple[list[Problem], list[Problem]]:
     """Parameters citing a source dated after the vantage date, and warnings.
 
-    A parameter (or an expert of its pool) that cites a source published after the vantage
+    A parameter (or an expert of its pool, or of a pool a variant makes it) that cites a
+    source published after the vantage
     date (a month or a year that ends after it counts: it may be) is a problem, located at
     the citation's ``ref``, unless the parameter states ``hindsight:`` (why it may). A
     cited source whose ``date`` is not an ISO date cannot be compared: it gets a warning,
@@ -120,38 +120,37 @@ def hindsight_problems(doc: Document, scenario: Scenario) -> tuple[list[Problem]
     problems: list[Problem] = []
     warned: set[str] = set()
     warnings: list[Problem] = []
-    for name, parameter in scenario.parameters.items():
-        citations = list(cited(parameter.source, ("parameters", name)))
-        for k, expert in enumerate(getattr(parameter.dist, "experts", ())):
-            citations += cited(expert.source, ("parameters", name, "dist", "experts", k))
-        for where, citation in citations:
-            found = dates.get(citation.ref)
-            if found is None or found[1] is None:
-                continue
-            index, text, period = found
-            if period is None or vantage is None:
-                if citation.ref not in warned:
-                    warned.add(citation.ref)
-                    why = (
-                        f"its date {text!r} is not an ISO date (YYYY-MM-DD, YYYY-MM or YYYY)"
-                        if period is None
-                        else "the scenario has no vantage date (vantage or time.start)"
-                    )
-                    warnings.append(
-                        doc.problem(
-                            ("sources", index, "date"),
-                            f"warning: hindsight not checked for source {citation.ref!r}: {why}",
-                        )
-                    )
-                continue
-            if period[1] > vantage and parameter.hindsight is None:
-                after = "after" if period[0] > vantage else "possibly after"
-                problems.append(
+    for where, citation in citations_of(scenario):
+        # a parameter's own citations and its experts', also those of a variant's pool
+        name = where[1] if where[0] == "parameters" else where[3] if where[0] == "variants" else ""
+        parameter = scenario.parameters.get(str(name))
+        found = dates.get(citation.ref)
+        if parameter is None or found is None or found[1] is None:
+            continue
+        index, text, period = found
+        if period is None or vantage is None:
+            if citation.ref not in warned:
+                warned.add(citation.ref)
+                why = (
+                    f"its date {text!r} is not an ISO date (YYYY-MM-DD, YYYY-MM or YYYY)"
+                    if period is None
+                    else "the scenario has no vantage date (vantage or time.start)"
+                )
+                warnings.append(
                     doc.problem(
-                        (*where, "ref"),
-                        f"hindsight: {citation.ref!r} is dated {text}, {after} the vantage date "
-                        f"{vantage}; cite what was known by then, or say why under "
-                        f"parameters.{name}.hindsight",
+                        ("sources", index, "date"),
+                        f"warning: hindsight not checked for source {citation.ref!r}: {why}",
                     )
                 )
+            continue
+        if period[1] > vantage and parameter.hindsight is None:
+            after = "after" if period[0] > vantage else "possibly after"
+            problems.append(
+                doc.problem(
+                    (*where, "ref"),
+                    f"hindsight: {citation.ref!r} is dated {text}, {after} the vantage date "
+                    f"{vantage}; cite what was known by then, or say why under "
+                    f"parameters.{name}.hindsight",
+                )
+            )
     return problems, warnings

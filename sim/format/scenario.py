@@ -552,11 +552,17 @@ class Library(_Model):
 
 
 def citations_of(scenario: Scenario) -> Iterator[tuple[tuple[str | int, ...], Citation]]:
-    """Yield every citation with its path: parameters, experts, correlations, indicators."""
+    """Yield every citation with its path: parameters, experts (also of a variant's pools),
+    correlations, indicators."""
     for name, parameter in scenario.parameters.items():
         yield from cited(parameter.source, ("parameters", name))
         for k, expert in enumerate(getattr(parameter.dist, "experts", ())):
             yield from cited(expert.source, ("parameters", name, "dist", "experts", k))
+    for variant_name, variant in scenario.variants.items():
+        for name, value in variant.parameters.items():
+            for k, expert in enumerate(getattr(getattr(value, "dist", None), "experts", ())):
+                where = ("variants", variant_name, "parameters", name, "dist", "experts", k)
+                yield from cited(expert.source, where)
     for k, correlation in enumerate(scenario.correlations):
         yield from cited(correlation.source, ("correlations", k))
     for k, indicator in enumerate(scenario.indicators):
