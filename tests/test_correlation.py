@@ -159,6 +159,12 @@ def test_a_variant_may_not_make_a_correlated_parameter_discrete() -> None:
         scenario(text)
 
 
+def test_a_set_distribution_that_is_discrete_says_set_made_it_so() -> None:
+    where = r"corr.yaml:\d+:\d+: correlations\[0\]: 'a' \(as --set gives it\) is a poisson"
+    with pytest.raises(ScenarioError, match=where):
+        scenario(overrides=[("a", "{kind: poisson, mean: 3}")])
+
+
 def test_the_command_line_prints_the_note(tmp_path: Path) -> None:
     path = tmp_path / "corr.yaml"
     path.write_text(HEAD + PARAMETERS + CORRELATIONS + OUT)

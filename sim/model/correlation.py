@@ -134,7 +134,8 @@ class CorrelationSection(Core):
                 reason = _unsuitable(spec.dist)
                 if reason is not None:
                     where = spec.path if _changed(spec) else ("correlations", k, "between", j)
-                    self.report(where or ("correlations", k), f"{p.name!r} {reason}")
+                    who = repr(p.name) + (" (as --set gives it)" if spec.path is None else "")
+                    self.report(where or ("correlations", k), f"{who} {reason}")
                     return None
                 continue
             if not _changed(spec):
