@@ -207,7 +207,7 @@ def test_few_kept_branches_say_how_many_a_run_would_need(two_events: sim.RunResu
 @pytest.mark.parametrize(
     ("observed", "message"),
     [
-        ("a_sen", "no indicator or probability or time_to outcome 'a_sen' (did you mean"),
+        ("a_sen", "no indicator or probability, time_to or first_of outcome 'a_sen' (did you"),
         ("a_seen=maybe", "expected true or false after '=', got 'maybe'"),
         ("a_seen@soon", "expected an ISO date (2026-01-01) or a time after '@', got 'soon'"),
         ("a_seen@2027-01-01", "is after the horizon 12"),
@@ -269,3 +269,70 @@ def test_rows_of_the_indicator_summary_match_the_columns(two_events: sim.RunResu
     first = two_events.table.column("indicator__a_seen").to_numpy()
     entry = two_events.summary["indicators"]["a_seen"]
     assert entry["count"] == int(np.sum(first <= 6)) and entry["date"] == "2025-07-03"
+
+
+# --- first_of categories as observations and hypotheses ----------------------------------------
+
+RACE = f"""\
+    parameters:
+      rate_a: {{value: {RATE_A}, assumption: test}}
+      rate_b: {{value: {RATE_B}, assumption: test}}
+    state:
+      a: {{init: false}}
+      b: {{init: false}}
+    processes:
+      - {{kind: event, name: ev_a, rate: rate_a, max_count: 1, set: {{a: "true"}}}}
+      - {{kind: event, name: ev_b, rate: rate_b, max_count: 1, set: {{b: "true"}}}}
+    outcomes:
+      - {{kind: first_of, name: first, conditions: {{a: a, b: b}}}}
+      - {{kind: probability, name: b_happens, when: b}}
+    indicators:
+      - {{name: a_seen, when: a, by: 6}}
+    """
+
+
+@pytest.fixture(scope="module")
+def race(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("race") / "run"
+    sim.run(model(RACE, horizon=HORIZON, version="1.1"), branches=4000, seed=12, out=out)
+    return out
+
+
+def test_a_first_of_category_is_observed_by_its_label(race: Path) -> None:
+    posterior = sim.given(race, ["first=a"])
+    total = RATE_A + RATE_B
+    p = RATE_A / total * (1 - math.exp(-total * HORIZON))
+    assert within(posterior.kept / posterior.branches, p, math.sqrt(p * (1 - p) / 4000))
+    rows = {r["category"]: r for r in posterior.rows if r["outcome"] == "first"}
+    assert rows["a"]["posterior"] == 1.0 and rows["b"]["posterior"] == 0.0
+
+
+def test_first_of_categories_are_competing_hypotheses(race: Path) -> None:
+    # Given that A came first (by the horizon), its time is the first of the two events,
+    # exponential at rate_a + rate_b and below the horizon: P(A by 6 | A first) is
+    # (1 - exp(-6 L)) / (1 - exp(-H L)).
+    result = sim.indicators(race, "first=a", against=["first=b"])
+    (row,) = result.rows
+    total = RATE_A + RATE_B
+    expected = (1 - math.exp(-6 * total)) / (1 - math.exp(-HORIZON * total))
+    h = next(x for x in result.likelihoods if x["hypothesis"] == "first=a")
+    n = int(h["n_h"])
+    assert within(float(h["p_given_h"]), expected, math.sqrt(expected * (1 - expected) / n))
+    assert row["indicator"] == "a_seen" and not row["overlap"]
+
+
+@pytest.mark.parametrize(
+    ("observed", "message"),
+    [
+        ("first", "'first' is a first_of outcome: write first=LABEL with a label of a, b, none"),
+        ("first=c", "with a label of a, b, none, got 'c'"),
+        ("first=a@3", "records only which condition held first by its deadline"),
+    ],
+)
+def test_bad_first_of_observations_are_one_line_and_exit_2(
+    race: Path, observed: str, message: str
+) -> None:
+    out = CliRunner().invoke(app, ["given", str(race), "--observed", observed])
+    assert out.exit_code == 2
+    assert message in out.output and "Traceback" not in out.output
+    assert len(out.output.strip().splitlines()) == 1

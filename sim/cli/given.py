@@ -25,7 +25,8 @@ ObservedOption = Annotated[
         metavar="NAME[=true|false][@DATE|TIME]",
         help="What has been seen: an indicator or a probability or time_to outcome that had "
         "(=true, the default) or had not (=false) happened by DATE or TIME (default its own "
-        "deadline). Repeatable: branches must match them all.",
+        "deadline), or a first_of outcome's category, NAME=LABEL (which condition held "
+        "first). Repeatable: branches must match them all.",
         show_default=False,
     ),
 ]

@@ -26,8 +26,9 @@ def indicators_command(
         typer.Option(
             "--hypothesis",
             metavar="OUTCOME",
-            help="The hypothesis: a probability outcome (or any observable, "
-            "NAME[=true|false][@DATE]).",
+            help="The hypothesis: a probability outcome, a first_of outcome's category "
+            "(NAME=LABEL: categories are competing hypotheses), or any observable "
+            "(NAME[=true|false][@DATE]).",
             show_default=False,
         ),
     ],

@@ -3,13 +3,16 @@
 An observation is written ``NAME[=true|false][@DATE|TIME]``: the indicator, ``probability``
 outcome or ``time_to`` outcome NAME had (``=true``, the default) or had not (``=false``)
 happened by the date or time after ``@``. Without ``@`` the time is the indicator's or
-outcome's own deadline ``by`` (a ``time_to`` outcome's is the end of the branch). A branch
-*matches* an observation when its row says so:
+outcome's own deadline ``by`` (a ``time_to`` outcome's is the end of the branch). A
+``first_of`` outcome is observed as ``NAME=LABEL``: which of its conditions held first by
+its deadline (``none``: none of them). A branch *matches* an observation when its row says
+so:
 
 - an indicator or a ``time_to`` outcome keeps the first time its condition held (NaN when it
   never did), so any time can be observed: happened by T means first time <= T;
 - a ``probability`` outcome keeps only whether its condition held by its ``by``, so it can
-  be observed at that time only (or without ``@``).
+  be observed at that time only (or without ``@``); so does a ``first_of`` outcome, which
+  keeps only the label of the condition that held first by its ``by``.
 
 A branch that ended early (``stop_when``) before T counts what happened before it ended.
 Observations are resolved against a :class:`Catalog` (the observable columns and the clock
@@ -49,7 +52,9 @@ __all__ = [
 ]
 
 BoolArray = npt.NDArray[np.bool_]
-_SYNTAX = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:=\s*([A-Za-z]+)\s*)?(?:@\s*(\S+)\s*)?$")
+_SYNTAX = re.compile(
+    r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:=\s*([A-Za-z0-9_]+)\s*)?(?:@\s*(\S+)\s*)?$"
+)
 _SAME_TIME = 1e-9
 
 
@@ -107,15 +112,18 @@ class Clock:
 class Observable:
     """Something a branch row records that can be observed.
 
-    ``column`` holds a first time (``indicator``, ``time_to``) or whether the condition held
-    by ``by`` (``probability``). ``by`` is the default time of an observation: the
-    indicator's or outcome's deadline (``None``: the end of the branch).
+    ``column`` holds a first time (``indicator``, ``time_to``), whether the condition held
+    by ``by`` (``probability``) or the label of the condition that held first by ``by``
+    (``first_of``, whose ``categories`` are its labels and ``none``). ``by`` is the default
+    time of an observation: the indicator's or outcome's deadline (``None``: the end of the
+    branch, or unknown).
     """
 
     name: str
-    kind: Literal["indicator", "probability", "time_to"]
+    kind: Literal["indicator", "probability", "time_to", "first_of"]
     column: str
     by: float | None
+    categories: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -143,6 +151,7 @@ class Observation:
     value: bool
     at: float | None
     label: str
+    category: str | None = None  # of a first_of outcome
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -152,7 +161,9 @@ class Observation:
     def holds(self, column: npt.ArrayLike) -> BoolArray:
         """Whether each branch matches, given the observable's column."""
         kind = self.observable.kind
-        if kind == "probability":
+        if kind == "first_of":
+            happened = np.asarray(np.asarray(column, dtype=object) == self.category, dtype=bool)
+        elif kind == "probability":
             happened = np.asarray(column, dtype=bool)
         else:
             first = np.asarray(column, dtype=float)
@@ -183,9 +194,11 @@ def _parse(text: str, catalog: Catalog, option: str) -> Observation:
 
         names = catalog.names()
         raise UsageError(
-            f"{where}: no indicator or probability or time_to outcome {name!r}"
+            f"{where}: no indicator or probability, time_to or first_of outcome {name!r}"
             f"{suggest(name, names)}; observable: {', '.join(names) or 'none'}"
         )
+    if observable.kind == "first_of":
+        return _category(text, observable, value_text, at_text, where)
     if value_text not in (None, "true", "false"):
         raise UsageError(f"{where}: expected true or false after '=', got {value_text!r}")
     value = value_text != "false"
@@ -202,6 +215,25 @@ def _parse(text: str, catalog: Catalog, option: str) -> Observation:
         at = None
     when = "" if at is None else f"@{at_text}"
     return Observation(text, observable, value, at, f"{name}{'' if value else '=false'}{when}")
+
+
+def _category(
+    text: str, observable: Observable, label: str | None, at_text: str | None, where: str
+) -> Observation:
+    """``NAME=LABEL`` of a first_of outcome: LABEL's condition held first by its deadline."""
+    labels = ", ".join(observable.categories)
+    if label is None or label not in observable.categories:
+        got = "" if label is None else f", got {label!r}"
+        raise UsageError(
+            f"{where}: {observable.name!r} is a first_of outcome: write {observable.name}=LABEL "
+            f"with a label of {labels}{got}"
+        )
+    if at_text is not None:
+        raise UsageError(
+            f"{where}: outcome {observable.name!r} records only which condition held first by "
+            "its deadline; to observe a time, declare an indicator with that condition"
+        )
+    return Observation(text, observable, True, None, f"{observable.name}={label}", label)
 
 
 def match(
@@ -221,13 +253,17 @@ def match(
 
 
 def catalog_of_model(model: CompiledModel) -> Catalog:
-    """The observables of a compiled model: its indicators, probability and time_to outcomes."""
+    """The observables of a compiled model: its indicators, probability, time_to and first_of
+    outcomes."""
     found: dict[str, Observable] = {}
     for o in model.outcomes:
         if o.kind == "probability":
             found[o.name] = Observable(o.name, "probability", o.name, o.by)
         elif o.kind == "time_to":
             found[o.name] = Observable(o.name, "time_to", o.name, None)
+        elif o.kind == "first_of":
+            labels = (*(label for label, _ in o.conditions), "none")
+            found[o.name] = Observable(o.name, "first_of", o.name, o.by, labels)
     for i in model.indicators:
         found.setdefault(i.name, Observable(i.name, "indicator", i.column, i.by))
     return Catalog(found, Clock(model.unit, model.start, model.horizon))
@@ -246,6 +282,9 @@ def catalog_of_run(summary: Mapping[str, Any], manifest: Mapping[str, Any]) -> C
             found[name] = Observable(name, "probability", name, entry.get("by"))
         elif kind == "time_to":
             found[name] = Observable(name, "time_to", name, None)
+        elif kind == "first_of":
+            labels = tuple(entry.get("categories") or ())
+            found[name] = Observable(name, "first_of", name, entry.get("by"), labels)
     for name, entry in (summary.get("indicators") or {}).items():
         found.setdefault(name, Observable(name, "indicator", INDICATOR_PREFIX + name, entry["by"]))
     start = manifest.get("start")
