@@ -7,11 +7,16 @@ chunking, and the values read from ``--set`` texts must be the values ``--set`` 
 from __future__ import annotations
 
 import random
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from _models import model
+from _runs import write_tiny
 
+import sim
+import sim.engine.batch
 from sim.analysis.points import Setting, _jobs, run_settings
 from sim.analysis.sensitivity import sensitivity
 from sim.engine.batch import run_branches, run_points
@@ -100,3 +105,31 @@ def test_sensitivity_on_the_batch_engine_does_not_depend_on_the_executor() -> No
     )
     assert serial.samples.equals(other.samples)
     assert serial.indices.equals(other.indices)
+
+
+def test_an_analysis_directory_holds_a_file_per_batch_and_resumes_byte_for_byte(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Sobol with N = 64 over two parameters: 256 sample rows of 2 branches, in two batches
+    file = write_tiny(tmp_path)
+    options: dict[str, Any] = {"method": "sobol", "n": 64, "branches": 2, "seed": 1}
+    whole = sensitivity(file, **options, engine="batch", out=tmp_path / "whole")
+    memory = sensitivity(file, **options, engine="batch")
+    assert whole.indices.equals(memory.indices)
+    real, ran = sim.engine.batch.run_points, []
+
+    def once(*args: Any, **kwargs: Any) -> Any:
+        if ran:
+            raise KeyboardInterrupt
+        ran.append(1)
+        return real(*args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(sim.engine.batch, "run_points", once)
+        with pytest.raises(KeyboardInterrupt):
+            sensitivity(file, **options, engine="batch", out=tmp_path / "out")
+    chunks = sorted(p.name for p in (tmp_path / "out.partial" / "chunks").iterdir())
+    assert len(chunks) == 1 and chunks[0].startswith("b")  # the first batch, in one file
+    sim.resume(tmp_path / "out")
+    for name in ("indices.parquet", "samples.parquet"):
+        assert (tmp_path / "out" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes()

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -54,6 +55,13 @@ __all__ = ["KINDS", "SettingsDirectory", "analysis_plan", "resume_command"]
 KINDS = ("sweep", "compare", "sensitivity")
 _CHUNKS = "chunks"
 _CHUNK_NAME = re.compile(r"(\d+)-(\d+)-(\d+)\.parquet")
+# A bundle: the branches start..stop of several settings that ran in one batch (the batch
+# engine runs the sample rows of a sensitivity analysis or the points of a sweep together),
+# in one file with a column that says which setting each row belongs to. One file per batch
+# rather than one per setting: a Sobol analysis has tens of thousands of settings of a
+# branch or two, and writing and reading back a file each cost more than running them.
+_BUNDLE_NAME = re.compile(r"b(\d+)-(\d+)-(\d+)\.parquet")
+_SETTING = "__setting__"
 _NOUNS = {"sweep": "sweep", "compare": "comparison", "sensitivity": "sensitivity analysis"}
 
 
@@ -99,7 +107,8 @@ class SettingsDirectory:
         self.partial = partial_path(out)
         self.manifest = manifest
         self.lock = lock
-        self._index: dict[int, dict[tuple[int, int], Path]] | None = None  # chunk files
+        self._index: dict[int, dict[tuple[int, int], Path | tuple[Path, int]]] | None = None
+        self._bundle: tuple[Path, pa.Table] | None = None  # the bundle read last
 
     @property
     def kind(self) -> str:
@@ -212,11 +221,25 @@ class SettingsDirectory:
 
     def finished(self) -> dict[int, set[tuple[int, int]]]:
         """Return the branch ranges written so far, by setting."""
-        found: dict[int, set[tuple[int, int]]] = {}
+        return {
+            setting: set(files) for setting, files in self._files().items()
+        }
+
+    def _files(self) -> dict[int, dict[tuple[int, int], Path | tuple[Path, int]]]:
+        """Index the chunk files: by setting, each branch range's file, or bundle and place."""
+        found: dict[int, dict[tuple[int, int], Path | tuple[Path, int]]] = {}
         for path in (self.partial / _CHUNKS).iterdir():
             match = _CHUNK_NAME.fullmatch(path.name)
             if match:
-                found.setdefault(int(match[1]), set()).add((int(match[2]), int(match[3])))
+                found.setdefault(int(match[1]), {})[int(match[2]), int(match[3])] = path
+                continue
+            match = _BUNDLE_NAME.fullmatch(path.name)
+            if match:
+                key = (int(match[2]), int(match[3]))
+                column = pq.read_table(path, columns=[_SETTING]).column(0).to_numpy()
+                settings, first = np.unique(column, return_index=True)
+                for setting, place in zip(settings.tolist(), first.tolist(), strict=True):
+                    found.setdefault(int(setting), {})[key] = (path, int(place))
         return found
 
     def add(self, setting: int, start: int, stop: int, batch: pa.RecordBatch) -> None:
@@ -227,17 +250,48 @@ class SettingsDirectory:
         write_chunk(self.partial / _CHUNKS / name, batch)
         self._index = None
 
+    def add_bundle(
+        self, settings: Sequence[int], start: int, stop: int, batch: pa.RecordBatch
+    ) -> None:
+        """Write the branches ``start..stop-1`` of each of ``settings`` (one after the other
+        in ``batch``, as a batch of several points holds them) to one file."""
+        n = stop - start
+        if batch.num_rows != n * len(settings):
+            raise RuntimeError(
+                f"a batch of {len(settings)} settings x {start}..{stop} came back with "
+                f"{batch.num_rows} rows"
+            )
+        column = pa.array(np.repeat(np.asarray(settings, dtype=np.int64), n))
+        rows = pa.RecordBatch.from_arrays(
+            [*batch.columns, column], names=[*batch.schema.names, _SETTING]
+        )
+        name = f"b{settings[0]:06d}-{start:012d}-{stop:012d}.parquet"
+        write_chunk(self.partial / _CHUNKS / name, rows)
+        self._index = None
+
     def chunks(self, setting: int, branches: int, schema: pa.Schema) -> Iterator[pa.Table]:
         """Return an iterator over the chunks of ``setting``, read in branch order."""
         if self._index is None:  # the folder is listed once: a sensitivity has many settings
-            self._index = {}
-            for path in (self.partial / _CHUNKS).iterdir():
-                match = _CHUNK_NAME.fullmatch(path.name)
-                if match:
-                    key = (int(match[2]), int(match[3]))
-                    self._index.setdefault(int(match[1]), {})[key] = path
+            self._index = self._files()
         files = self._index.get(setting, {})
-        return chunk_tables(files, branches, schema, self.partial / _CHUNKS)
+        plain = {key: f for key, f in files.items() if isinstance(f, Path)}
+        if len(plain) == len(files):
+            return chunk_tables(plain, branches, schema, self.partial / _CHUNKS)
+        names = {key: Path(f"{key[0]}-{key[1]}") for key in files}  # checks the ranges only
+        chunk_tables(names, branches, schema, self.partial / _CHUNKS)
+        return (self._part(files[key], key, schema) for key in sorted(files))
+
+    def _part(
+        self, where: Path | tuple[Path, int], key: tuple[int, int], schema: pa.Schema
+    ) -> pa.Table:
+        """Read one chunk of a setting: a file of its own, or its rows of a bundle."""
+        if isinstance(where, Path):
+            return pq.read_table(where, schema=schema)
+        path, place = where
+        if self._bundle is None or self._bundle[0] != path:  # bundles are read in order
+            self._bundle = (path, pq.read_table(path))
+        table = self._bundle[1].slice(place, key[1] - key[0]).drop_columns([_SETTING])
+        return table.cast(schema) if table.schema != schema else table
 
     def table(self, setting: int, branches: int, schema: pa.Schema) -> pa.Table:
         """Return the branch table of ``setting``, gathered from its chunks."""

@@ -239,9 +239,14 @@ def stream_settings(
     def write(job: Job, chunk: Chunk) -> None:
         directory.add(first[Setting(job.variant, job.overrides)], job.start, job.stop, chunk.rows)
 
+    def write_bundle(job: Job, chunk: Chunk) -> None:
+        positions = [first[Setting(job.variant, point)] for point in job.points]
+        directory.add_bundle(positions, job.start, job.stop, chunk.rows)
+
     return _run(
         model, settings, branches=branches, seed=seed, executor=executor, workers=workers,
         scheduler=scheduler, progress=progress, take=write, engine=engine, written=finished,
+        bundle=write_bundle,
     )  # fmt: skip
 
 
@@ -304,10 +309,13 @@ def _run(
     take: Callable[[Job, Chunk], None],
     engine: str = DEFAULT_ENGINE,
     written: Mapping[Setting, set[tuple[int, int]]] | None = None,
+    bundle: Callable[[Job, Chunk], None] | None = None,
 ) -> Execution:
     """Run the chunks of every distinct setting, handing each batch to ``take`` as it arrives.
 
-    ``written`` holds, by setting, the branch ranges already run: only the rest run.
+    ``written`` holds, by setting, the branch ranges already run: only the rest run. A
+    batch of several settings (``Job.points``) goes whole to ``bundle`` where it is given,
+    else to ``take`` one setting at a time.
     """
     check_seed(seed)
     check_branches(branches)
@@ -331,6 +339,12 @@ def _run(
             progress(done, total)
         with closing(finished):
             for whole, chunk in finished:
+                if bundle is not None and whole.points:
+                    bundle(whole, chunk)
+                    done += (whole.stop - whole.start) * len(whole.points)
+                    if progress is not None:
+                        progress(done, total)
+                    continue
                 for job, part in split_points(whole, chunk):
                     take(job, part)
                     done += job.stop - job.start
