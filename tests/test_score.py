@@ -164,3 +164,43 @@ def test_the_command_prints_every_format(run: Path, tmp_path: Path) -> None:
     )  # fmt: skip
     markdown = runner.invoke(app, ["score", str(run), "--resolutions", str(path), "-f", "markdown"])
     assert "| forecast bin | questions |" in markdown.output
+
+
+RACE = """\
+parameters:
+  rate_a: {value: 0.1, assumption: test}
+state:
+  a: {init: false}
+  b: {init: false}
+processes:
+  - {kind: event, name: ev_a, rate: rate_a, max_count: 1, set: {a: "true"}}
+  - {kind: event, name: ev_b, rate: 0.05, max_count: 1, set: {b: "true"}}
+outcomes:
+  - {kind: first_of, name: first, conditions: {a: a, b: b}}
+"""
+
+
+def test_a_first_of_category_is_a_yes_no_question(tmp_path: Path) -> None:
+    from _models import model
+
+    out = tmp_path / "race"
+    sim.run(model(RACE, horizon=12, time=", start: 2025-01-01", version="1.1"), branches=500,
+            seed=3, out=out)  # fmt: skip
+    first = sim.open_run(out).table.column("first").to_pylist()
+    p_a, p_none = first.count("a") / 500, first.count("none") / 500
+    lines = ["{outcome: first=a, resolved: true, date: 2026-01-01, source: s}",
+             "{outcome: first=none, resolved: false, date: 2026-01-01, source: s}"]  # fmt: skip
+    result = sim.score(out, _resolutions(tmp_path, lines))
+    assert [r["forecast"] for r in result.rows] == pytest.approx([p_a, p_none])
+    assert [r["brier"] for r in result.rows] == pytest.approx([(1 - p_a) ** 2, p_none**2])
+    for line, message in [
+        ("{outcome: first, resolved: true, date: 2026-01-01, source: s}",
+         "'first' is a first_of outcome: score each category as a yes/no question, outcome: "
+         "first=LABEL (labels: a, b, none)"),
+        ("{outcome: first=c, resolved: true, date: 2026-01-01, source: s}",
+         "no outcome or indicator 'first=c'"),
+    ]:  # fmt: skip
+        path = _resolutions(tmp_path, [line])
+        result = CliRunner().invoke(app, ["score", str(out), "--resolutions", str(path)])
+        assert result.exit_code == 2 and result.output.startswith(f"{path}:2:15: ")
+        assert message in result.output and len(result.output.strip().splitlines()) == 1

@@ -69,7 +69,7 @@ COLUMNS = (
 """One row per question: the forecast (a probability, or the CRPS of a sample for a number)
 and its scores beside the reference forecast's."""
 
-_BINARY_KINDS = ("probability", "time_to", "indicator")
+_BINARY_KINDS = ("probability", "time_to", "indicator", "first_of")
 _NUMERIC_KINDS = ("value", "count", "flow")
 
 
@@ -192,6 +192,11 @@ def _question(
             _fail(doc, ("resolutions", i, "resolved"),
                   f"{entry.outcome!r} is a {kind} outcome: resolve it with the number observed")
         return row | _numeric(data, entry.outcome, entry.resolved)
+    if kind == "first_of" and "=" not in entry.outcome:
+        labels = ", ".join(_categories(data, entry.outcome))
+        _fail(doc, ("resolutions", i, "outcome"),
+              f"{entry.outcome!r} is a first_of outcome: score each category as a yes/no "
+              f"question, outcome: {entry.outcome}=LABEL (labels: {labels})")
     if kind not in _BINARY_KINDS:
         _fail(doc, ("resolutions", i, "outcome"),
               f"{entry.outcome!r} is a {kind} outcome, which sim score cannot score; resolve "
@@ -233,14 +238,30 @@ def _run_of(
 
 
 def _names(data: EvidenceRun) -> list[str]:
-    return [n for n, _ in data.outcomes()] + [n for n, _ in data.indicators()]
+    names = []
+    for name, entry in data.outcomes():
+        names.append(name)
+        if entry.get("kind") == "first_of":
+            names += [f"{name}={label}" for label in _categories(data, name)]
+    return names + [n for n, _ in data.indicators()]
+
+
+def _categories(data: EvidenceRun, name: str) -> list[str]:
+    """The labels of a ``first_of`` outcome, and ``none``."""
+    return list(data.summary["outcomes"][name].get("categories") or {})
 
 
 def _kind(data: EvidenceRun, name: str) -> str | None:
-    """The kind of outcome ``name`` in ``data`` (``indicator`` for an indicator), or None."""
+    """The kind of outcome ``name`` in ``data`` (``indicator`` for an indicator), or None.
+
+    ``NAME=LABEL`` is a category of the ``first_of`` outcome NAME (kind ``first_of``).
+    """
     outcomes = data.summary["outcomes"]
     if name in outcomes:
         return str(outcomes[name]["kind"])
+    base, _, label = name.partition("=")
+    if label and outcomes.get(base, {}).get("kind") == "first_of":
+        return "first_of" if label in _categories(data, base) else None
     return "indicator" if name in (data.summary.get("indicators") or {}) else None
 
 
@@ -250,6 +271,11 @@ def _forecast(
     """``(branches where it happened, branches)`` for a yes/no question."""
     clock = data.catalog.clock
     day = entry.date.isoformat()
+    if kind == "first_of":  # NAME=LABEL: that condition held first, by the outcome's by
+        name, _, label = entry.outcome.partition("=")
+        members = data.arm(name, kind, label).members()
+        column = np.asarray(data.column(name), dtype=object) == label
+        return int(column[members].sum()), int(members.sum())
     if kind == "probability":
         column = np.asarray(data.column(entry.outcome), dtype=bool)
         arm = data.arm(entry.outcome, kind)
