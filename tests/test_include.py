@@ -234,6 +234,20 @@ def test_validate_counts_included_files_and_finds_quotes_beside_the_library(
     assert "1 included file" in result.output and "quotes found" in result.output
 
 
+def test_a_library_parameter_that_one_scenario_leaves_unread_is_no_warning(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path, {
+        "lib.yaml": "parameters:\n  spare: {value: 1, assumption: a}\n",
+        "s.yaml": HEAD.format(name="s") + "include: [lib.yaml]\nparameters:\n"
+        "  idle: {value: 2, assumption: b}\noutcomes:\n  - {kind: value, name: v, expr: 1}\n",
+    })  # fmt: skip
+    result = runner.invoke(app, ["validate", str(tmp_path / "s.yaml")])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == f"{tmp_path / 's.yaml'}:8:3: parameters.idle: warning: nothing " \
+        "reads parameter 'idle'\n"
+
+
 def test_the_library_schema_accepts_the_library() -> None:
     result = runner.invoke(app, ["schema", "--library"])
     assert result.exit_code == 0

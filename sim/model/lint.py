@@ -31,7 +31,8 @@ def unused_warnings(model: CompiledModel, doc: Document) -> list[Problem]:
         return []
     read = _read_slots(model)
     unread = {p.name for p in model.parameters if p.slot not in read}
-    own = doc.data.get("parameters") or {}
+    # a composed file's data holds its libraries' definitions too: only its own count
+    own = [n for n in doc.data.get("parameters") or {} if doc.site(("parameters", n))[0] is doc]
     problems = [
         doc.key_problem(("parameters", name), f"warning: nothing reads parameter {name!r}")
         for name in own
