@@ -1,6 +1,6 @@
 """Regenerate the committed reference runs and the README and docs sections built from them.
 
-Every shipped scenario and each of its variants is run with 10,000 branches (``--branches``)
+Every shipped scenario and each of its variants is run with 20,000 branches (``--branches``)
 and seed 20230301 on the SimPy engine (``--engine``) into ``results/<name>/`` and
 ``results/<name>__<variant>/``; then ``sim report --readme README.md --headline`` rewrites the
 README's headline table, ``sim report --readme docs/reference/shipped-results.md`` the tables
@@ -10,7 +10,7 @@ tests/test_reference_runs.py checks the first rows of each run against the SimPy
 tests/test_batch_equivalence.py compares the batch engine's distributions with them, so the
 reference runs stay SimPy runs; ``--engine batch`` is for other uses.
 
-    python results/regenerate.py [--branches 10000] [--engine simpy] [--executor process]
+    python results/regenerate.py [--branches 20000] [--engine simpy] [--executor process]
         [--workers 2]
     python results/regenerate.py --examples-only    # only the figure and the example report
 """
@@ -33,7 +33,7 @@ PAGES = [("README.md", "--headline"), ("docs/reference/shipped-results.md",)]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--branches", type=int, default=10_000)
+    parser.add_argument("--branches", type=int, default=20_000)
     parser.add_argument("--engine", choices=("simpy", "batch"), default="simpy")
     parser.add_argument("--executor", default="process")
     parser.add_argument("--workers", type=int, default=2)

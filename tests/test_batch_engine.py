@@ -112,11 +112,11 @@ def test_the_python_api_takes_the_engine() -> None:
 
 def test_sweep_compare_and_sensitivity_run_on_the_batch_engine(tmp_path: Path) -> None:
     swept = sim.sweep(
-        ANNEXATION, sim.Grid({"drift": [0.01, 0.05]}), branches=300, engine="batch",
+        ANNEXATION, sim.Grid({"integration_step_rate": [0.0, 2.0]}), branches=300, engine="batch",
         out=tmp_path / "sweep",
     )  # fmt: skip
     assert swept.manifest["engine"] == "batch"
-    compared = sim.compare_variants(ANNEXATION, "no_attack", branches=300, engine="batch")
+    compared = sim.compare_variants(ANNEXATION, "ukraine_attacks", branches=300, engine="batch")
     assert compared.to_pandas().shape[0] > 0
     indices = sim.sensitivity(
         ANNEXATION, method="morris", n=2, branches=20, engine="batch", out=tmp_path / "sens"

@@ -1,67 +1,52 @@
-"""The combined shipped scenario can take its shared parameters from a library (format 1.1).
+"""The shipped scenarios share one library, so that no two files disagree on a shared number.
 
-The parameters the combined scenario defines exactly as another shipped file does are moved,
-with the sources they cite, into a library that it includes: every branch row stays the same
-(columns compared by name, since included definitions come first).
+Every shipped scenario includes ``scenarios/lib/belarus_common.yaml`` (directly or through
+a module library), and a parameter, state variable or source that two scenarios both use
+is the same definition in both: the files take it from the library rather than repeating
+(or overriding) it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import yaml
+import pytest
 
-import sim
-from sim.format.loader import load_document
+from sim.model.compile import load_model
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
-COMBINED = SCENARIOS / "belarus_between_moscow_and_beijing.yaml"
+FILES = sorted(SCENARIOS.glob("*.yaml"))
+MODELS = {path.name: load_model(path).scenario for path in FILES}
 
 
-def shared_parameters(combined: dict, others: list[dict]) -> list[str]:
-    """The parameters of ``combined`` that another file defines exactly the same way."""
-    return [
-        name
-        for name, definition in combined["parameters"].items()
-        if any(other.get("parameters", {}).get(name) == definition for other in others)
-    ]
+@pytest.mark.parametrize("section", ["parameters", "state"])
+def test_no_two_shipped_scenarios_define_a_shared_name_differently(section: str) -> None:
+    seen: dict[str, tuple[str, object]] = {}
+    for file, scenario in MODELS.items():
+        assert scenario is not None
+        for name, definition in getattr(scenario, section).items():
+            if name in seen:
+                other, first = seen[name]
+                assert definition == first, f"{section}.{name}: {file} differs from {other}"
+            else:
+                seen[name] = (file, definition)
 
 
-def citations(definition: dict) -> list[dict]:
-    """The citations of a parameter's definition, as a list."""
-    source = definition.get("source")
-    return source if isinstance(source, list) else [source] if source else []
+def test_the_shipped_scenarios_write_no_overrides_and_share_their_sources() -> None:
+    for file, scenario in MODELS.items():
+        assert scenario is not None
+        assert scenario.overrides is None, file
+        assert [s.id for s in scenario.sources] == [
+            "yeh2023", "lowy2023", "dyer2023", "shea2024", "edm2017"
+        ], file  # fmt: skip
 
 
-def test_the_combined_scenario_takes_its_shared_parameters_from_a_library(tmp_path: Path) -> None:
-    combined = load_document(COMBINED).data
-    others = [load_document(p).data for p in sorted(SCENARIOS.glob("*.yaml")) if p != COMBINED]
-    moved = shared_parameters(combined, others)
-    assert len(moved) >= 10, moved  # the files share many definitions
-    cited = {c["ref"] for name in moved for c in citations(combined["parameters"][name])}
-    library = {
-        "sim": 1.1,
-        "description": "Parameters the shipped scenarios share.",
-        "time": {"unit": combined["time"]["unit"]},
-        "sources": [s for s in combined["sources"] if s["id"] in cited],
-        "parameters": {name: combined["parameters"][name] for name in moved},
-    }
-    scenario = dict(combined)
-    scenario["sim"] = 1.1
-    scenario["include"] = ["shared.yaml"]
-    scenario["sources"] = [s for s in combined["sources"] if s["id"] not in cited]
-    scenario["parameters"] = {
-        n: d for n, d in combined["parameters"].items() if n not in moved
-    }  # fmt: skip
-    (tmp_path / "shared.yaml").write_text(yaml.safe_dump(library, sort_keys=False))
-    path = tmp_path / COMBINED.name
-    path.write_text(yaml.safe_dump(scenario, sort_keys=False))
-    composed = sim.run(sim.load(path), branches=60, seed=20230301).table
-    original = sim.run(sim.load(COMBINED), branches=60, seed=20230301).table
-    assert sorted(composed.column_names) == sorted(original.column_names)
-    for name in original.column_names:
-        a, b = composed.column(name).to_numpy(), original.column(name).to_numpy()
-        assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), name
-    moved_first = [p.name for p in sim.load(path).parameters][: len(moved)]
-    assert moved_first == moved
+def test_the_combined_scenario_is_its_modules_coupled() -> None:
+    combined = MODELS["belarus_between_moscow_and_beijing.yaml"]
+    assert combined is not None
+    parts = ["belarus_annexation", "belarus_china_economic_hedge", "china_arms_via_belarus"]
+    for part in (f"{name}.yaml" for name in parts):
+        scenario = MODELS[part]
+        assert scenario is not None
+        assert set(scenario.parameters) <= set(combined.parameters), part
+        assert {o.name for o in scenario.outcomes} <= {o.name for o in combined.outcomes}, part

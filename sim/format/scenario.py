@@ -570,8 +570,15 @@ def citations_of(scenario: Scenario) -> Iterator[tuple[tuple[str | int, ...], Ci
 
 
 def json_schema() -> dict[str, Any]:
-    """Return the JSON Schema of scenario files (draft 2020-12), for editors and checks."""
-    return _schema(Scenario, "sim scenario file")
+    """Return the JSON Schema of scenario files (draft 2020-12), for editors and checks.
+
+    A file may take all its outcomes from the libraries it includes, so the schema, which
+    sees one file, does not require `outcomes`; the loader still requires at least one
+    outcome of the composed scenario.
+    """
+    schema = _schema(Scenario, "sim scenario file")
+    schema["required"] = [name for name in schema.get("required", []) if name != "outcomes"]
+    return schema
 
 
 def library_schema() -> dict[str, Any]:
