@@ -69,6 +69,17 @@ def test_the_headline_is_one_row_per_scenario_with_the_range_of_its_variants(
     assert render_headline([], tmp_path) == ""
 
 
+def test_a_single_variant_is_named_in_the_headline(tmp_path: Path) -> None:
+    file = tmp_path / "coin.yaml"
+    file.write_text(SCENARIO)
+    results = tmp_path / "results"
+    run(file, branches=300, seed=3, out=results / "coin")
+    fast = run(file, branches=300, seed=3, out=results / "coin__fast", variant="fast")
+    text = render_headline(find_runs(results), tmp_path)
+    q = fast.summary["outcomes"]["hit"]["estimate"]
+    assert text.splitlines()[2].endswith(f"| {100 * q:.1f}% (`fast`) |"), text
+
+
 SLOW_AND_FAST = "fast: {parameters: {rate: 1.0}}\n  slow: {parameters: {rate: 0.01}}"
 
 

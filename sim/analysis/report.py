@@ -127,6 +127,8 @@ def _variant_range(outcome: str, variants: Sequence[Run], model: CompiledModel) 
         return "-"
     low = min(shown, key=lambda item: item[0])
     high = max(shown, key=lambda item: item[0])
+    if len(shown) == 1:
+        return f"{_estimate(low[2], model)} (`{low[1].variant}`)"
     if low[0] == high[0]:
         return f"{_estimate(low[2], model)} in every variant"
     return (
