@@ -235,3 +235,17 @@ def test_branches_that_stop_at_once_leave_their_lanes_to_the_waiting_ones() -> N
     assert np.all(rows["t_end"] == 0.0)
     assert np.array_equal(rows["r"], run_branches(m, 7, 0, 50)["r"])
     assert np.all(rows["r"] > 0)
+
+
+def test_keys_made_in_blocks_are_those_made_at_once() -> None:
+    from sim.engine.batch import streams
+
+    n = 3 * streams._KEY_BLOCK + 17  # whole blocks and a part of one
+    branches = np.arange(n, dtype=np.int64) % 1000 + 2**40
+    ids = np.arange(n, dtype=np.uint64) % 7
+    blocked = streams.stream_keys(11, branches, ids)
+    words = streams.philox4x32(
+        np.zeros(n, dtype=np.uint64), ids, branches.astype(np.uint64) & streams._LOW,
+        branches.astype(np.uint64) >> streams._SHIFT, streams.seed_key(11),
+    )  # fmt: skip
+    assert np.array_equal(blocked, (words[0] << streams._SHIFT) | words[1])
