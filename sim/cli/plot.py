@@ -29,8 +29,9 @@ def plot_command(
         Path,
         typer.Argument(
             metavar="DIR",
-            help="A run, sweep or sensitivity directory, or a comparison table written by "
-            "'sim compare --out'.",
+            help="A run, sweep or sensitivity directory, a comparison table written by "
+            "'sim compare --out', or an indicator table written by 'sim indicators "
+            "--format csv'.",
             show_default=False,
         ),
     ],
@@ -72,7 +73,8 @@ def plot_command(
     start date), a value as a histogram with its 5-95% range and median, a recorded
     trajectory as a fan chart (median, 25-75% and 5-95% at each recorded time), a sweep as
     the outcome against the swept parameter (a heat map for two), a comparison as a forest
-    plot of differences, sensitivity as a tornado chart.
+    plot of differences, sensitivity as a tornado chart, an indicator table as likelihood
+    ratios on a log axis.
     """
     require_report_extra("sim plot")
     from sim.report.plot import plot

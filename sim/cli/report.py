@@ -22,7 +22,8 @@ def report(
             help="Markdown: a folder of run directories (default: results). With --html: run, "
             "sweep and sensitivity directories of one scenario (the first run is the "
             "baseline; other runs, such as its variants, are compared with it) and comparison "
-            "tables written by 'sim compare --out'.",
+            "tables written by 'sim compare --out' and indicator tables written by 'sim "
+            "indicators --format csv' (else the run's own indicators are weighed).",
             show_default=False,
         ),
     ] = None,
