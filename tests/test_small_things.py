@@ -123,6 +123,29 @@ def test_validate_warns_of_what_has_no_effect(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    "process",
+    [
+        '{kind: event, name: e, rate: 1, draws: {j: {kind: exponential, mean: "size"}}, '
+        'set: {x: "x + j"}}',
+        '{kind: trigger, name: e, when: "t > 1", delay: {kind: uniform, low: 0, high: "size"}, '
+        'set: {x: "1"}}',
+        "{kind: flow, name: e, arrivals: {every: 1}, stages: [{name: s, duration: "
+        '{kind: exponential, mean: "size + x"}}]}',
+    ],
+)
+def test_a_parameter_read_by_a_distribution_field_is_read(tmp_path: Path, process: str) -> None:
+    path = tmp_path / "read.yaml"
+    path.write_text(
+        "sim: 1.1\nname: read\ntitle: Read\ndescription: d\ntime: {unit: month, horizon: 6}\n"
+        "parameters:\n  size: {value: 2, assumption: a test}\nstate:\n  x: {init: 0}\n"
+        f"processes:\n  - {process}\noutcomes:\n  - {{kind: value, name: v, expr: x}}\n"
+    )
+    result = invoke("validate", path)
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+
+
 def test_validate_is_quiet_about_a_scenario_without_such_things(scenario: Path) -> None:
     result = invoke("validate", scenario)
     assert result.exit_code == 0 and result.stderr == ""
