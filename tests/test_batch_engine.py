@@ -249,3 +249,21 @@ def test_keys_made_in_blocks_are_those_made_at_once() -> None:
         branches.astype(np.uint64) >> streams._SHIFT, streams.seed_key(11),
     )  # fmt: skip
     assert np.array_equal(blocked, (words[0] << streams._SHIFT) | words[1])
+
+
+@pytest.mark.parametrize("engine", ["simpy", "batch"])
+def test_rows_name_their_branch_and_seed(engine: str, tmp_path: Path) -> None:
+    # a count outcome (an int64 column, like branch and seed) once reset them to zeros
+    file = tmp_path / "counts.yaml"
+    file.write_text(
+        "sim: 1.1\nname: counts\ntitle: Counts\ndescription: A count.\n"
+        "time: {unit: month, horizon: 12}\n"
+        "parameters:\n  r: {dist: {kind: uniform, low: 0.1, high: 1}, assumption: a test}\n"
+        "state:\n  n: {init: 0}\n"
+        "processes:\n  - {kind: event, name: tick, rate: r, set: {n: n + 1}}\n"
+        "outcomes:\n  - {kind: count, name: ticks, process: tick}\n",
+        encoding="utf-8",
+    )
+    result = sim.run(file, branches=300, seed=9, chunk_size=128, engine=engine)
+    assert result.table.column("branch").to_pylist() == list(range(300))
+    assert set(result.table.column("seed").to_pylist()) == {9}

@@ -718,11 +718,13 @@ def _outputs(model: Any, seed: int, branches: Ints) -> dict[str, npt.NDArray[Any
         shape = (n, len(model.record.exprs), len(model.record.times))
         out[SERIES] = np.full(shape, np.nan)
     for column in model.columns:
+        if column.role == "id":  # branch, seed and t_end, set above
+            continue
         if column.role == "expert" or column.dtype == "string":
             out[column.name] = np.full(n, None, dtype=object)
         elif column.dtype == "int64":
             out[column.name] = np.zeros(n, dtype=np.int64)
-        elif column.role != "id":
+        else:
             dtype = np.bool_ if column.dtype == "bool" else np.float64
             out[column.name] = np.zeros(n, dtype=dtype)
     return out
