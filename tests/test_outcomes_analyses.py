@@ -164,3 +164,16 @@ def test_rows_of_every_kind_are_the_same_whatever_the_executor_and_after_a_resum
     for name in (*runs, "cut"):
         assert (tmp_path / name / "branches.parquet").read_bytes() == first, name
         assert (tmp_path / name / "summary.json").read_bytes() == summary, name
+
+
+def test_the_comparison_table_names_each_category(scenario: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from sim.cli import app
+
+    args = ["compare", str(scenario), "--variants", "fast", "-n", "200", "-s", "1", "-q",
+            "--dir", str(tmp_path / "cmp")]  # fmt: skip
+    out = CliRunner().invoke(app, [*args, "-f", "markdown"])
+    assert out.exit_code == 0, out.output
+    for label in ("a", "b", "none"):
+        assert f"\n| first = {label} | proportion | fast |" in out.output

@@ -247,7 +247,7 @@ def comparison_cells(comparison: Comparison) -> tuple[list[str], list[list[str]]
     header = ["outcome", "measure", "run", "baseline", "estimate", "difference", ""]
     rows = [
         [
-            r["outcome"],
+            r["outcome"] + ("" if r.get("category") is None else f" = {r['category']}"),
             r["measure"],
             r["run"],
             estimate_cell(r["baseline_estimate"], r["baseline_ci_low"], r["baseline_ci_high"]),
