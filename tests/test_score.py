@@ -204,3 +204,20 @@ def test_a_first_of_category_is_a_yes_no_question(tmp_path: Path) -> None:
         result = CliRunner().invoke(app, ["score", str(out), "--resolutions", str(path)])
         assert result.exit_code == 2 and result.output.startswith(f"{path}:2:15: ")
         assert message in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_a_question_resolved_by_the_vantage_date_is_noted(tmp_path: Path) -> None:
+    from _models import model
+
+    out = tmp_path / "race"
+    sim.run(model(RACE, horizon=12, time=", start: 2025-01-01", version="1.1"), branches=50,
+            seed=3, out=out)  # fmt: skip
+    late = "{outcome: first=a, resolved: true, date: 2026-01-01, source: s}"
+    early = "{outcome: first=b, resolved: false, date: 2025-01-01, source: s}"
+    assert sim.score(out, _resolutions(tmp_path, [late])).note is not None  # few questions
+    assert "vantage" not in str(sim.score(out, _resolutions(tmp_path, [late])).note)
+    note = sim.score(out, _resolutions(tmp_path, [late, early])).note
+    assert note is not None and note.endswith(
+        "resolved on or before the forecast's vantage date, so known when it was made: "
+        "first=b (2025-01-01 <= 2025-01-01)"
+    )

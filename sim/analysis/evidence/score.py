@@ -24,6 +24,8 @@ each bin's mean forecast beside the observed frequency (Wilson interval).
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -148,14 +150,34 @@ def score(
         raise UsageError(f"--reference must be a probability in [0, 1], got {base:g}")
     problems: list[Problem] = []
     rows = []
+    known: list[str] = []
     for i, entry in enumerate(spec.resolutions):
         try:
             rows.append(_question(doc, spec, i, entry, opened, base))
         except _LocatedError as error:
             problems.append(error.problem)
+            continue
+        vantage = _vantage(next(r for r in opened if r.label == rows[-1]["run"]))
+        if vantage is not None and entry.date <= vantage:
+            known.append(f"{entry.outcome} ({entry.date} <= {vantage})")
     if problems:
         raise ScenarioError(problems)
-    return _scores(doc.file, rows, base, bins, min_questions)
+    scores = _scores(doc.file, rows, base, bins, min_questions)
+    if known:
+        hindsight = (
+            f"resolved on or before the forecast's vantage date, so known when it was made: "
+            f"{', '.join(known)}"
+        )
+        note = hindsight if scores.note is None else f"{scores.note}; {hindsight}"
+        scores = dataclasses.replace(scores, note=note)
+    return scores
+
+
+def _vantage(data: EvidenceRun) -> dt.date | None:
+    """The date as of which a run's scenario was written: its vantage, else time.start."""
+    manifest = data.result.manifest
+    text = manifest.get("vantage") or manifest.get("start")
+    return dt.date.fromisoformat(text) if isinstance(text, str) else None
 
 
 class _LocatedError(Exception):
