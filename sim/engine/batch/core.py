@@ -128,6 +128,9 @@ class Batch:
         # nxt[lane]: the column of its next event (the leftmost of the earliest), whose time
         # is clock[lane]
         self.T = np.zeros((0, self.n_cols))
+        # column_times[c] is column c of T, a view: writing a group's times through it is
+        # two to three times faster than T[lanes, c] = times
+        self.column_times: list[Floats] = [self.T[:, c] for c in range(self.n_cols)]
         self._fresh = np.full(self.n_cols, _INF)
         self._fresh[self.END] = self.horizon
         self.nxt = np.zeros(0, dtype=np.uint16)
@@ -199,6 +202,7 @@ class Batch:
         self.row = op(self.row, 0)
         self.clock = op(self.clock, 0.0)
         self.T = op(self.T, self._fresh)
+        self.column_times = [self.T[:, c] for c in range(self.n_cols)]
         self.nxt = op(self.nxt, self.END)
         self.tracker.resize(op)
         self.record_k = op(self.record_k, 0)

@@ -383,7 +383,7 @@ class Flow:
                 seq = np.where(better, q, seq)
                 code[better] = s
         self.which[lanes] = code
-        self.batch.T[lanes, self.col] = at
+        self.batch.column_times[self.col][lanes] = at
 
     # -- statistics ---------------------------------------------------------------------------
 

@@ -83,7 +83,7 @@ class Tick:
         if past.any():
             at = np.where(past & (batch.clock[lanes] < batch.horizon), batch.horizon, at)
         self.k[lanes] += np.isfinite(at)
-        batch.T[lanes, 0] = at
+        batch.column_times[0][lanes] = at
 
     def fire(self, lanes: Ints) -> None:
         batch = self.batch
@@ -109,7 +109,7 @@ class Periodic:
 
     def _schedule(self, lanes: Ints) -> None:
         spec = self.spec
-        self.batch.T[lanes, self.col] = grid_times(
+        self.batch.column_times[self.col][lanes] = grid_times(
             spec.first, spec.every, self.k[lanes], self.batch.horizon
         )
 
@@ -134,11 +134,11 @@ class Schedule:
         self.pos = np.zeros(batch.n, dtype=np.int64)
 
     def start(self, lanes: Ints) -> None:
-        self.batch.T[lanes, self.col] = self.times[0]
+        self.batch.column_times[self.col][lanes] = self.times[0]
 
     def fire(self, lanes: Ints) -> None:
         self.pos[lanes] += 1
-        self.batch.T[lanes, self.col] = self.times[self.pos[lanes]]
+        self.batch.column_times[self.col][lanes] = self.times[self.pos[lanes]]
         self.batch.apply(self.effect, lanes, self.spec.name, "scheduled")
 
     def resize(self, op: LaneOp) -> None:
@@ -274,7 +274,7 @@ class Event:
         )
 
     def _timer(self, lanes: Ints, at: Floats) -> None:
-        self.batch.T[lanes, self.col] = at
+        self.batch.column_times[self.col][lanes] = at
 
     def start(self, lanes: Ints) -> None:
         self.hazard.start(lanes)
@@ -382,7 +382,7 @@ class Trigger:
         """Put the next pending firing of each lane into its column of ``T``."""
         pending = self.pending[lanes]
         if pending.shape[1] == 1:
-            self.batch.T[lanes, self.col] = pending[:, 0]
+            self.batch.column_times[self.col][lanes] = pending[:, 0]
             return
         column = pending.argmin(axis=1)
         at = pending[np.arange(len(lanes)), column]
@@ -391,7 +391,7 @@ class Trigger:
             order = np.where(pending == at[:, None], self.order[lanes], np.iinfo(np.int64).max)
             column = np.where(ties, order.argmin(axis=1), column)
         self.next[lanes] = column
-        self.batch.T[lanes, self.col] = at
+        self.batch.column_times[self.col][lanes] = at
 
     def fire(self, lanes: Ints) -> None:
         batch = self.batch
