@@ -98,7 +98,8 @@ def test_the_report_weighs_the_indicators_of_the_run_for_its_headline(
     row = indicators(signs / "run", "war_by_end").rows[0]
     text = _text(html)
     assert (
-        "Indicators to watch for Does war break out?: alarm_seen multiplies its odds by "
+        "Indicators to watch for Does war break out?: alarm_seen makes it more likely: "
+        "multiplies its odds by "
         + (number(row["likelihood_ratio"]))
         in text
     )

@@ -745,6 +745,7 @@ def _indicator_lines(
     where they were worked out, else the signposts the scenario names (``indicators:``)."""
     if evidence:
         rows = [r for r in evidence[0].rows if r.get("likelihood_ratio") is not None]
+        rows.sort(key=_uninformative)  # those whose interval excludes 1 first, else in order
         if rows:
             hypothesis = str(rows[0]["hypothesis"])
             question, _ = describe_outcome(model, hypothesis)
@@ -771,16 +772,23 @@ def _indicator_lines(
     return [words]
 
 
+def _uninformative(row: Mapping[str, Any]) -> bool:
+    """Whether an indicator's likelihood ratio may be 1: its 95% interval holds 1."""
+    low, high = row.get("lr_ci_low"), row.get("lr_ci_high")
+    return low is not None and high is not None and float(low) <= 1.0 <= float(high)
+
+
 def _watch_words(row: Mapping[str, Any]) -> list[Span]:
     """One indicator in words: what seeing it does to the odds, and how often it is seen."""
     ratio = float(row["likelihood_ratio"])
     low, high = row.get("lr_ci_low"), row.get("lr_ci_high")
     parts = []
-    if low is not None and high is not None and float(low) <= 1.0 <= float(high):
+    if _uninformative(row):
         effect = "tells little either way"
         parts.append(f"likelihood ratio {number(ratio)}")
     else:
-        effect = f"multiplies its odds by {number(ratio)}"
+        more = "more" if ratio > 1 else "less"
+        effect = f"makes it {more} likely: multiplies its odds by {number(ratio)}"
     if low is not None and high is not None:
         parts.append(f"95% interval {number(float(low))} to {number(float(high))}")
     if row.get("p_given_h") is not None and row.get("p_given_against") is not None:
