@@ -18,7 +18,16 @@ from sim.analysis.evidence.indicators import indicators
 from sim.cli import app
 from sim.montecarlo.runner import run
 from sim.report.plot import figure_of
-from sim.views.analyses import TORNADO_ROWS, Index, SweepSeries, sweep_figure, tornado_figure
+from sim.views.analyses import (
+    TORNADO_ROWS,
+    Index,
+    Ratio,
+    SweepSeries,
+    likelihood_ratio_figure,
+    log_ticks,
+    sweep_figure,
+    tornado_figure,
+)
 from sim.views.frame import Titles
 from sim.views.text import number
 
@@ -186,3 +195,17 @@ def test_a_legend_of_many_lines_sits_beside_the_axes() -> None:
     assert legend is not None
     assert legend.get_window_extent().x0 >= ax.get_window_extent().x1
     assert _outside(figure) == []
+
+
+def test_a_narrow_range_of_likelihood_ratios_gets_enough_ticks_to_read() -> None:
+    assert log_ticks(0.57, 1.45) == [0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3]
+    assert log_ticks(0.1, 50) == [0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0]
+    assert log_ticks(0.001, 1000) == [0.001, 0.01, 0.1, 1.0, 10.0, 100.0, 1000.0]
+    rows = [Ratio("a", 1.21, 1.06, 1.38), Ratio("b", 0.877, 0.613, 1.25)]
+    figure = likelihood_ratio_figure(rows, Titles("t"), xlabel="likelihood ratio")
+    figure.canvas.draw()  # type: ignore[no-untyped-call]
+    ax = figure.axes[0]
+    low, high = ax.get_xlim()
+    shown = [t.get_text() for t in ax.get_xticklabels() if low <= t.get_position()[0] <= high]
+    assert len(shown) >= 3 and "1" in shown
+    assert low <= 0.613 and high >= 1.38  # every interval inside the axes

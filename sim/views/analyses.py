@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, PercentFormatter
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator, PercentFormatter
 
 from sim.views.frame import Titles, axes_list, new_figure
 from sim.views.style import ACCENT, BAND_ALPHA, INK, MUTED, colour, styled
@@ -27,6 +27,7 @@ __all__ = [
     "forest_figure",
     "heatmap_figure",
     "likelihood_ratio_figure",
+    "log_ticks",
     "sweep_figure",
     "tornado_figure",
 ]
@@ -344,6 +345,33 @@ def tornado_figure(
 # --- evidence -----------------------------------------------------------------------------------
 
 
+_LOG_STEPS = (  # from the finest to the coarsest
+    (1.0, 1.1, 1.2, 1.3, 1.5, 1.7, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0),
+    (1.0, 1.5, 2.0, 3.0, 5.0, 7.0),
+    (1.0, 2.0, 5.0),
+    (1.0,),
+)
+
+
+def log_ticks(low: float, high: float, most: int = 9) -> list[float]:
+    """Ticks of a log axis from ``low`` to ``high``: round numbers, the finest steps that
+    give at most ``most`` of them (1.1, 1.2... on a narrow range, 1, 2, 5 times powers of
+    ten on a wide one, powers of ten alone on a very wide one)."""
+    first, last = int(np.floor(np.log10(low))) - 1, int(np.ceil(np.log10(high))) + 1
+    found: list[float] = []
+    for steps in _LOG_STEPS:
+        found = [
+            float(f"{step * 10.0**power:.6g}")
+            for power in range(first, last + 1)
+            for step in steps
+            if low <= step * 10.0**power <= high
+        ]
+        if len(found) <= most:
+            return found
+    every = -(-len(found) // most)  # powers of ten, every few of them
+    return found[::every]
+
+
 @styled
 def likelihood_ratio_figure(rows: Sequence[Ratio], titles: Titles, *, xlabel: str) -> Figure:
     """Return the likelihood ratios of indicators on a log axis, most diagnostic at the top.
@@ -354,11 +382,17 @@ def likelihood_ratio_figure(rows: Sequence[Ratio], titles: Titles, *, xlabel: st
     ordered = sorted(known, key=lambda r: -abs(np.log(r.ratio or 1.0)))
     figure, ax = new_figure(titles, height=0.6 + _ROW * max(len(ordered), 2))
     ax.set_xscale("log")
-    # Plain numbers on the log axis (matplotlib's default ticks are mathematics, which sim
-    # turns off so that scenario text shows as written).
-    ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 3.0, 5.0)))
+    values = [v for r in ordered for v in (r.ratio, r.low, r.high) if v is not None and v > 0]
+    low, high = np.log(min([*values, 1.0])), np.log(max([*values, 1.0]))
+    pad = 0.06 * (high - low) or 0.1
+    limits = float(np.exp(low - pad)), float(np.exp(high + pad))
+    ax.set_xlim(*limits)
+    # Plain numbers on the log axis, enough of them to read a narrow range (matplotlib's
+    # default ticks are mathematics, which sim turns off so that scenario text shows as
+    # written, and label only powers of ten).
+    ax.xaxis.set_major_locator(FixedLocator(log_ticks(*limits)))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
-    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.xaxis.set_minor_locator(NullLocator())
     ax.axvline(1.0, color=ACCENT, linewidth=1.0, zorder=1)
     for i, row in enumerate(ordered):
         tint = colour(1) if (row.ratio or 1.0) > 1 else colour(0)
