@@ -11,7 +11,7 @@ for rank correlations), so that a run of a million branches is reported in secon
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,18 +20,12 @@ import numpy as np
 from jinja2 import PackageLoader
 
 from sim.analysis.compare import compare_runs
-from sim.analysis.evidence.indicators import indicators
-from sim.analysis.sensitivity import SensitivityResult
-from sim.analysis.sweep import SweepResult
 from sim.analysis.views import (
     comparison_figure,
-    indicators_figure,
-    sensitivity_figure,
     sensitivity_outcomes,
-    sweep_outcome_figure,
     sweep_outcomes,
 )
-from sim.errors import SimError, UsageError
+from sim.errors import UsageError
 from sim.model.compiled import CompiledModel
 from sim.montecarlo.results import RunResult
 from sim.montecarlo.views import (
@@ -48,6 +42,7 @@ from sim.montecarlo.views import (
     trajectories,
     trajectory_figure,
 )
+from sim.report.analyses import comparison_section, sensitivity_section, sweep_section
 from sim.report.brief import (
     Span,
     difference_words,
@@ -58,11 +53,13 @@ from sim.report.brief import (
     variant_words,
 )
 from sim.report.drivers import SAMPLE, Driver, rank_correlations, sensitivity_drivers
-from sim.report.inputs import ComparisonTable, Inputs, gather
+from sim.report.evidence import evidence_section, evidence_tables, indicator_lines
+from sim.report.inputs import Inputs, gather
+from sim.report.parts import Citation, Image, OutcomeSection, ParameterRow, Section
 from sim.version import __version__
 from sim.views.frame import data_uri
 from sim.views.html import Table, environment
-from sim.views.text import number, percent
+from sim.views.text import number
 from sim.views.timeaxis import TimeAxis
 
 __all__ = ["Page", "build_page", "render_page", "report_html", "write_report"]
@@ -70,65 +67,8 @@ __all__ = ["Page", "build_page", "render_page", "report_html", "write_report"]
 _ENV = environment(PackageLoader("sim.report", "templates"))
 _HEADLINES = 6  # outcomes in the brief
 _MAX_RUNS = 8  # runs drawn side by side in one figure
-_ANALYSIS_FIGURES = 4  # figures per sweep, sensitivity analysis or comparison table
 _MAX_TRAJECTORIES = 12  # fan charts in a report
-_WATCH = 3  # indicators the brief names
 Rows = Mapping[str, list[Mapping[str, Any]]]
-
-
-@dataclass(frozen=True)
-class Image:
-    """A figure on the page: its data URI and a text for those who cannot see it."""
-
-    uri: str
-    alt: str
-
-
-@dataclass(frozen=True)
-class OutcomeSection:
-    """One outcome: its question, its estimate in words, its figure and its variants."""
-
-    anchor: str
-    name: str
-    kind: str
-    title: str
-    measures: str
-    words: list[Span]
-    lines: list[list[Span]]
-    image: Image | None
-    table: Table | None
-
-
-@dataclass(frozen=True)
-class Section:
-    """A section of analyses (variants, a sweep, sensitivity indices, a comparison table)."""
-
-    anchor: str
-    title: str
-    text: str
-    images: list[Image] = field(default_factory=list)
-    table: Table | None = None
-
-
-@dataclass(frozen=True)
-class Citation:
-    """A source's words behind a number."""
-
-    source: str
-    quote: str
-    note: str
-
-
-@dataclass(frozen=True)
-class ParameterRow:
-    """A parameter in the assumptions table."""
-
-    name: str
-    distribution: str
-    spread: str
-    meaning: str
-    citations: list[Citation]
-    assumption: str
 
 
 @dataclass(frozen=True)
@@ -386,122 +326,6 @@ def _value_text(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float | int) else str(value)
 
 
-def _sweep_section(
-    index: int, sweep: SweepResult, model: CompiledModel | None, headlines: Sequence[str]
-) -> Section:
-    names = sweep_outcomes(sweep)
-    kinds = {o.name: o.kind for o in model.outcomes} if model is not None else {}
-    chosen = [n for n in headlines if n in names] or names[:1]
-    images = []
-    if len(sweep.parameters) == 1 and any(kinds.get(n) == "probability" for n in chosen):
-        figure = sweep_outcome_figure(sweep, None, model=model)
-        images.append(Image(data_uri(figure), "probabilities against the swept parameter"))
-        chosen = [n for n in chosen if kinds.get(n) != "probability"]
-    for name in chosen[: _ANALYSIS_FIGURES - len(images)]:
-        figure = sweep_outcome_figure(sweep, name, model=model)
-        images.append(Image(data_uri(figure), f"{name} over the sweep"))
-    points = sweep.points
-    design = sweep.manifest.get("design", {})
-    text = (
-        f"{points.num_rows} points ({design.get('method', 'points')}) over "
-        f"{', '.join(sweep.parameters)}, {int(sweep.manifest.get('branches', 0)):,} branches "
-        f"each, seed {sweep.manifest.get('seed')}, in {sweep.directory}. A swept parameter is "
-        "fixed at each point; the others keep their distributions."
-    )
-    shown = [n for n in headlines if n in names][:_ANALYSIS_FIGURES] or names[:_ANALYSIS_FIGURES]
-    body = [
-        [
-            *(_cell(row[p]) for p in sweep.parameters),
-            *(_estimate_cell(row, n, kinds.get(n)) for n in shown),
-        ]
-        for row in points.to_pylist()
-    ]
-    table = Table(
-        [*sweep.parameters, *shown], body, frozenset(range(len(sweep.parameters) + len(shown)))
-    )
-    return Section(f"sweep-{index}", f"Sweep of {', '.join(sweep.parameters)}", text, images, table)
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "-" if value is None else f"{value:g}"
-
-
-def _estimate_cell(row: Mapping[str, Any], name: str, kind: str | None) -> str:
-    entry = {
-        "kind": kind,
-        "estimate": row[name],
-        "ci_low": row[f"{name}_ci_low"],
-        "ci_high": row[f"{name}_ci_high"],
-    }
-    clean = {
-        k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in entry.items()
-    }
-    return f"{estimate_text(clean)} [{interval_text(clean)}]"
-
-
-def _sensitivity_section(
-    index: int, result: SensitivityResult, model: CompiledModel | None, headlines: Sequence[str]
-) -> Section:
-    names = sensitivity_outcomes(result)
-    chosen = ([n for n in headlines if n in names] or names)[:_ANALYSIS_FIGURES]
-    images = [
-        Image(data_uri(sensitivity_figure(result, n, model=model)), f"sensitivity of {n}")
-        for n in chosen
-    ]
-    method = str(result.manifest.get("method"))
-    text = (
-        f"{method.capitalize()} indices over the uncertain parameters: "
-        f"{result.manifest.get('samples')} sample rows of "
-        f"{int(result.manifest.get('branches', 0)):,} branches each, seed "
-        f"{result.manifest.get('seed')}, in {result.directory}. "
-        + (
-            "S1 is the share of an outcome's variance that a parameter explains alone, ST the "
-            "share it has a part in, interactions included."
-            if method == "sobol"
-            else "mu* is the mean absolute effect of moving a parameter across its range, "
-            "sigma how much that effect depends on the others."
-        )
-    )
-    columns = [c for c in result.indices.column_names if c not in ("outcome", "parameter")]
-    body = [
-        [str(r["outcome"]), str(r["parameter"]), *(number(r[c]) for c in columns)]
-        for r in result.indices.to_pylist()
-        if r["outcome"] in chosen
-    ]
-    table = Table(["outcome", "parameter", *columns], body, frozenset(range(2, 2 + len(columns))))
-    return Section(f"sensitivity-{index}", f"Sensitivity ({method})", text, images, table)
-
-
-def _comparison_section(
-    index: int, table: ComparisonTable, model: CompiledModel | None, headlines: Sequence[str]
-) -> Section:
-    names = list(dict.fromkeys(str(r["outcome"]) for r in table.rows))
-    chosen = ([n for n in headlines if n in names] or names)[:_ANALYSIS_FIGURES]
-    images = [
-        Image(
-            data_uri(
-                comparison_figure(table.rows, n, model=model, foot=f"sim · {table.path.name}")
-            ),
-            f"differences of {n}",
-        )
-        for n in chosen
-    ]
-    body = [
-        [str(r["outcome"]), str(r["run"]), difference_words(r), "*" if r["significant"] else ""]
-        for r in table.rows
-    ]
-    return Section(
-        f"comparison-{index}",
-        f"Comparison ({table.path.name})",
-        f"Differences to {table.rows[0]['baseline'] if table.rows else 'the baseline'}"
-        f" as written by sim compare to {table.path}.",
-        images,
-        Table(["outcome", "run", "difference", ""], body, frozenset({2})),
-    )
-
-
 def _parameters(model: CompiledModel | None) -> list[ParameterRow]:
     if model is None or model.scenario is None:
         return []
@@ -578,8 +402,8 @@ def build_page(inputs: Inputs) -> Page:
             brief.append(line)
         if len(headlines) > _HEADLINES:
             brief.append([plain(f"{len(headlines) - _HEADLINES} more headline outcomes below.")])
-    evidence = _evidence(inputs, model, headlines, kinds)
-    brief += _indicator_lines(model, evidence)
+    evidence = evidence_tables(inputs, model, headlines, kinds)
+    brief += indicator_lines(model, evidence)
     outcomes = [
         _outcome_section(
             inputs,
@@ -599,14 +423,14 @@ def build_page(inputs: Inputs) -> Page:
         ]
         if s is not None
     ]
-    sections += [_sweep_section(i, s, model, headlines) for i, s in enumerate(inputs.sweeps)]
+    sections += [sweep_section(i, s, model, headlines) for i, s in enumerate(inputs.sweeps)]
     sections += [
-        _sensitivity_section(i, s, model, headlines) for i, s in enumerate(inputs.sensitivities)
+        sensitivity_section(i, s, model, headlines) for i, s in enumerate(inputs.sensitivities)
     ]
     sections += [
-        _comparison_section(i, t, model, headlines) for i, t in enumerate(inputs.comparisons)
+        comparison_section(i, t, model, headlines) for i, t in enumerate(inputs.comparisons)
     ]
-    sections += [_evidence_section(i, e, model) for i, e in enumerate(evidence)]
+    sections += [evidence_section(i, e, model) for i, e in enumerate(evidence)]
     return Page(
         title=model.title if model is not None else str(inputs.manifest.get("scenario", "")),
         name=str(inputs.manifest.get("scenario", "")),
@@ -636,168 +460,6 @@ def _description(model: CompiledModel | None) -> str:
     if model is None or model.scenario is None:
         return ""
     return " ".join(str(model.scenario.description).split())
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """Likelihood ratios of indicators for a hypothesis: from a table given to the report,
-    or worked out from the baseline run (``source`` says which)."""
-
-    rows: tuple[Mapping[str, Any], ...]
-    source: str
-
-
-def _evidence(
-    inputs: Inputs,
-    model: CompiledModel | None,
-    headlines: Sequence[str],
-    kinds: Mapping[str, str],
-) -> list[Evidence]:
-    """Return the indicator tables given, else those of the baseline run for its first
-    headline probability, where the scenario declares indicators (``sim indicators``)."""
-    given = [
-        Evidence(t.rows, f"as written by sim indicators to {t.path}")
-        for t in inputs.indicators
-        if t.rows
-    ]
-    if given or not inputs.runs:
-        return given
-    base = inputs.runs[0]
-    if not (base.summary.get("indicators") or {}):
-        return []
-    hypothesis = next((n for n in headlines if kinds.get(n) == "probability"), None)
-    if hypothesis is None:
-        return []
-    try:  # columns read one at a time: a run of a million branches stays quick
-        found = indicators(base, hypothesis)
-    except SimError:  # no branch has the hypothesis (or none lacks it): nothing to weigh
-        return []
-    where = base.directory if base.directory is not None else "the baseline run"
-    return [
-        Evidence(
-            found.rows,
-            f"worked out from {where} as 'sim indicators {where} --hypothesis {hypothesis}' "
-            "does",
-        )
-    ]
-
-
-def _evidence_section(index: int, evidence: Evidence, model: CompiledModel | None) -> Section:
-    rows = evidence.rows
-    hypothesis = str(rows[0]["hypothesis"])
-    figure = indicators_figure(rows, model=model, foot=f"sim · {hypothesis}")
-    alternatives = list(dict.fromkeys(str(r["against"]) for r in rows))
-    text = (
-        f"How much seeing each indicator changes the odds of {hypothesis}, "
-        f"{evidence.source}. P(I | H) is the share of the branches where {hypothesis} holds "
-        "in which the indicator appeared; the likelihood ratio LR = P(I | H) / P(I | "
-        f"{alternatives[0] if len(alternatives) == 1 else 'the alternative'}) multiplies the "
-        "odds: above 1 the indicator favours the hypothesis, below 1 it tells against it, "
-        "near 1 it tells little however likely it is. Most diagnostic first."
-    )
-    body = [
-        [
-            str(r["indicator"]),
-            str(r["against"]),
-            _share_cell(r, "p_given_h"),
-            _share_cell(r, "p_given_against"),
-            _ratio_cell(r),
-            "-" if r.get("posterior") is None else percent(float(r["posterior"]), 1),
-        ]
-        for r in rows
-    ]
-    table = Table(
-        ["indicator", "against", "P(I | H)", "P(I | against)", "LR [95% interval]", "P(H | I)"],
-        body,
-        frozenset({2, 3, 4, 5}),
-    )
-    return Section(
-        f"evidence-{index}",
-        f"Indicators to watch ({hypothesis})",
-        text,
-        [Image(data_uri(figure), f"likelihood ratios of the indicators for {hypothesis}")],
-        table,
-    )
-
-
-def _share_cell(row: Mapping[str, Any], name: str) -> str:
-    value, low, high = row.get(name), row.get(f"{name}_ci_low"), row.get(f"{name}_ci_high")
-    if value is None:
-        return "-"
-    if low is None or high is None:
-        return percent(float(value), 1)
-    return f"{percent(float(value), 1)} [{percent(float(low), 1)}, {percent(float(high), 1)}]"
-
-
-def _ratio_cell(row: Mapping[str, Any]) -> str:
-    ratio, low, high = row.get("likelihood_ratio"), row.get("lr_ci_low"), row.get("lr_ci_high")
-    if ratio is None:
-        return "-"
-    if low is None or high is None:
-        return f"×{number(float(ratio))}"
-    return f"×{number(float(ratio))} [{number(float(low))}, {number(float(high))}]"
-
-
-def _indicator_lines(
-    model: CompiledModel | None, evidence: Sequence[Evidence] = ()
-) -> list[list[Span]]:
-    """Return the indicators to watch: the most diagnostic with their likelihood ratios
-    where they were worked out, else the signposts the scenario names (``indicators:``)."""
-    if evidence:
-        rows = [r for r in evidence[0].rows if r.get("likelihood_ratio") is not None]
-        rows.sort(key=_uninformative)  # those whose interval excludes 1 first, else in order
-        if rows:
-            hypothesis = str(rows[0]["hypothesis"])
-            question, _ = describe_outcome(model, hypothesis)
-            words = [plain("Indicators to watch for "), strong(question or humanise(hypothesis))]
-            words.append(plain(": "))
-            for i, r in enumerate(rows[:_WATCH]):
-                if i:
-                    words.append(plain("; "))
-                words += _watch_words(r)
-            words.append(plain("."))
-            return [words]
-    declared = getattr(model.scenario, "indicators", None) if model and model.scenario else None
-    if not declared:
-        return []
-    words = [plain("Indicators to watch: ")]
-    for i, indicator in enumerate(declared):
-        if i:
-            words.append(plain("; "))
-        words.append(strong(str(getattr(indicator, "name", indicator))))
-        doc = getattr(indicator, "doc", None)
-        if doc:
-            words.append(plain(f" ({' '.join(str(doc).split())})"))
-    words.append(plain("."))
-    return [words]
-
-
-def _uninformative(row: Mapping[str, Any]) -> bool:
-    """Whether an indicator's likelihood ratio may be 1: its 95% interval holds 1."""
-    low, high = row.get("lr_ci_low"), row.get("lr_ci_high")
-    return low is not None and high is not None and float(low) <= 1.0 <= float(high)
-
-
-def _watch_words(row: Mapping[str, Any]) -> list[Span]:
-    """One indicator in words: what seeing it does to the odds, and how often it is seen."""
-    ratio = float(row["likelihood_ratio"])
-    low, high = row.get("lr_ci_low"), row.get("lr_ci_high")
-    parts = []
-    if _uninformative(row):
-        effect = "tells little either way"
-        parts.append(f"likelihood ratio {number(ratio)}")
-    else:
-        more = "more" if ratio > 1 else "less"
-        effect = f"makes it {more} likely: multiplies its odds by {number(ratio)}"
-    if low is not None and high is not None:
-        parts.append(f"95% interval {number(float(low))} to {number(float(high))}")
-    if row.get("p_given_h") is not None and row.get("p_given_against") is not None:
-        parts.append(
-            f"seen in {percent(float(row['p_given_h']), 1)} of the branches where it "
-            f"happens, {percent(float(row['p_given_against']), 1)} of the others"
-        )
-    details = f" ({', '.join(parts)})" if parts else ""
-    return [strong(str(row["indicator"])), plain(f" {effect}{details}")]
 
 
 def _notes(axis: TimeAxis | None, drivers: str) -> list[str]:

@@ -31,11 +31,11 @@ import numpy.typing as npt
 
 from sim.engine.batch.lanes import Grow, LaneOp, Reset
 from sim.engine.batch.outcomes import Tracker
-from sim.engine.batch.plan import Plan, VDelay, VDynamic, VEffect, VExpr, parameter_values
-from sim.engine.batch.streams import Streams, uniforms
+from sim.engine.batch.parameters import draw_parameters, output_arrays
+from sim.engine.batch.plan import Plan, VDelay, VDynamic, VEffect, VExpr
+from sim.engine.batch.streams import Streams
 from sim.engine.common import SERIES, BranchResult, TraceRecord, located, snap
 from sim.errors import RunError
-from sim.format.pool import expert_column
 from sim.model.compiled import CFlow
 
 __all__ = ["Batch", "Component"]
@@ -108,7 +108,7 @@ class Batch:
         self.step_gone = 0
         self.n_gone = 0
         self.error: tuple[int, str] | None = None
-        self.out = _outputs(model, seed, self.branches)
+        self.out = output_arrays(model, seed, self.branches)
         self.tracker = Tracker(self, plan.outcomes)
         self.components: list[Component] = []
         self.watchers: list[Callable[[Ints], None]] = []
@@ -183,7 +183,7 @@ class Batch:
         assert self.streams is not None
         self.streams.branch = self.branch
         self.streams.start(lanes)
-        self._draw_parameters(lanes)
+        draw_parameters(self, lanes)
         self._init_state(lanes)
         self._start(self.live(lanes))
         self._next_events(lanes)
@@ -284,71 +284,6 @@ class Batch:
         self.n_gone += len(lanes)
 
     # -- set-up -------------------------------------------------------------------------
-
-    def _draw_parameters(self, lanes: Ints) -> None:
-        """Draw every parameter of ``lanes``: draw 0 of its own stream through its inverse CDF.
-
-        A correlated group mixes its members' normal scores (the Gaussian copula); a pool
-        picks an expert with draw 0 of the stream ``(NAME, "expert")`` and reads the
-        expert's inverse CDF at the parameter's own draw.
-        """
-        model, plan = self.model, self.plan
-        branch, rows = self.branch[lanes], self.row[lanes]
-        k = len(lanes)
-        zero = np.zeros(k, dtype=np.int64)
-        streams = np.array(plan.parameter_streams, dtype=np.uint64)
-        # the first draw of every parameter's stream, in one call of the generator
-        u = list(
-            uniforms(
-                self.seed, np.tile(branch, len(streams)), np.repeat(streams, k),
-                np.zeros(k * len(streams), dtype=np.int64),
-            ).reshape(len(streams), k)
-        )  # fmt: skip
-        for group in model.correlations:
-            mixed = correlated_uniforms(group.factor, [u[i] for i in group.members])
-            for i, w in zip(group.members, mixed, strict=True):
-                u[i] = w
-        experts: dict[str, Any] = {}
-        index = {id(p): i for i, p in enumerate(model.parameters)}
-        # a parameter of others' values comes after them (the model's draw order)
-        # (a pool reads others when its experts' distributions do)
-        ordered = [p for p in model.parameters if p.draw is None and not p.reads]
-        ordered += [p for p in model.parameters_in_draw_order() if p.draw is not None or p.reads]
-        for p in ordered:
-            i = index[id(p)]
-            if p.draw is not None and p.slot not in self.fixed:
-                values = self.dynamic(plan.dynamic(p.dist, p.path), lanes, u[i])
-                if p.type == "bool":
-                    values = values != 0.0
-            elif p.experts:
-                pick = uniforms(self.seed, branch, plan.expert_streams[i], zero)
-                chosen, values = pooled_values(p, pick, u[i], self._expert_values(p, lanes))
-                experts[p.name] = chosen
-                if (column := expert_column(p.name)) in self.out:
-                    self.out[column][rows] = chosen
-            elif p.slot in self.fixed:
-                values = self.fixed[p.slot][rows]
-            else:
-                values = parameter_values(p.dist, p.value, u[i], p.type)
-            self.cols[p.slot][lanes] = values
-            self.out[p.name][rows] = values
-        self.experts = experts  # those of the lanes drawn last: a traced branch's
-        if self.trace is not None:
-            for p in model.parameters:
-                expert = experts[p.name][0] if p.name in experts else None
-                what = "drawn" if expert is None else f"drawn (expert {expert})"
-                self.note("parameters", what, ((p.name, None, self.cols[p.slot][0].item()),))
-
-    def _expert_values(self, p: Any, lanes: Ints) -> Callable[[int, Bools, Floats], Floats]:
-        """Values of a pool's expert whose distribution reads other parameters, for the
-        lanes (a mask of ``lanes``) that picked it, from their uniforms; an error in one is
-        located at the pool, as in the SimPy engine."""
-
-        def values(k: int, picked: Bools, u: Floats) -> Floats:
-            spec = self.plan.dynamic(p.dist.experts[k].dist, p.path)
-            return self.dynamic(spec, lanes[picked], u)
-
-        return values
 
     def _init_state(self, lanes: Ints) -> None:
         for s in self.model.state:
@@ -709,77 +644,6 @@ def _scalar_message(fn: Callable[[list[Any]], Any], v: list[Any]) -> str:
     except (ArithmeticError, ValueError) as error:
         return str(error)
     return "math domain error"  # pragma: no cover - numpy and Python disagree
-
-
-def _outputs(model: Any, seed: int, branches: Ints) -> dict[str, npt.NDArray[Any]]:
-    n = len(branches)
-    out: dict[str, npt.NDArray[Any]] = {
-        "branch": branches.copy(),
-        "seed": np.full(n, seed, dtype=np.int64),
-        "t_end": np.zeros(n),
-    }
-    if model.record is not None:
-        shape = (n, len(model.record.exprs), len(model.record.times))
-        out[SERIES] = np.full(shape, np.nan)
-    for column in model.columns:
-        if column.role == "id":  # branch, seed and t_end, set above
-            continue
-        if column.role == "expert" or column.dtype == "string":
-            out[column.name] = np.full(n, None, dtype=object)
-        elif column.dtype == "int64":
-            out[column.name] = np.zeros(n, dtype=np.int64)
-        else:
-            dtype = np.bool_ if column.dtype == "bool" else np.float64
-            out[column.name] = np.zeros(n, dtype=dtype)
-    return out
-
-
-def correlated_uniforms(factor: Sequence[Sequence[float]], u: Sequence[Any]) -> list[Floats]:
-    """The Gaussian copula of a correlated group: uniforms mixed through normal scores.
-
-    ``u`` holds each member's own uniform; its normal score is mixed by the lower
-    triangular ``factor`` (as the SimPy engine mixes its standard normals) and mapped back
-    to a uniform, which the member's inverse CDF then reads.
-    """
-    from scipy import special
-
-    z = [np.asarray(special.ndtri(x), dtype=np.float64) for x in u]
-    mixed = []
-    for row in factor:
-        total = np.zeros_like(z[0])
-        for weight, score in zip(row, z, strict=False):
-            total = total + weight * score
-        mixed.append(np.asarray(special.ndtr(total), dtype=np.float64))
-    return mixed
-
-
-def pooled_values(
-    p: Any,
-    pick: Floats,
-    u: Floats,
-    dynamic: Callable[[int, Bools, Floats], Floats] | None = None,
-) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
-    """A pooled parameter's experts (by name) and values, from the pick and value uniforms.
-
-    ``dynamic(k, lanes, u)`` draws for expert ``k`` whose distribution reads other
-    parameters (its fields are expressions), for the lanes (a mask) that picked it.
-    """
-    cumulative = np.asarray(p.cumulative, dtype=np.float64)
-    k = np.minimum(np.searchsorted(cumulative, pick * cumulative[-1], side="right"),
-                   len(cumulative) - 1)  # fmt: skip
-    values: npt.NDArray[Any] = np.zeros(len(u), dtype=np.bool_ if p.type == "bool" else np.float64)
-    for index, (expert, spec) in enumerate(zip(p.experts, p.dist.experts, strict=True)):
-        lanes = k == index
-        if not lanes.any():
-            continue
-        if expert.draw is not None:
-            assert dynamic is not None
-            drawn = dynamic(index, lanes, u[lanes])
-            values[lanes] = drawn != 0.0 if p.type == "bool" else drawn
-        else:
-            values[lanes] = parameter_values(spec.dist, expert.value, u[lanes], p.type)
-    names = np.array([e.name for e in p.experts], dtype=object)[k]
-    return names, values
 
 
 def _shown(value: Any) -> str:
