@@ -6,6 +6,7 @@ them into one line on stderr and exit status 2, never a traceback.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -57,3 +58,18 @@ class RunError(SimError):
 
 class UsageError(SimError):
     """A bad command-line value, such as ``--set`` naming an unknown parameter."""
+
+
+def install_hint(extra: str) -> str:
+    """How to install the optional dependencies ``extra`` (the package is not on PyPI)."""
+    return f"pip install '.[{extra}]' in the sim checkout"
+
+
+def require_extra(what: str, extra: str, *modules: str) -> None:
+    """Refuse ``what`` in one line if a module of the optional ``extra`` is missing.
+
+    Only looked up, not imported: the code that needs a module imports it when it runs.
+    """
+    for module in modules:
+        if importlib.util.find_spec(module) is None:
+            raise UsageError(f"{what} needs {module}: {install_hint(extra)}")

@@ -46,7 +46,7 @@ from sim.analysis.points import (
 from sim.analysis.points import default_out as _default_out
 from sim.engine import DEFAULT_ENGINE
 from sim.engine.common import check_branches, check_seed
-from sim.errors import UsageError
+from sim.errors import UsageError, install_hint
 from sim.format.validation import suggest
 from sim.model.compiled import CompiledModel, CParameter
 from sim.montecarlo.kinds import ExecutorKind
@@ -139,7 +139,7 @@ def _require_salib() -> None:
     try:
         import SALib  # noqa: F401
     except ImportError:
-        raise UsageError("sim sensitivity needs SALib: pip install 'sim[sensitivity]'") from None
+        raise UsageError(f"sim sensitivity needs SALib: {install_hint('sensitivity')}") from None
 
 
 def _problem(parameters: Sequence[CParameter]) -> dict[str, Any]:

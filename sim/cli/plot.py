@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from sim.cli._app import app, fail, reporting_errors
+from sim.errors import UsageError, require_extra
 
 __all__ = ["plot_command", "require_report_extra"]
 
@@ -18,9 +18,10 @@ def require_report_extra(command: str) -> None:
 
     Only looked up, not imported: the command imports them when it draws.
     """
-    for module in ("matplotlib", "jinja2"):
-        if importlib.util.find_spec(module) is None:
-            fail(f"{command} needs {module}: pip install 'sim[report]'")
+    try:
+        require_extra(command, "report", "matplotlib", "jinja2")
+    except UsageError as error:
+        fail(str(error))
 
 
 @app.command("plot")

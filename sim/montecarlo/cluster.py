@@ -16,7 +16,7 @@ from typing import Any, Self
 
 import numpy as np
 
-from sim.errors import UsageError
+from sim.errors import UsageError, install_hint
 from sim.montecarlo.executors import IN_FLIGHT_PER_WORKER, Executor, ExecutorError, check_workers
 from sim.montecarlo.jobs import Job, Results, ignore_interrupts, run_job
 from sim.montecarlo.kinds import ExecutorKind
@@ -260,4 +260,5 @@ def _distributed() -> Any:
     try:
         return importlib.import_module("dask.distributed")
     except ImportError as error:
-        raise UsageError("the dask executor needs dask.distributed; install sim[dask]") from error
+        hint = install_hint("dask")
+        raise UsageError(f"the dask executor needs dask.distributed: {hint}") from error

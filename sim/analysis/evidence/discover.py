@@ -32,7 +32,7 @@ import numpy as np
 import pyarrow as pa
 
 from sim.analysis.evidence.runs import EvidenceRun, RunLike, evidence_run
-from sim.errors import UsageError
+from sim.errors import UsageError, install_hint, require_extra
 from sim.format.validation import suggest
 from sim.model.indicators import INDICATOR_PREFIX
 from sim.model.outcomes import FROM_SUFFIX, GIVEN_SUFFIX
@@ -122,6 +122,7 @@ def discover(
     Needs EMA Workbench (``pip install 'sim[discover]'``). ``threshold`` turns a number
     outcome into yes/no (``">= 3"``, ``"< 24"``, or a number with the default operator).
     """
+    require_extra("sim discover", "discover", "ema_workbench", "pandas")
     if not 0 < min_coverage <= 1:
         raise UsageError(f"--min-coverage must be in (0, 1], got {min_coverage:g}")
     if not 0 < peel_alpha < 0.5:
@@ -164,7 +165,7 @@ def _ema() -> tuple[Any, Any]:
             from ema_workbench.analysis import feature_scoring, prim
     except ImportError:
         raise UsageError(
-            "sim discover needs EMA Workbench: pip install 'sim[discover]'"
+            f"sim discover needs EMA Workbench: {install_hint('discover')}"
         ) from None
     return prim, feature_scoring
 

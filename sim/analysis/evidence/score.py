@@ -37,7 +37,7 @@ import pyarrow as pa
 
 from sim.analysis.evidence.resolutions import Resolution, ResolutionsFile, read_resolutions
 from sim.analysis.evidence.runs import EvidenceRun, RunLike, evidence_run
-from sim.errors import Problem, ScenarioError, UsageError
+from sim.errors import Problem, ScenarioError, UsageError, require_extra
 from sim.format.document import Document
 from sim.format.validation import suggest
 from sim.stats.intervals import proportion
@@ -137,6 +137,7 @@ def score(
     ``reference``, else 0.5). A question that matches no outcome (or more than one run) is
     a :class:`~sim.errors.ScenarioError` located in the file.
     """
+    require_extra("sim score", "evidence", "scoringrules")
     if bins < 1:
         raise UsageError(f"--bins must be at least 1, got {bins}")
     many = [runs] if isinstance(runs, str | Path) or not isinstance(runs, Sequence) else runs
