@@ -75,9 +75,18 @@ def test_one_branch_is_one_branch(scenario: Path, tmp_path: Path) -> None:
     assert "-: no interval from a single branch" in shown.stdout
 
 
+def test_the_summary_table_names_the_estimator_of_its_times(tmp_path: Path) -> None:
+    """Aalen-Johansen where stop_when ends branches (the example's crisis), not Kaplan-Meier."""
+    example = Path(__file__).resolve().parents[1] / "docs" / "examples" / "coin.yaml"
+    shown = invoke("run", example, "-n", 200, "-o", tmp_path / "run")
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["outcomes"]["time_to_crisis"]["ci_method"].startswith("aalen_johansen")
+    assert "a time's estimate is its Aalen-Johansen median" in shown.stdout
+
+
 def test_the_summary_table_says_its_units_and_what_a_dash_is(tmp_path: Path) -> None:
     shown = invoke("run", write_tiny(tmp_path), "-n", 30, "-o", tmp_path / "run")
-    assert "times in months; a time's estimate is its Kaplan-Meier median" in shown.stdout
+    assert "times in months; a time's estimate is its Aalen-Johansen median" in shown.stdout
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     if summary["outcomes"]["time_to_finish"]["estimate"] is None:
         assert "-: not reached by the horizon" in shown.stdout

@@ -84,7 +84,11 @@ def summary_notes(summary: Mapping[str, Any]) -> list[str]:
     if times:
         unit = summary.get("time_unit")
         units = f"{unit}s" if unit else "the time unit of the scenario"
-        lines.append(f"times in {units}; a time's estimate is its Kaplan-Meier median")
+        methods = {str(e.get("ci_method", "")).split("_")[0] for e in times}
+        method = "Aalen-Johansen" if methods == {"aalen"} else "Kaplan-Meier"
+        if methods >= {"aalen", "kaplan"}:
+            method = "Kaplan-Meier (Aalen-Johansen where stop_when competes)"
+        lines.append(f"times in {units}; a time's estimate is its {method} median")
     if any(e.get("estimate") is None or e.get("p50", 0) is None for e in times):
         lines.append(
             "-: not reached by the horizon (a median where fewer than half of the branches "

@@ -84,5 +84,6 @@ def list_scenarios(
             typer.echo(f"{path!s:<{width}}  INVALID  {str(error).splitlines()[0]}")
             continue
         variants = model.scenario.variants if model.scenario is not None else {}
-        extra = f"  [{len(variants)} variants: {', '.join(variants)}]" if variants else ""
+        noun = "variant" if len(variants) == 1 else "variants"
+        extra = f"  [{len(variants)} {noun}: {', '.join(variants)}]" if variants else ""
         typer.echo(f"{path!s:<{width}}  {model.title}{extra}")
