@@ -141,6 +141,9 @@ def test_validate_warns_of_what_has_no_effect(tmp_path: Path) -> None:
         'set: {x: "1"}}',
         "{kind: flow, name: e, arrivals: {every: 1}, stages: [{name: s, duration: "
         '{kind: exponential, mean: "size + x"}}]}',
+        # a field written over two lines (a YAML block): read as the engine reads it
+        "kind: trigger\n    name: e\n    when: t > 1\n    delay:\n      kind: exponential\n"
+        "      mean: |\n        size +\n        1\n    set: {x: '1'}",
     ],
 )
 def test_a_parameter_read_by_a_distribution_field_is_read(tmp_path: Path, process: str) -> None:

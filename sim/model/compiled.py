@@ -95,6 +95,7 @@ class CDraw:
     draw: DrawFn | None
     path: str
     dist: Any = field(default=None, compare=False, repr=False)  # for engines that need ppf
+    reads: frozenset[int] = frozenset()  # the slots its distribution's expressions read
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +127,7 @@ class CDelay:
     path: str = ""
     draw: DrawFn | None = None
     dist: Any = field(default=None, compare=False, repr=False)  # the distribution drawn from
+    reads: frozenset[int] = frozenset()  # the slots its distribution's expressions read
 
 
 @dataclass(frozen=True, slots=True)

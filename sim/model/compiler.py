@@ -241,8 +241,9 @@ class Core:
         if value.value_type() != "number":
             self.report(path, f"{what} must be a number; a {value.kind} draws true/false")
         elif value.expressions:
-            draw, _, _ = self.dynamic(value, path)
-            return CDelay(path=where, draw=draw, dist=value)  # a negative draw: a run error
+            draw, reads, _ = self.dynamic(value, path)
+            # a negative draw is a run error
+            return CDelay(path=where, draw=draw, dist=value, reads=reads)
         elif value.support()[0] < 0:
             self.report(
                 path, f"{what} must be >= 0, but this {value.kind} can draw negative values"
@@ -265,9 +266,9 @@ class Core:
             slot = self.slots.setdefault(key, len(self.slots))
             self.types[key] = Type.BOOL if dist.value_type() == "bool" else Type.NUMBER
             if dist.expressions:
-                draw, _, _ = self.dynamic(dist, where)
+                draw, reads, _ = self.dynamic(dist, where)
                 compiled.append(
-                    CDraw(name, process, slot, None, draw, self.place(where), dist)
+                    CDraw(name, process, slot, None, draw, self.place(where), dist, reads)
                 )
             else:
                 sampler = dist.sampler()

@@ -8,7 +8,6 @@ error, but both are usually a slip: ``sim validate`` prints them as located warn
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 from collections.abc import Iterator
 from typing import Any
@@ -50,21 +49,11 @@ def unused_warnings(model: CompiledModel, doc: Document) -> list[Problem]:
 def _read_slots(model: CompiledModel) -> set[int]:
     """Return every slot that some compiled expression, effect or distribution reads."""
     read: set[int] = set()
-    slot_of = {name: slot for slot, name in enumerate(model.slot_names)}
-    for item in _walk(model, set()):
+    for item in _walk(model, set()):  # expressions, and distributions of expressions
         reads = getattr(item, "reads", None)
         if isinstance(reads, frozenset):
             read |= reads
-        # a delay, duration or process draw whose distribution's fields are expressions
-        for source in (getattr(getattr(item, "dist", None), "expressions", None) or {}).values():
-            read |= {slot_of[n] for n in _names(str(source)) if n in slot_of}
     return read
-
-
-def _names(source: str) -> set[str]:
-    """The names an expression (already checked) reads."""
-    tree = ast.parse(source.strip(), mode="eval")
-    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
 
 
 def _walk(node: Any, seen: set[int]) -> Iterator[Any]:

@@ -164,14 +164,18 @@ def make_partial(
     """
     fresh = partial.with_name(f".{partial.name}.new")
     shutil.rmtree(fresh, ignore_errors=True)
-    (fresh / _CHUNKS).mkdir(parents=True)
-    if source:
-        _write_text(fresh / _SOURCE, source)
-    kept = dict(includes)
-    if kept:
-        _write_json(fresh / _INCLUDES, kept)
-    _write_json(fresh / MANIFEST, manifest)
-    os.rename(fresh, partial)
+    try:
+        (fresh / _CHUNKS).mkdir(parents=True)
+        if source:
+            _write_text(fresh / _SOURCE, source)
+        kept = dict(includes)
+        if kept:
+            _write_json(fresh / _INCLUDES, kept)
+        _write_json(fresh / MANIFEST, manifest)
+        os.rename(fresh, partial)
+    except BaseException:  # a full disk, Ctrl-C: nothing half made is left
+        shutil.rmtree(fresh, ignore_errors=True)
+        raise
 
 
 def _is_run_like(path: Path) -> bool:

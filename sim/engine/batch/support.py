@@ -73,7 +73,7 @@ _KNOWN: dict[type, frozenset[str]] = {
         ["name", "slot", "type", "value", "sampler", "dist", "doc", "copula", "experts"]
     )
     | {"cumulative", "path", "draw", "reads", "resolve"},
-    CDraw: frozenset(["name", "process", "slot", "sampler", "path", "dist", "draw"]),
+    CDraw: frozenset(["name", "process", "slot", "sampler", "path", "dist", "draw", "reads"]),
     CState: frozenset(["name", "slot", "type", "init", "lo", "hi"]),
     CPeriodic: frozenset(["name", "index", "every", "first", "effect"]),
     CEvent: frozenset(["name", "index", "rate", "effect", "max_count"]),
@@ -103,7 +103,7 @@ _KNOWN: dict[type, frozenset[str]] = {
     ),
     CExpr: frozenset(["fn", "source", "path", "reads", "constant", "checked", "size"]),
     Effect: frozenset(["fn", "targets", "reads", "path", "assignments", "draws"]),
-    CDelay: frozenset(["constant", "expr", "sampler", "path", "dist", "draw"]),
+    CDelay: frozenset(["constant", "expr", "sampler", "path", "dist", "draw", "reads"]),
 }
 # what a known field not listed above stands for, in a refusal
 _FEATURES = {
