@@ -19,6 +19,7 @@ from _cli import assert_one_line_error, invoke
 from _runs import write_tiny
 
 import sim
+import sim.montecarlo.directory
 import sim.montecarlo.jobs
 from sim.engine.simpy import run_branches
 from sim.errors import UsageError
@@ -219,7 +220,7 @@ def test_killed_between_its_final_files_and_the_rename_a_resume_publishes_it(
         raise KeyboardInterrupt
 
     with monkeypatch.context() as patch:
-        patch.setattr(sim.analysis.directory, "_publish", killed)
+        patch.setattr(sim.montecarlo.directory, "_publish", killed)  # the rename
         invoke(*command(kind, scenario, out))
     assert not out.exists()
     manifest = json.loads((tmp_path / "out.partial" / "manifest.json").read_text())

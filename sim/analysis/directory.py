@@ -33,11 +33,11 @@ from sim.montecarlo.directory import (
     _SOURCE,
     StorageError,
     _is_run_like,
-    _publish,
     _write_json,
     check_replaceable,
     chunk_tables,
     make_partial,
+    publish_partial,
     write_chunk,
 )
 from sim.montecarlo.lock import DirectoryLock
@@ -313,10 +313,7 @@ class SettingsDirectory:
 
     def publish(self) -> Path:
         """Drop the working files of a complete analysis and rename it to ``out``."""
-        shutil.rmtree(self.partial / _CHUNKS, ignore_errors=True)
-        (self.partial / _SOURCE).unlink(missing_ok=True)
-        (self.partial / _INCLUDES).unlink(missing_ok=True)
-        _publish(self.partial, self.out)
+        publish_partial(self.partial, self.out)
         self.lock.release()
         return self.out
 

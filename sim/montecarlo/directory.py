@@ -219,6 +219,15 @@ def _publish(partial: Path, out: Path) -> None:
     shutil.rmtree(aside)
 
 
+def publish_partial(partial: Path, out: Path) -> None:
+    """Drop the working files of a complete ``partial`` (chunks, kept scenario text and
+    includes), then rename it to ``out``."""
+    shutil.rmtree(partial / _CHUNKS, ignore_errors=True)
+    (partial / _SOURCE).unlink(missing_ok=True)
+    (partial / _INCLUDES).unlink(missing_ok=True)
+    _publish(partial, out)
+
+
 class RunDirectory:
     """Writes one run directory: chunks as they arrive, then the final files, then the rename.
 
@@ -458,10 +467,7 @@ class RunDirectory:
 
     def publish(self) -> RunResult:
         """Drop the working files of a complete run and rename it to ``out``."""
-        shutil.rmtree(self.partial / _CHUNKS, ignore_errors=True)
-        (self.partial / _SOURCE).unlink(missing_ok=True)
-        (self.partial / _INCLUDES).unlink(missing_ok=True)
-        _publish(self.partial, self.out)
+        publish_partial(self.partial, self.out)
         self.lock.release()
         return RunResult(read_json(self.out / SUMMARY), self.manifest, self.out)
 

@@ -262,8 +262,7 @@ def catalog_of_model(model: CompiledModel) -> Catalog:
         elif o.kind == "time_to":
             found[o.name] = Observable(o.name, "time_to", o.name, None)
         elif o.kind == "first_of":
-            labels = (*(label for label, _ in o.conditions), "none")
-            found[o.name] = Observable(o.name, "first_of", o.name, o.by, labels)
+            found[o.name] = Observable(o.name, "first_of", o.name, o.by, o.labels)
     for i in model.indicators:
         found.setdefault(i.name, Observable(i.name, "indicator", i.column, i.by))
     return Catalog(found, Clock(model.unit, model.start, model.horizon))
